@@ -1,0 +1,133 @@
+//! Locks that count what they cost: acquisitions, contended acquisitions and
+//! the time spent waiting for contended ones.
+//!
+//! An acquisition first tries the lock; only when that fails is it counted as
+//! contended and its wait timed, so the uncontended path pays one relaxed
+//! counter increment and no clock read. Poisoning is ignored: a benchmark map
+//! whose writer panicked is reported by the panic itself.
+
+use std::time::Instant;
+
+use crate::counters::Counters;
+use crate::primitive::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use crate::LockStats;
+
+const ACQUIRED: usize = 0;
+const CONTENDED: usize = 1;
+const WAIT_NS: usize = 2;
+
+/// The counters one lock keeps.
+#[derive(Debug, Default)]
+pub(crate) struct LockCounters(Counters<3>);
+
+impl LockCounters {
+    #[inline]
+    fn acquired(&self) {
+        self.0.incr(ACQUIRED);
+    }
+
+    fn contended(&self, since: Instant) {
+        self.0.incr(CONTENDED);
+        self.0.add(WAIT_NS, since.elapsed().as_nanos() as u64);
+    }
+
+    pub(crate) fn stats(&self) -> LockStats {
+        let [acquisitions, contended, wait_ns] = self.0.sum();
+        LockStats {
+            acquisitions,
+            contended,
+            wait_ns,
+        }
+    }
+}
+
+/// A mutex that counts acquisitions, contention and wait time.
+#[derive(Debug)]
+pub struct CountingMutex<T> {
+    inner: Mutex<T>,
+    counters: LockCounters,
+}
+
+impl<T> CountingMutex<T> {
+    /// Wraps `value`.
+    pub fn new(value: T) -> Self {
+        Self {
+            inner: Mutex::new(value),
+            counters: LockCounters::default(),
+        }
+    }
+
+    /// Locks, counting the acquisition and, when another thread held the lock,
+    /// the wait.
+    pub fn lock(&self) -> MutexGuard<'_, T> {
+        self.counters.acquired();
+        match self.inner.try_lock() {
+            Ok(g) => g,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                let since = Instant::now();
+                let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+                self.counters.contended(since);
+                g
+            }
+        }
+    }
+
+    /// What this lock has cost so far.
+    pub fn stats(&self) -> LockStats {
+        self.counters.stats()
+    }
+}
+
+/// A reader-writer lock that counts acquisitions (read and write),
+/// contention and wait time.
+#[derive(Debug)]
+pub struct CountingRwLock<T> {
+    inner: RwLock<T>,
+    counters: LockCounters,
+}
+
+impl<T> CountingRwLock<T> {
+    /// Wraps `value`.
+    pub fn new(value: T) -> Self {
+        Self {
+            inner: RwLock::new(value),
+            counters: LockCounters::default(),
+        }
+    }
+
+    /// Shared access.
+    pub fn read(&self) -> RwLockReadGuard<'_, T> {
+        self.counters.acquired();
+        match self.inner.try_read() {
+            Ok(g) => g,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                let since = Instant::now();
+                let g = self.inner.read().unwrap_or_else(|p| p.into_inner());
+                self.counters.contended(since);
+                g
+            }
+        }
+    }
+
+    /// Exclusive access.
+    pub fn write(&self) -> RwLockWriteGuard<'_, T> {
+        self.counters.acquired();
+        match self.inner.try_write() {
+            Ok(g) => g,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                let since = Instant::now();
+                let g = self.inner.write().unwrap_or_else(|p| p.into_inner());
+                self.counters.contended(since);
+                g
+            }
+        }
+    }
+
+    /// What this lock has cost so far.
+    pub fn stats(&self) -> LockStats {
+        self.counters.stats()
+    }
+}
