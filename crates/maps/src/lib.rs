@@ -29,12 +29,14 @@ mod locked;
 mod primitive;
 mod registry;
 mod stats;
+pub mod syncmap;
 
 pub use locked::{Locked, SeqMap};
 pub use registry::{
     parse_duration, HasherKind, MapKey, MapKind, MapValue, MapVisitor, ParseMapError,
 };
 pub use stats::{GrowthStats, LockStats, MapStats, SyncMapStats};
+pub use syncmap::SyncMap;
 
 /// The hasher every map uses unless told otherwise: foldhash, seeded per map
 /// (each `RandomState` draws its own seed).

@@ -8,11 +8,13 @@ use std::hash::{BuildHasher, Hash};
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::{ConcurrentMap, DefaultHashBuilder, Locked};
+use crate::{ConcurrentMap, DefaultHashBuilder, Locked, SyncMap};
 
 /// A map the registry can build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MapKind {
+    /// `syncmap`: the port of Go's `sync.Map`.
+    SyncMap,
     /// `rwlock`: std `HashMap` behind an `RwLock`.
     RwLock,
     /// `mutex`: std `HashMap` behind a `Mutex`.
@@ -94,6 +96,7 @@ impl MapKind {
     /// The map's name as the CLI spells it (parameters included).
     pub fn name(&self) -> String {
         match self {
+            MapKind::SyncMap => "syncmap".into(),
             MapKind::RwLock => "rwlock".into(),
             MapKind::Mutex => "mutex".into(),
         }
@@ -127,6 +130,8 @@ impl MapKind {
         Vis: MapVisitor<K, V>,
     {
         match *self {
+            // Go's sync.Map takes no capacity hint.
+            MapKind::SyncMap => visitor.visit(SyncMap::<K, V, S>::with_hasher(hasher)),
             MapKind::RwLock => visitor.visit(Locked::rwlock(HashMap::with_capacity_and_hasher(
                 capacity, hasher,
             ))),
@@ -163,6 +168,7 @@ impl FromStr for MapKind {
             ))),
         };
         match head {
+            "syncmap" => no_param(MapKind::SyncMap),
             "rwlock" => no_param(MapKind::RwLock),
             "mutex" => no_param(MapKind::Mutex),
             _ => {

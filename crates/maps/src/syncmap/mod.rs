@@ -1,0 +1,573 @@
+//! `SyncMap`: a port of Go 1.19's `sync.Map` (`src/sync/map.go`).
+//!
+//! # Design
+//!
+//! Two maps share one set of entries:
+//! - **read**, an immutable snapshot published through an atomic pointer.
+//!   Loads, and stores to keys it already has, use it without any lock.
+//! - **dirty**, a map under a mutex holding every live key whenever the
+//!   snapshot is *amended* (lacks some key). New keys go there.
+//!
+//! A load that misses the snapshot while it is amended takes the lock and
+//! looks in dirty; each such **miss** is counted, and once the misses reach
+//! the dirty map's size the dirty map is **promoted** to be the new snapshot
+//! (O(1): the map is moved, not copied) and dirty becomes empty. The next new
+//! key then **rebuilds** dirty by copying the snapshot (O(n)), leaving out
+//! deleted entries, which it marks **expunged** so no lock-free store can
+//! revive a key that dirty no longer holds.
+//!
+//! That is the mechanism behind the study's knee: with a stream of new keys
+//! (writes > ~15 %), every promotion is followed by an O(n) rebuild and every
+//! miss by a trip through the one mutex.
+//!
+//! # Memory reclamation
+//!
+//! Snapshots and values are freed with epoch-based reclamation
+//! (`crossbeam-epoch`). A load pins the current thread — a store to a
+//! thread-local epoch slot, no shared cache line and no reference count on
+//! the snapshot — reads, and unpins; a snapshot or value unlinked by a writer
+//! is freed only after every thread pinned at that time has unpinned. We
+//! chose epochs over hazard pointers because a load here touches two
+//! pointers (snapshot, then value) and hazard pointers would need a
+//! store-load fence per pointer; over `Arc` because a shared reference count
+//! incremented per load is exactly the cache-line ping-pong that stops reads
+//! from scaling. Entries themselves are `Arc`s, but their counts change only
+//! under the lock (rebuilds, promotions, dirty inserts), never on a load.
+//!
+//! # Consistency
+//!
+//! Each operation is linearizable. Publishing a snapshot and storing a value
+//! are `Release` (swap / CAS with `AcqRel`); loads are `Acquire`, so a value
+//! read through a snapshot is fully initialized, and a key stored before a
+//! load began (in real time) is seen by it: the store happened either in
+//! the snapshot's entry (seen by the Acquire load) or under the mutex, which
+//! the loading miss path then takes. `range` is not a consistent snapshot:
+//! like Go's, it sees every key present for the whole call, and may or may
+//! not see keys stored or deleted concurrently.
+
+mod entry;
+#[cfg(all(test, loom))]
+mod loom_tests;
+mod snapshot;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::{BuildHasher, Hash};
+use std::sync::atomic::Ordering::{AcqRel, Acquire};
+use std::sync::Arc;
+
+#[cfg(loom)]
+use crossbeam_epoch::Collector;
+use crossbeam_epoch::{Atomic, Guard, Owned};
+
+use self::entry::Entry;
+use self::snapshot::{EntryMap, ReadOnly};
+use crate::counters::Counters;
+use crate::lock::CountingMutex;
+use crate::{ConcurrentMap, DefaultHashBuilder, MapStats, SyncMapStats};
+
+// Counter fields (see `SyncMapStats`), plus two for the length.
+const SNAPSHOT_HITS: usize = 0;
+const MISSES: usize = 1;
+const PROMOTIONS: usize = 2;
+const DIRTY_REBUILDS: usize = 3;
+const ENTRIES_COPIED: usize = 4;
+const EXPUNGES: usize = 5;
+const SLOW_PATH: usize = 6;
+/// Keys that became present / absent: `len` is their difference.
+const ADDED: usize = 7;
+const REMOVED: usize = 8;
+const FIELDS: usize = 9;
+
+/// What the mutex guards (Go's `dirty` and `misses`).
+struct Dirty<K, V, S> {
+    /// `None` until the first new key after a promotion (Go's nil map).
+    m: Option<EntryMap<K, V, S>>,
+    misses: usize,
+}
+
+/// A concurrent map with Go's `sync.Map` design: lock-free loads and
+/// overwrites of keys in a read snapshot, a mutex-guarded dirty map for new
+/// keys, and promotion of dirty to snapshot after enough misses.
+///
+/// Best, as Go's documentation says, when keys are written once and read
+/// many times, or when threads touch disjoint keys; worst under a stream of
+/// new keys.
+///
+/// ```
+/// use mapknee_maps::SyncMap;
+/// let m: SyncMap<&str, u32> = SyncMap::new();
+/// m.store("a", 1);
+/// assert_eq!(m.load(&"a"), Some(1));
+/// assert_eq!(m.load_or_store("a", 9), (1, true));
+/// assert_eq!(m.swap("a", 2), Some(1));
+/// assert!(m.compare_and_swap(&"a", &2, 3));
+/// assert!(m.compare_and_delete(&"a", &3));
+/// assert_eq!(m.load_and_delete(&"a"), None);
+/// ```
+pub struct SyncMap<K, V, S = DefaultHashBuilder> {
+    /// The current `ReadOnly`; never null. Replaced only under `mu`.
+    read: Atomic<ReadOnly<K, V, S>>,
+    mu: CountingMutex<Dirty<K, V, S>>,
+    hasher: S,
+    counters: Counters<FIELDS>,
+    /// loom cannot model crossbeam-epoch's global collector, so loom builds
+    /// give each map its own.
+    #[cfg(loom)]
+    collector: Collector,
+}
+
+impl<K, V, S> fmt::Debug for SyncMap<K, V, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SyncMap").field("counters", &self.counters).finish_non_exhaustive()
+    }
+}
+
+impl<K, V> SyncMap<K, V, DefaultHashBuilder> {
+    /// An empty map with a freshly seeded foldhash hasher.
+    pub fn new() -> Self {
+        Self::with_hasher(DefaultHashBuilder::default())
+    }
+}
+
+impl<K, V> Default for SyncMap<K, V, DefaultHashBuilder> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<K, V, S: Clone> SyncMap<K, V, S> {
+    /// An empty map hashing with `hasher`.
+    pub fn with_hasher(hasher: S) -> Self {
+        let read = ReadOnly { m: Arc::new(HashMap::with_hasher(hasher.clone())), amended: false };
+        Self {
+            read: Atomic::new(read),
+            mu: CountingMutex::new(Dirty { m: None, misses: 0 }),
+            hasher,
+            counters: Counters::new(),
+            #[cfg(loom)]
+            collector: Collector::new(),
+        }
+    }
+}
+
+impl<K, V, S> SyncMap<K, V, S>
+where
+    K: Hash + Eq + Clone,
+    V: Clone,
+    S: BuildHasher + Clone,
+{
+    #[cfg(not(loom))]
+    #[inline]
+    fn pin(&self) -> Guard {
+        crossbeam_epoch::pin()
+    }
+
+    #[cfg(loom)]
+    fn pin(&self) -> Guard {
+        self.collector.register().pin()
+    }
+
+    /// The current snapshot.
+    #[inline]
+    fn load_read<'g>(&'g self, guard: &'g Guard) -> &'g ReadOnly<K, V, S> {
+        // SAFETY: `read` is never null (set in the constructor, only ever
+        // swapped for another `Owned`), and a replaced snapshot is freed only
+        // through `defer_destroy`, after `guard` unpins.
+        unsafe { self.read.load(Acquire, guard).deref() }
+    }
+
+    /// Publishes a new snapshot. Call with `mu` held.
+    fn store_read(&self, read: ReadOnly<K, V, S>, guard: &Guard) {
+        let old = self.read.swap(Owned::new(read), AcqRel, guard);
+        // SAFETY: the swap unlinked `old`; writers replace `read` only under
+        // `mu`, so no one else retires it, and loads still holding it are
+        // pinned, which delays the free until they unpin.
+        unsafe { guard.defer_destroy(old) };
+    }
+
+    /// Go's `missLocked`: counts a miss and promotes dirty once the misses
+    /// have cost as much as copying it would.
+    fn miss_locked(&self, d: &mut Dirty<K, V, S>, guard: &Guard) {
+        self.counters.incr(MISSES);
+        d.misses += 1;
+        let dirty_len = d.m.as_ref().map_or(0, HashMap::len);
+        if d.misses < dirty_len {
+            return;
+        }
+        if let Some(m) = d.m.take() {
+            self.counters.incr(PROMOTIONS);
+            self.store_read(ReadOnly { m: Arc::new(m), amended: false }, guard);
+        }
+        d.misses = 0;
+    }
+
+    /// Go's `dirtyLocked`: rebuilds dirty from the snapshot if there is none,
+    /// expunging deleted entries instead of copying them.
+    fn dirty_locked(&self, d: &mut Dirty<K, V, S>, guard: &Guard) {
+        if d.m.is_some() {
+            return;
+        }
+        let read = self.load_read(guard);
+        let mut m = HashMap::with_capacity_and_hasher(read.m.len(), self.hasher.clone());
+        let mut expunged = 0;
+        for (k, e) in read.m.iter() {
+            if e.try_expunge_locked(guard) {
+                expunged += 1;
+            } else {
+                m.insert(k.clone(), Arc::clone(e));
+            }
+        }
+        self.counters.incr(DIRTY_REBUILDS);
+        self.counters.add(ENTRIES_COPIED, m.len() as u64);
+        self.counters.add(EXPUNGES, expunged);
+        d.m = Some(m);
+    }
+
+    /// Makes sure dirty exists and the snapshot says it is amended, before a
+    /// new key goes into dirty. Call with `mu` held.
+    fn amend_locked(&self, d: &mut Dirty<K, V, S>, read: &ReadOnly<K, V, S>, guard: &Guard) {
+        if !read.amended {
+            self.dirty_locked(d, guard);
+            self.store_read(ReadOnly { m: Arc::clone(&read.m), amended: true }, guard);
+        }
+    }
+
+    fn lock(&self) -> crate::primitive::MutexGuard<'_, Dirty<K, V, S>> {
+        self.counters.incr(SLOW_PATH);
+        self.mu.lock()
+    }
+
+    /// Finds the entry for `key`: in the snapshot without the lock, else
+    /// (if amended) in dirty under the lock, counting a miss. Go's shared
+    /// prefix of `Load`, `LoadAndDelete` and `CompareAndDelete`; with
+    /// `remove`, the key is also taken out of dirty (LoadAndDelete).
+    fn find_entry<'g>(&'g self, key: &K, remove: bool, guard: &'g Guard) -> Option<EntryRef<'g, V>> {
+        let read = self.load_read(guard);
+        if let Some(e) = read.m.get(key) {
+            self.counters.incr(SNAPSHOT_HITS);
+            return Some(EntryRef::Snapshot(e));
+        }
+        if !read.amended {
+            self.counters.incr(SNAPSHOT_HITS);
+            return None;
+        }
+        let mut d = self.lock();
+        // Re-check: a promotion may have happened while we waited.
+        let read = self.load_read(guard);
+        if let Some(e) = read.m.get(key) {
+            return Some(EntryRef::Snapshot(e));
+        }
+        if !read.amended {
+            return None;
+        }
+        // NOTE: Go keeps the `*entry` alive through its GC; we take an `Arc`
+        // out of dirty (under the lock) so the entry outlives a concurrent
+        // removal from dirty once we unlock.
+        let found = match &mut d.m {
+            Some(m) if remove => m.remove(key),
+            Some(m) => m.get(key).cloned(),
+            None => None,
+        };
+        self.miss_locked(&mut d, guard);
+        found.map(EntryRef::Owned)
+    }
+
+    /// Go's `Load`: the value stored for `key`.
+    pub fn load(&self, key: &K) -> Option<V> {
+        let guard = self.pin();
+        let e = self.find_entry(key, false, &guard)?;
+        e.get().load(&guard).cloned()
+    }
+
+    /// Go's `Store`.
+    ///
+    /// NOTE: Go 1.19's Store uses `tryStore`; since Go 1.20 Store is
+    /// `Swap` with the result dropped. We follow 1.20: the paths are the same
+    /// and only the returned value differs.
+    pub fn store(&self, key: K, value: V) {
+        self.swap(key, value);
+    }
+
+    /// Go's `Swap` (Go 1.20): stores `value` and returns the previous one.
+    pub fn swap(&self, key: K, value: V) -> Option<V> {
+        let guard = self.pin();
+        let read = self.load_read(&guard);
+        let mut value = value;
+        if let Some(e) = read.m.get(&key) {
+            match e.try_swap(value, &guard) {
+                Ok((prev, was_absent)) => {
+                    self.counters.incr(SNAPSHOT_HITS);
+                    if was_absent {
+                        self.counters.incr(ADDED);
+                    }
+                    return prev;
+                }
+                Err(v) => value = v,
+            }
+        }
+        let mut d = self.lock();
+        let read = self.load_read(&guard);
+        let (prev, was_absent) = if let Some(e) = read.m.get(&key) {
+            if e.unexpunge_locked(&guard) {
+                // Expunged means dirty lacks the key: put it back first.
+                d.m.as_mut().expect("expunged entries exist only while dirty does").insert(key, Arc::clone(e));
+            }
+            e.swap_locked(value, &guard)
+        } else if let Some(e) = d.m.as_ref().and_then(|m| m.get(&key)) {
+            e.swap_locked(value, &guard)
+        } else {
+            self.amend_locked(&mut d, read, &guard);
+            d.m.as_mut().expect("amend_locked built dirty").insert(key, Arc::new(Entry::new(value)));
+            (None, true)
+        };
+        if was_absent {
+            self.counters.incr(ADDED);
+        }
+        prev
+    }
+
+    /// Go's `LoadOrStore`: `(existing, true)` when `key` is present,
+    /// otherwise stores `value` and returns `(value, false)`.
+    pub fn load_or_store(&self, key: K, value: V) -> (V, bool) {
+        match self.get_or_store(key, value.clone()) {
+            Some(existing) => (existing, true),
+            None => (value, false),
+        }
+    }
+
+    /// `LoadOrStore` without cloning the stored value: `Some(existing)` or
+    /// `None` when `value` was stored.
+    fn get_or_store(&self, key: K, value: V) -> Option<V> {
+        let guard = self.pin();
+        let read = self.load_read(&guard);
+        let mut value = value;
+        if let Some(e) = read.m.get(&key) {
+            match e.try_load_or_store(value, &guard) {
+                Ok(found) => {
+                    self.counters.incr(SNAPSHOT_HITS);
+                    if found.is_none() {
+                        self.counters.incr(ADDED);
+                    }
+                    return found;
+                }
+                Err(v) => value = v,
+            }
+        }
+        let mut d = self.lock();
+        let read = self.load_read(&guard);
+        let found = if let Some(e) = read.m.get(&key) {
+            if e.unexpunge_locked(&guard) {
+                d.m.as_mut().expect("expunged entries exist only while dirty does").insert(key, Arc::clone(e));
+            }
+            // Not expunged any more, and we hold the lock: cannot fail.
+            e.try_load_or_store(value, &guard).ok().flatten()
+        } else if let Some(e) = d.m.as_ref().and_then(|m| m.get(&key)).cloned() {
+            let found = e.try_load_or_store(value, &guard).ok().flatten();
+            self.miss_locked(&mut d, &guard);
+            found
+        } else {
+            self.amend_locked(&mut d, read, &guard);
+            d.m.as_mut().expect("amend_locked built dirty").insert(key, Arc::new(Entry::new(value)));
+            None
+        };
+        if found.is_none() {
+            self.counters.incr(ADDED);
+        }
+        found
+    }
+
+    /// Go's `LoadAndDelete`: removes `key`, returning its value.
+    pub fn load_and_delete(&self, key: &K) -> Option<V> {
+        let guard = self.pin();
+        let e = self.find_entry(key, true, &guard)?;
+        let v = e.get().delete(&guard);
+        if v.is_some() {
+            self.counters.incr(REMOVED);
+        }
+        v
+    }
+
+    /// Go's `Delete`.
+    pub fn delete(&self, key: &K) {
+        self.load_and_delete(key);
+    }
+
+    /// Go's `CompareAndSwap` (Go 1.20): replaces the value for `key` with
+    /// `new` only if it is present and equal to `old`.
+    pub fn compare_and_swap(&self, key: &K, old: &V, new: V) -> bool
+    where
+        V: PartialEq,
+    {
+        let guard = self.pin();
+        let read = self.load_read(&guard);
+        if let Some(e) = read.m.get(key) {
+            self.counters.incr(SNAPSHOT_HITS);
+            return e.try_compare_and_swap(old, new, &guard);
+        }
+        if !read.amended {
+            self.counters.incr(SNAPSHOT_HITS);
+            return false;
+        }
+        let mut d = self.lock();
+        let read = self.load_read(&guard);
+        if let Some(e) = read.m.get(key) {
+            e.try_compare_and_swap(old, new, &guard)
+        } else if let Some(e) = d.m.as_ref().and_then(|m| m.get(key)).cloned() {
+            let swapped = e.try_compare_and_swap(old, new, &guard);
+            self.miss_locked(&mut d, &guard);
+            swapped
+        } else {
+            false
+        }
+    }
+
+    /// Go's `CompareAndDelete` (Go 1.20): removes `key` only if its value
+    /// equals `old`.
+    pub fn compare_and_delete(&self, key: &K, old: &V) -> bool
+    where
+        V: PartialEq,
+    {
+        let guard = self.pin();
+        let Some(e) = self.find_entry(key, false, &guard) else { return false };
+        let deleted = e.get().compare_and_delete(old, &guard);
+        if deleted {
+            self.counters.incr(REMOVED);
+        }
+        deleted
+    }
+
+    /// Go's `Range`: calls `f` for each key and value until it returns
+    /// `false`. Promotes dirty first (O(1)) so the walk is lock-free.
+    ///
+    /// Sees every key present for the whole call exactly once; keys stored
+    /// or deleted during the call may or may not be seen.
+    pub fn range(&self, mut f: impl FnMut(&K, &V) -> bool) {
+        let guard = self.pin();
+        let mut read = self.load_read(&guard);
+        if read.amended {
+            let mut d = self.lock();
+            read = self.load_read(&guard);
+            if read.amended {
+                if let Some(m) = d.m.take() {
+                    self.counters.incr(PROMOTIONS);
+                    self.store_read(ReadOnly { m: Arc::new(m), amended: false }, &guard);
+                    read = self.load_read(&guard);
+                }
+                d.misses = 0;
+            }
+        }
+        for (k, e) in read.m.iter() {
+            if let Some(v) = e.load(&guard) {
+                if !f(k, v) {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Keys present (not in Go's API). O(stripes), lock-free: kept from
+    /// per-thread counts of keys added and removed, exact when writers are
+    /// quiet.
+    pub fn len(&self) -> usize {
+        let c = self.counters.sum();
+        c[ADDED].saturating_sub(c[REMOVED]) as usize
+    }
+
+    /// Whether no key is present.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The sync.Map mechanism counters.
+    pub fn syncmap_stats(&self) -> SyncMapStats {
+        let c = self.counters.sum();
+        SyncMapStats {
+            snapshot_hits: c[SNAPSHOT_HITS],
+            misses: c[MISSES],
+            promotions: c[PROMOTIONS],
+            dirty_rebuilds: c[DIRTY_REBUILDS],
+            entries_copied: c[ENTRIES_COPIED],
+            expunges: c[EXPUNGES],
+            slow_path: c[SLOW_PATH],
+        }
+    }
+
+    /// Whether the snapshot is amended (test support for the Go semantics).
+    #[cfg(test)]
+    fn amended(&self) -> bool {
+        let guard = self.pin();
+        self.load_read(&guard).amended
+    }
+}
+
+/// An entry reached through the pinned snapshot, or taken out of dirty.
+enum EntryRef<'g, V> {
+    Snapshot(&'g Arc<Entry<V>>),
+    Owned(Arc<Entry<V>>),
+}
+
+impl<V> EntryRef<'_, V> {
+    fn get(&self) -> &Entry<V> {
+        match self {
+            EntryRef::Snapshot(e) => e,
+            EntryRef::Owned(e) => e,
+        }
+    }
+}
+
+impl<K, V, S> Drop for SyncMap<K, V, S> {
+    fn drop(&mut self) {
+        // SAFETY: `&mut self`: no thread holds a guard into this map any
+        // more except through snapshots already retired (which own their own
+        // data); the current snapshot was never retired, so we own it.
+        unsafe {
+            let guard = crossbeam_epoch::unprotected();
+            drop(self.read.load(Acquire, guard).into_owned());
+        }
+    }
+}
+
+impl<K, V, S> ConcurrentMap<K, V> for SyncMap<K, V, S>
+where
+    K: Hash + Eq + Clone + Send + Sync,
+    V: Clone + PartialEq + Send + Sync,
+    S: BuildHasher + Clone + Send + Sync,
+{
+    #[inline]
+    fn get(&self, key: &K) -> Option<V> {
+        self.load(key)
+    }
+
+    #[inline]
+    fn insert(&self, key: K, value: V) -> Option<V> {
+        self.swap(key, value)
+    }
+
+    #[inline]
+    fn get_or_insert(&self, key: K, value: V) -> Option<V> {
+        self.get_or_store(key, value)
+    }
+
+    fn compare_and_swap(&self, key: &K, current: &V, new: V) -> bool {
+        SyncMap::compare_and_swap(self, key, current, new)
+    }
+
+    #[inline]
+    fn remove(&self, key: &K) -> Option<V> {
+        self.load_and_delete(key)
+    }
+
+    fn len(&self) -> usize {
+        SyncMap::len(self)
+    }
+
+    fn stats(&self) -> MapStats {
+        MapStats {
+            len: SyncMap::len(self),
+            lock: Some(self.mu.stats()),
+            syncmap: Some(self.syncmap_stats()),
+            growth: None,
+        }
+    }
+}
