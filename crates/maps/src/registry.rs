@@ -8,7 +8,7 @@ use std::hash::{BuildHasher, Hash};
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::{ConcurrentMap, DefaultHashBuilder, Locked};
+use crate::{ConcurrentMap, DefaultHashBuilder, GoMap, Locked};
 
 /// A map the registry can build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +17,8 @@ pub enum MapKind {
     RwLock,
     /// `mutex`: std `HashMap` behind a `Mutex`.
     Mutex,
+    /// `gomap-rwlock`: [`GoMap`] (Go's runtime map) behind an `RwLock`.
+    GoMapRwLock,
 }
 
 /// The hasher every map in one comparison uses.
@@ -88,6 +90,10 @@ impl MapKind {
                 "std HashMap behind an RwLock (Rust's usual baseline)",
             ),
             ("mutex", "std HashMap behind a Mutex"),
+            (
+                "gomap-rwlock",
+                "Go's runtime map behind an RwLock — Go's own map + sync.RWMutex pairing",
+            ),
         ]
     }
 
@@ -96,6 +102,7 @@ impl MapKind {
         match self {
             MapKind::RwLock => "rwlock".into(),
             MapKind::Mutex => "mutex".into(),
+            MapKind::GoMapRwLock => "gomap-rwlock".into(),
         }
     }
 
@@ -133,6 +140,9 @@ impl MapKind {
             MapKind::Mutex => visitor.visit(Locked::mutex(HashMap::with_capacity_and_hasher(
                 capacity, hasher,
             ))),
+            MapKind::GoMapRwLock => visitor.visit(Locked::rwlock(GoMap::with_capacity_and_hasher(
+                capacity, hasher,
+            ))),
         }
     }
 }
@@ -165,6 +175,7 @@ impl FromStr for MapKind {
         match head {
             "rwlock" => no_param(MapKind::RwLock),
             "mutex" => no_param(MapKind::Mutex),
+            "gomap-rwlock" => no_param(MapKind::GoMapRwLock),
             _ => {
                 let names: Vec<_> = MapKind::catalogue().into_iter().map(|(n, _)| n).collect();
                 Err(ParseMapError(format!(
