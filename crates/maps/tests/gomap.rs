@@ -143,7 +143,7 @@ mod mid_growth {
 /// for each bucket in turn inserts nine keys that all land in it (growing
 /// its chain by an overflow bucket) and deletes them again. The count never
 /// nears the load factor, but once 8 overflow buckets exist (the trigger
-/// 2^min(B,15) = 8) the next insert of a new key starts a same-size growth.
+/// 2^B = 8) the next insert of a new key starts a same-size growth.
 /// Stops right after that insert, mid-growth, and returns the keys present.
 fn churn_until_same_size_growth(m: &mut GoMap<u64, u64, Identity>) -> Vec<u64> {
     assert_eq!(m.bucket_count(), 8);

@@ -148,9 +148,8 @@ where
             let old = self.old.take().expect("growth in progress");
             debug_assert_eq!(self.old_overflow, 0);
             self.same_size = false;
-            // NOTE: Go 1.19 drops its reference and lets the GC free the old
-            // array later; we free it here, inside this write, without
-            // visiting its buckets (see `free_evacuated`).
+            // NOTE: Go 1.19 leaves the old array to its GC; see
+            // `free_evacuated` for how and where we free it.
             bucket::free_evacuated(old);
         }
     }

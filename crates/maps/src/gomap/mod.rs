@@ -29,7 +29,7 @@
 //! - the map would pass the load factor, count > 6.5 · 2^B: the array
 //!   **doubles** (an old bucket *i* splits into new buckets *i* and
 //!   *i* + 2^(B−1) by one more bit of the hash), or
-//! - overflow buckets number at least 2^min(B, 15), which insert/delete
+//! - overflow buckets number at least 2^B (as many as buckets), which insert/delete
 //!   churn causes without raising the count: a **same-size** growth repacks
 //!   every chain into a fresh array of the same size.
 //!
@@ -117,22 +117,25 @@ const BUCKET_SLOTS: usize = bucket::BUCKET_SLOTS;
 /// for B ≥ 1.
 const LOAD_FACTOR_NUM: usize = 13;
 const LOAD_FACTOR_DEN: usize = 2;
-/// B above which the same-size trigger stops growing with the table:
-/// growth when overflow buckets ≥ 2^min(B, 15).
-const MAX_OVERFLOW_B: u8 = 15;
 
 /// Whether `count` entries in 2^`b` buckets exceed the load factor.
 fn over_load_factor(count: usize, b: u8) -> bool {
     count > BUCKET_SLOTS && count > LOAD_FACTOR_NUM * ((1usize << b) / LOAD_FACTOR_DEN)
 }
 
-/// Whether `noverflow` overflow buckets are too many for 2^`b` buckets.
+/// Whether `noverflow` overflow buckets are too many for 2^`b` buckets:
+/// as many overflow buckets as buckets.
 ///
-/// NOTE: Go 1.19 counts overflow buckets in a `uint16` and, above 2^16
-/// buckets, only counts each new one with probability 2^(B−15); we keep an
-/// exact `usize` because the count is also a reported gauge.
+/// NOTE: Go 1.19 keeps `noverflow` in a `uint16` and tests
+/// `noverflow >= 2^min(B, 15)`; above B = 15 it counts each new overflow
+/// bucket only with probability 2^(15−B), so the trigger it actually
+/// implements is "about 2^B overflow buckets" at every size. We count
+/// exactly in a `usize` (the count is also a reported gauge) and test
+/// `noverflow >= 2^B`, Go's effective trigger. Testing an exact count
+/// against 2^15 instead fired 5 spurious full-table same-size growths while
+/// inserting 4M keys (measured with `examples/growth.rs`).
 fn too_many_overflow_buckets(noverflow: usize, b: u8) -> bool {
-    noverflow >= 1usize << b.min(MAX_OVERFLOW_B)
+    noverflow >= 1usize << b
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -710,7 +713,8 @@ mod tests {
         assert!(!over_load_factor(52, 3));
         assert!(too_many_overflow_buckets(8, 3));
         assert!(!too_many_overflow_buckets(7, 3));
-        assert!(too_many_overflow_buckets(1 << 15, 40));
+        assert!(!too_many_overflow_buckets(1 << 15, 20));
+        assert!(too_many_overflow_buckets(1 << 20, 20));
     }
 
     #[test]
@@ -729,7 +733,8 @@ mod tests {
         let mut m = GoMap::new();
         let mut model = HashMap::new();
         let mut checked_mid_growth = 0;
-        for i in 0..3000u64 {
+        let n = if cfg!(miri) { 200 } else { 3000u64 };
+        for i in 0..n {
             m.insert(i, i);
             model.insert(i, i);
             if m.is_growing() {
@@ -741,7 +746,7 @@ mod tests {
                 assert_eq!(sorted(&m).len(), model.len());
             }
         }
-        assert!(checked_mid_growth > 100);
+        assert!(checked_mid_growth > n / 30);
         let mut want: Vec<_> = model.into_iter().collect();
         want.sort_unstable();
         assert_eq!(sorted(&m), want);
