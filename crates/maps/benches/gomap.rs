@@ -27,7 +27,7 @@ fn scramble(mut x: u64) -> u64 {
 }
 
 fn hasher() -> FixedState {
-    FixedState::with_seed(0x6d61_706b_6e65_65)
+    FixedState::with_seed(0x006d_6170_6b6e_6565)
 }
 
 /// Keys present in the map, and keys absent from it.

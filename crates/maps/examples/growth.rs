@@ -107,7 +107,7 @@ fn main() {
         .map(|s| s.replace('_', "").parse().expect("N: a number of inserts"))
         .unwrap_or(4_000_000);
     let keys: Vec<u64> = (0..n as u64).map(scramble).collect();
-    let hasher = FixedState::with_seed(0x6d61_706b_6e65_65);
+    let hasher = FixedState::with_seed(0x006d_6170_6b6e_6565);
     println!("{n} inserts of u64 → u64 from empty, foldhash (fixed seed), single thread");
     println!(
         "timer overhead (median of timing nothing): {} ns",
