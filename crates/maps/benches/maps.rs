@@ -45,6 +45,7 @@ mod single_thread {
     /// (its ns/op should sit just above 50).
     pub(crate) const BENCH_MAPS: &[&str] = &[
         "syncmap",
+        "gomap-rwlock",
         "rwlock",
         "mutex",
         "sharded",

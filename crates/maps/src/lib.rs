@@ -5,6 +5,7 @@
 //! | CLI name | type | what it is |
 //! |---|---|---|
 //! | `syncmap` | [`SyncMap`] | port of Go 1.19's `sync.Map` (read snapshot, dirty map, misses) |
+//! | `gomap-rwlock` | [`Locked`] over [`GoMap`] | port of Go 1.19's runtime `map` behind an RwLock (Go's own pairing) |
 //! | `rwlock` / `mutex` | [`Locked`] over std `HashMap` | Rust's usual baseline |
 //! | `sharded` / `sharded-unpadded` | [`ShardedMap`] | RwLock<HashMap> shards, cache-padded or not |
 //! | `dashmap`, `papaya`, `scc` | adapters in [`peers`] | the best Rust peers (feature `peers`) |
@@ -24,6 +25,7 @@
 #![warn(missing_docs)]
 
 pub mod counters;
+pub mod gomap;
 pub mod lock;
 mod locked;
 #[cfg(feature = "peers")]
@@ -35,6 +37,7 @@ mod stats;
 pub mod syncmap;
 mod synthetic;
 
+pub use gomap::GoMap;
 pub use locked::{Locked, SeqMap};
 #[cfg(feature = "peers")]
 pub use peers::{DashMapAdapter, PapayaAdapter, SccAdapter};

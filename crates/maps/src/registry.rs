@@ -9,7 +9,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use crate::{
-    default_shards, ConcurrentMap, DefaultHashBuilder, Locked, ShardedMap, SyncMap, Synthetic,
+    default_shards, ConcurrentMap, DefaultHashBuilder, GoMap, Locked, ShardedMap, SyncMap,
+    Synthetic,
 };
 #[cfg(feature = "peers")]
 use crate::{DashMapAdapter, PapayaAdapter, SccAdapter};
@@ -47,6 +48,8 @@ pub enum MapKind {
     /// `synthetic:<dur>`: [`Synthetic`], one global lock held for the
     /// duration by every operation.
     Synthetic(Duration),
+    /// `gomap-rwlock`: [`GoMap`] (Go's runtime map) behind an `RwLock`.
+    GoMapRwLock,
 }
 
 /// The hasher every map in one comparison uses.
@@ -140,6 +143,10 @@ impl MapKind {
                 "synthetic:<dur>",
                 "calibration: one global lock held for <dur> per operation (capacity 1/dur), e.g. synthetic:2us",
             ),
+            (
+                "gomap-rwlock",
+                "Go's runtime map behind an RwLock — Go's own map + sync.RWMutex pairing",
+            ),
         ]
     }
 
@@ -158,6 +165,7 @@ impl MapKind {
             #[cfg(feature = "peers")]
             MapKind::Scc => "scc".into(),
             MapKind::Synthetic(hold) => format!("synthetic:{}", format_duration(hold)),
+            MapKind::GoMapRwLock => "gomap-rwlock".into(),
         }
     }
 
@@ -224,6 +232,9 @@ impl MapKind {
             MapKind::Synthetic(hold) => {
                 visitor.visit(Synthetic::with_capacity_and_hasher(hold, capacity, hasher))
             }
+            MapKind::GoMapRwLock => visitor.visit(Locked::rwlock(GoMap::with_capacity_and_hasher(
+                capacity, hasher,
+            ))),
         }
     }
 }
@@ -284,6 +295,7 @@ impl FromStr for MapKind {
                     "map 'synthetic' needs a hold duration, e.g. synthetic:2us".into(),
                 )),
             },
+            "gomap-rwlock" => no_param(MapKind::GoMapRwLock),
             _ => {
                 let names: Vec<_> = MapKind::catalogue().into_iter().map(|(n, _)| n).collect();
                 Err(ParseMapError(format!(

@@ -8,6 +8,7 @@ use mapknee_maps::{HasherKind, MapKind, MapVisitor};
 /// model and stress test by adding one line here.
 pub(crate) const TEST_MAPS: &[&str] = &[
     "syncmap",
+    "gomap-rwlock",
     "rwlock",
     "mutex",
     "sharded",

@@ -1,0 +1,156 @@
+//! Growth: starting one (`hash_grow`) and the incremental evacuation that
+//! finishes it a few buckets per write (`grow_work`, `evacuate`,
+//! `advance_evacuation_mark`).
+
+use std::hash::BuildHasher;
+
+use super::bucket::{
+    self, Bucket, BUCKET_SLOTS, EVACUATED_EMPTY, EVACUATED_X, EVACUATED_Y, MIN_TOPHASH,
+};
+use super::GoMap;
+
+/// How far `advance_evacuation_mark` looks ahead for already-evacuated
+/// buckets in one step, bounding the work of one write (Go uses 1024 too).
+const EVACUATION_SCAN: usize = 1024;
+
+/// Where evacuated entries go: the next free slot of one destination chain.
+/// A destination chain is always empty when its old bucket is evacuated
+/// (every write evacuates the old bucket it maps to before touching the new
+/// one), so entries are appended in order.
+struct EvacDst<'a, K, V> {
+    bucket: Option<&'a mut Bucket<K, V>>,
+    slot: usize,
+}
+
+impl<'a, K, V> EvacDst<'a, K, V> {
+    fn new(bucket: Option<&'a mut Bucket<K, V>>) -> Self {
+        EvacDst { bucket, slot: 0 }
+    }
+
+    fn push(&mut self, top: u8, key: K, value: V, overflow_count: &mut usize) {
+        let mut b = self.bucket.take().expect("evacuation destination missing");
+        if self.slot == BUCKET_SLOTS {
+            b = b.push_overflow();
+            *overflow_count += 1;
+            self.slot = 0;
+        }
+        b.put(self.slot, top, key, value);
+        self.slot += 1;
+        self.bucket = Some(b);
+    }
+}
+
+impl<K, V, S> GoMap<K, V, S>
+where
+    K: std::hash::Hash + Eq,
+    S: BuildHasher,
+{
+    /// Starts a growth: doubling if one more entry would pass the load
+    /// factor, otherwise same-size (to shed overflow buckets). Moves no
+    /// entry; the writes that follow do.
+    pub(super) fn hash_grow(&mut self) {
+        debug_assert!(self.old.is_none(), "growth already in progress");
+        let bigger = super::over_load_factor(self.count + 1, self.b);
+        let new_b = self.b + u8::from(bigger);
+        let new = bucket::zeroed_array(1usize << new_b);
+        self.old = Some(std::mem::replace(&mut self.buckets, new));
+        self.b = new_b;
+        self.same_size = !bigger;
+        self.nevacuate = 0;
+        // The old array's overflow buckets leave with it; the trigger
+        // counts only the new array's.
+        self.old_overflow = self.noverflow;
+        self.noverflow = 0;
+        if bigger {
+            self.counters.doublings += 1;
+        } else {
+            self.counters.same_size += 1;
+        }
+    }
+
+    /// The evacuation one write pays for: the old bucket that new bucket
+    /// `bucket` draws from, then the oldest unevacuated one, so the growth
+    /// finishes after at most one write per old bucket.
+    pub(super) fn grow_work(&mut self, bucket: usize) {
+        let Some(old) = &self.old else { return };
+        let old_mask = old.len() - 1;
+        self.evacuate(bucket & old_mask);
+        if self.old.is_some() {
+            self.evacuate(self.nevacuate);
+        }
+    }
+
+    /// Moves every entry of old bucket `oldbucket` (and its overflow chain)
+    /// into the new array: to the same index ("X") or, when doubling and
+    /// the hash has the new bit set, to index + old length ("Y").
+    fn evacuate(&mut self, oldbucket: usize) {
+        let Some(old) = self.old.as_mut() else { return };
+        // The old length is the bit that splits a doubled bucket in two.
+        let newbit = old.len();
+        let src = &mut old[oldbucket];
+        if !src.evacuated() {
+            let mut dst = if self.same_size {
+                [
+                    EvacDst::new(Some(&mut self.buckets[oldbucket])),
+                    EvacDst::new(None),
+                ]
+            } else {
+                let (lo, hi) = self.buckets.split_at_mut(newbit);
+                [
+                    EvacDst::new(Some(&mut lo[oldbucket])),
+                    EvacDst::new(Some(&mut hi[oldbucket])),
+                ]
+            };
+            let mut cur = Some(&mut *src);
+            while let Some(b) = cur {
+                for i in 0..BUCKET_SLOTS {
+                    let top = b.tophash(i);
+                    if top < MIN_TOPHASH {
+                        debug_assert!(top < EVACUATED_X, "bad map state: half-evacuated bucket");
+                        b.set_marker(i, EVACUATED_EMPTY);
+                        continue;
+                    }
+                    let use_y = match b.entry(i) {
+                        Some((key, _)) if !self.same_size => {
+                            self.hasher.hash_one(key) & newbit as u64 != 0
+                        }
+                        _ => false,
+                    };
+                    let marker = if use_y { EVACUATED_Y } else { EVACUATED_X };
+                    let (key, value) = b.take(i, marker).expect("occupied slot");
+                    dst[usize::from(use_y)].push(top, key, value, &mut self.noverflow);
+                }
+                cur = b.overflow_mut();
+            }
+            // NOTE: Go 1.19 keeps an evacuated bucket's overflow chain until
+            // the whole growth ends, because an iterator may still be walking
+            // it; our iterators borrow the map, so none can be, and we free
+            // the chain now.
+            self.old_overflow -= src.free_overflow();
+            self.counters.buckets_evacuated += 1;
+        }
+        if oldbucket == self.nevacuate {
+            self.advance_evacuation_mark(newbit);
+        }
+    }
+
+    /// Moves `nevacuate` past the evacuated prefix of the old array (looking
+    /// at most `EVACUATION_SCAN` buckets ahead) and ends the growth once the
+    /// whole old array is evacuated.
+    fn advance_evacuation_mark(&mut self, newbit: usize) {
+        let old = self.old.as_ref().expect("advancing with no growth");
+        self.nevacuate += 1;
+        let stop = (self.nevacuate + EVACUATION_SCAN).min(newbit);
+        while self.nevacuate != stop && old[self.nevacuate].evacuated() {
+            self.nevacuate += 1;
+        }
+        if self.nevacuate == newbit {
+            let old = self.old.take().expect("growth in progress");
+            debug_assert_eq!(self.old_overflow, 0);
+            self.same_size = false;
+            // NOTE: Go 1.19 leaves the old array to its GC; see
+            // `free_evacuated` for how and where we free it.
+            bucket::free_evacuated(old);
+        }
+    }
+}
