@@ -40,6 +40,9 @@ impl FromStr for Arrivals {
     }
 }
 
+/// 1.0 in the schedule's fixed point.
+const FP_ONE: u128 = 1 << 32;
+
 /// One thread's intended start times, as ns offsets from the step's start.
 ///
 /// ```
@@ -54,10 +57,14 @@ pub struct Schedule {
     kind: Arrivals,
     /// Mean gap between this thread's arrivals, in ns.
     gap_ns: f64,
-    /// This thread's phase, in ns.
-    phase_ns: f64,
-    /// Arrivals issued so far (even spacing computes `phase + k · gap`, so
-    /// rounding never accumulates).
+    /// Even spacing: the next arrival in ns as 96.32 fixed point (plus ½
+    /// so the shift rounds). Adding the gap as an integer is exact up to
+    /// 2^-33 ns per arrival — no drift in practice — and cheaper than a
+    /// float multiply per transaction.
+    next_fp: u128,
+    /// The gap in 32.32 fixed point.
+    gap_fp: u128,
+    /// Arrivals issued so far.
     k: u64,
     /// Poisson: the time of the last arrival.
     t_ns: f64,
@@ -73,10 +80,12 @@ impl Schedule {
             Arrivals::Even => gap_ns * thread as f64 / threads as f64,
             Arrivals::Poisson => 0.0,
         };
+        let fp = |ns: f64| (ns * FP_ONE as f64).round() as u128;
         Schedule {
             kind,
             gap_ns,
-            phase_ns,
+            next_fp: fp(phase_ns) + FP_ONE / 2,
+            gap_fp: fp(gap_ns),
             k: 0,
             t_ns: 0.0,
             rng: FastRng::new(seed ^ 0x5bd1_e995 ^ thread as u64),
@@ -88,9 +97,10 @@ impl Schedule {
     pub fn next_offset(&mut self) -> u64 {
         match self.kind {
             Arrivals::Even => {
-                let t = self.phase_ns + self.k as f64 * self.gap_ns;
+                let t = (self.next_fp >> 32) as u64;
+                self.next_fp += self.gap_fp;
                 self.k += 1;
-                t.round() as u64
+                t
             }
             Arrivals::Poisson => {
                 // Inverse transform: −ln(U) · mean, U in (0, 1].

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 /// Significant digits of the per-step latency and service histograms:
 /// 3 gives 0.1 % value resolution.
 pub const SIG_DIGITS: u8 = 3;
-/// Significant digits of the 10 ms timeline histograms: 2 (1 %) keeps each
-/// window's histogram around 10 KB, plenty for a per-window p99.
+/// Significant digits of the merged 10 ms timeline histograms: 2 (1 %)
+/// keeps each window's histogram around 20 KB, plenty for a per-window p99.
 pub const WINDOW_SIG_DIGITS: u8 = 2;
 
 /// A per-step latency histogram (ns, 3 significant digits, auto-resizing).
@@ -16,8 +16,8 @@ pub fn new_histogram() -> Histogram<u64> {
     Histogram::new(SIG_DIGITS).expect("3 significant digits is valid")
 }
 
-/// A timeline window histogram (ns, 2 significant digits, auto-resizing).
-pub fn new_window_histogram() -> Histogram<u32> {
+/// A merged timeline window histogram (ns, 2 significant digits, auto-resizing).
+pub fn new_window_histogram() -> Histogram<u64> {
     Histogram::new(WINDOW_SIG_DIGITS).expect("2 significant digits is valid")
 }
 
