@@ -26,17 +26,25 @@
 pub mod counters;
 pub mod lock;
 mod locked;
+#[cfg(feature = "peers")]
+pub mod peers;
 mod primitive;
 mod registry;
+mod sharded;
 mod stats;
 pub mod syncmap;
+mod synthetic;
 
 pub use locked::{Locked, SeqMap};
+#[cfg(feature = "peers")]
+pub use peers::{DashMapAdapter, PapayaAdapter, SccAdapter};
 pub use registry::{
     parse_duration, HasherKind, MapKey, MapKind, MapValue, MapVisitor, ParseMapError,
 };
+pub use sharded::{default_shards, ShardedMap, MAX_SHARDS};
 pub use stats::{GrowthStats, LockStats, MapStats, SyncMapStats};
 pub use syncmap::SyncMap;
+pub use synthetic::Synthetic;
 
 /// The hasher every map uses unless told otherwise: foldhash, seeded per map
 /// (each `RandomState` draws its own seed).

@@ -8,7 +8,11 @@ use std::hash::{BuildHasher, Hash};
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::{ConcurrentMap, DefaultHashBuilder, Locked, SyncMap};
+use crate::{
+    default_shards, ConcurrentMap, DefaultHashBuilder, Locked, ShardedMap, SyncMap, Synthetic,
+};
+#[cfg(feature = "peers")]
+use crate::{DashMapAdapter, PapayaAdapter, SccAdapter};
 
 /// A map the registry can build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +23,30 @@ pub enum MapKind {
     RwLock,
     /// `mutex`: std `HashMap` behind a `Mutex`.
     Mutex,
+    /// `sharded[:N]`: [`ShardedMap`], cache-padded shards; `None` means
+    /// [`default_shards`]. A given count is rounded up to a power of two.
+    Sharded {
+        /// Shard count (a power of two), or the default.
+        shards: Option<usize>,
+    },
+    /// `sharded-unpadded[:N]`: [`ShardedMap`] with shards packed side by side
+    /// (the false-sharing demo).
+    ShardedUnpadded {
+        /// Shard count (a power of two), or the default.
+        shards: Option<usize>,
+    },
+    /// `dashmap`: [`DashMapAdapter`].
+    #[cfg(feature = "peers")]
+    DashMap,
+    /// `papaya`: [`PapayaAdapter`].
+    #[cfg(feature = "peers")]
+    Papaya,
+    /// `scc`: [`SccAdapter`].
+    #[cfg(feature = "peers")]
+    Scc,
+    /// `synthetic:<dur>`: [`Synthetic`], one global lock held for the
+    /// duration by every operation.
+    Synthetic(Duration),
 }
 
 /// The hasher every map in one comparison uses.
@@ -86,19 +114,50 @@ impl MapKind {
     pub fn catalogue() -> Vec<(&'static str, &'static str)> {
         vec![
             (
+                "syncmap",
+                "port of Go's sync.Map: lock-free read snapshot, dirty map under a mutex, promotion after misses",
+            ),
+            (
                 "rwlock",
                 "std HashMap behind an RwLock (Rust's usual baseline)",
             ),
             ("mutex", "std HashMap behind a Mutex"),
+            (
+                "sharded[:N]",
+                "N RwLock<HashMap> shards, cache-line padded (N rounded up to a power of two; default: next power of two >= 4 x cores)",
+            ),
+            (
+                "sharded-unpadded[:N]",
+                "as sharded, shards packed side by side (false-sharing demo)",
+            ),
+            #[cfg(feature = "peers")]
+            ("dashmap", "dashmap 6: RwLock-sharded hashbrown tables"),
+            #[cfg(feature = "peers")]
+            ("papaya", "papaya 0.2: lock-free table, incremental resize"),
+            #[cfg(feature = "peers")]
+            ("scc", "scc 3: bucket-locked table, lock-free resize"),
+            (
+                "synthetic:<dur>",
+                "calibration: one global lock held for <dur> per operation (capacity 1/dur), e.g. synthetic:2us",
+            ),
         ]
     }
 
     /// The map's name as the CLI spells it (parameters included).
     pub fn name(&self) -> String {
-        match self {
+        match *self {
             MapKind::SyncMap => "syncmap".into(),
             MapKind::RwLock => "rwlock".into(),
             MapKind::Mutex => "mutex".into(),
+            MapKind::Sharded { shards } => with_shards("sharded", shards),
+            MapKind::ShardedUnpadded { shards } => with_shards("sharded-unpadded", shards),
+            #[cfg(feature = "peers")]
+            MapKind::DashMap => "dashmap".into(),
+            #[cfg(feature = "peers")]
+            MapKind::Papaya => "papaya".into(),
+            #[cfg(feature = "peers")]
+            MapKind::Scc => "scc".into(),
+            MapKind::Synthetic(hold) => format!("synthetic:{}", format_duration(hold)),
         }
     }
 
@@ -138,6 +197,33 @@ impl MapKind {
             MapKind::Mutex => visitor.visit(Locked::mutex(HashMap::with_capacity_and_hasher(
                 capacity, hasher,
             ))),
+            MapKind::Sharded { shards } => visitor.visit(ShardedMap::with_capacity_and_hasher(
+                shards.unwrap_or_else(default_shards),
+                true,
+                capacity,
+                hasher,
+            )),
+            MapKind::ShardedUnpadded { shards } => {
+                visitor.visit(ShardedMap::with_capacity_and_hasher(
+                    shards.unwrap_or_else(default_shards),
+                    false,
+                    capacity,
+                    hasher,
+                ))
+            }
+            #[cfg(feature = "peers")]
+            MapKind::DashMap => {
+                visitor.visit(DashMapAdapter::with_capacity_and_hasher(capacity, hasher))
+            }
+            #[cfg(feature = "peers")]
+            MapKind::Papaya => {
+                visitor.visit(PapayaAdapter::with_capacity_and_hasher(capacity, hasher))
+            }
+            #[cfg(feature = "peers")]
+            MapKind::Scc => visitor.visit(SccAdapter::with_capacity_and_hasher(capacity, hasher)),
+            MapKind::Synthetic(hold) => {
+                visitor.visit(Synthetic::with_capacity_and_hasher(hold, capacity, hasher))
+            }
         }
     }
 }
@@ -155,6 +241,9 @@ impl FromStr for MapKind {
     /// use mapknee_maps::MapKind;
     /// assert_eq!("rwlock".parse::<MapKind>().unwrap(), MapKind::RwLock);
     /// assert!("btree".parse::<MapKind>().unwrap_err().to_string().contains("unknown map"));
+    /// assert_eq!("sharded:16".parse::<MapKind>().unwrap(), MapKind::Sharded { shards: Some(16) });
+    /// assert!("sharded:0".parse::<MapKind>().unwrap_err().to_string().contains("bad shard count"));
+    /// assert_eq!("synthetic:2us".parse::<MapKind>().unwrap().name(), "synthetic:2us");
     /// ```
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let (head, param) = match s.split_once(':') {
@@ -171,6 +260,30 @@ impl FromStr for MapKind {
             "syncmap" => no_param(MapKind::SyncMap),
             "rwlock" => no_param(MapKind::RwLock),
             "mutex" => no_param(MapKind::Mutex),
+            "sharded" => Ok(MapKind::Sharded {
+                shards: parse_shards(s, param)?,
+            }),
+            "sharded-unpadded" => Ok(MapKind::ShardedUnpadded {
+                shards: parse_shards(s, param)?,
+            }),
+            #[cfg(feature = "peers")]
+            "dashmap" => no_param(MapKind::DashMap),
+            #[cfg(feature = "peers")]
+            "papaya" => no_param(MapKind::Papaya),
+            #[cfg(feature = "peers")]
+            "scc" => no_param(MapKind::Scc),
+            #[cfg(not(feature = "peers"))]
+            "dashmap" | "papaya" | "scc" => Err(ParseMapError(format!(
+                "map '{head}' needs mapknee-maps' feature `peers`, which this build left out"
+            ))),
+            "synthetic" => match param {
+                Some(p) => parse_duration(p)
+                    .map(MapKind::Synthetic)
+                    .map_err(|e| ParseMapError(format!("map '{s}': {e}"))),
+                None => Err(ParseMapError(
+                    "map 'synthetic' needs a hold duration, e.g. synthetic:2us".into(),
+                )),
+            },
             _ => {
                 let names: Vec<_> = MapKind::catalogue().into_iter().map(|(n, _)| n).collect();
                 Err(ParseMapError(format!(
@@ -179,6 +292,40 @@ impl FromStr for MapKind {
                 )))
             }
         }
+    }
+}
+
+/// `name` or `name:N`.
+fn with_shards(name: &str, shards: Option<usize>) -> String {
+    match shards {
+        None => name.into(),
+        Some(n) => format!("{name}:{n}"),
+    }
+}
+
+/// The `N` of `sharded:N`: a positive integer, rounded up to a power of two.
+fn parse_shards(s: &str, param: Option<&str>) -> Result<Option<usize>, ParseMapError> {
+    let Some(p) = param else { return Ok(None) };
+    match p.parse::<usize>() {
+        Ok(n) if (1..=crate::MAX_SHARDS).contains(&n) => Ok(Some(n.next_power_of_two())),
+        _ => Err(ParseMapError(format!(
+            "bad shard count '{p}' in '{s}' (expected an integer from 1 to {})",
+            crate::MAX_SHARDS
+        ))),
+    }
+}
+
+/// The shortest exact spelling of `d` that [`parse_duration`] reads back.
+fn format_duration(d: Duration) -> String {
+    let ns = d.as_nanos();
+    if ns % 1_000_000_000 == 0 {
+        format!("{}s", ns / 1_000_000_000)
+    } else if ns % 1_000_000 == 0 {
+        format!("{}ms", ns / 1_000_000)
+    } else if ns % 1_000 == 0 {
+        format!("{}us", ns / 1_000)
+    } else {
+        format!("{ns}ns")
     }
 }
 

@@ -37,7 +37,9 @@ fn is_expunged<V>(p: Shared<'_, Boxed<V>>) -> bool {
 
 impl<V> Entry<V> {
     pub(super) fn new(value: V) -> Self {
-        Self { p: Atomic::new(Boxed(value)) }
+        Self {
+            p: Atomic::new(Boxed(value)),
+        }
     }
 
     /// The current value, if present.
@@ -98,7 +100,9 @@ impl<V> Entry<V> {
     /// can put the entry back in the dirty map). Call with the map's lock.
     pub(super) fn unexpunge_locked(&self, guard: &Guard) -> bool {
         let expunged = Shared::null().with_tag(EXPUNGED);
-        self.p.compare_exchange(expunged, Shared::null(), AcqRel, Acquire, guard).is_ok()
+        self.p
+            .compare_exchange(expunged, Shared::null(), AcqRel, Acquire, guard)
+            .is_ok()
     }
 
     /// Go's `swapLocked`: stores unconditionally. The entry must not be
@@ -135,7 +139,10 @@ impl<V> Entry<V> {
         // we allocate the box once and reuse it across CAS retries.
         let mut new = Owned::new(Boxed(value));
         loop {
-            match self.p.compare_exchange(Shared::null(), new, AcqRel, Acquire, guard) {
+            match self
+                .p
+                .compare_exchange(Shared::null(), new, AcqRel, Acquire, guard)
+            {
                 Ok(_) => return Ok(None),
                 Err(e) => {
                     new = e.new;
@@ -163,7 +170,10 @@ impl<V> Entry<V> {
             if p.is_null() {
                 return None;
             }
-            match self.p.compare_exchange(p, Shared::null(), AcqRel, Acquire, guard) {
+            match self
+                .p
+                .compare_exchange(p, Shared::null(), AcqRel, Acquire, guard)
+            {
                 Ok(_) => {
                     // NOTE: Go hands back the old interface value itself; a
                     // reader may still be cloning ours, so we return a clone
@@ -185,7 +195,10 @@ impl<V> Entry<V> {
         let expunged = Shared::null().with_tag(EXPUNGED);
         let mut p = self.p.load(Acquire, guard);
         while p.is_null() && p.tag() != EXPUNGED {
-            match self.p.compare_exchange(Shared::null(), expunged, AcqRel, Acquire, guard) {
+            match self
+                .p
+                .compare_exchange(Shared::null(), expunged, AcqRel, Acquire, guard)
+            {
                 Ok(_) => return true,
                 Err(e) => p = e.current,
             }
@@ -239,7 +252,10 @@ impl<V> Entry<V> {
                 Some(b) if b.0 == *current => {}
                 _ => return false,
             }
-            match self.p.compare_exchange(p, Shared::null(), AcqRel, Acquire, guard) {
+            match self
+                .p
+                .compare_exchange(p, Shared::null(), AcqRel, Acquire, guard)
+            {
                 Ok(_) => {
                     // SAFETY: our CAS just unlinked `p`.
                     unsafe { Self::retire(p, guard) };

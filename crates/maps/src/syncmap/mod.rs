@@ -49,6 +49,8 @@ mod entry;
 #[cfg(all(test, loom))]
 mod loom_tests;
 mod snapshot;
+#[cfg(all(test, not(loom)))]
+mod tests;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -119,7 +121,9 @@ pub struct SyncMap<K, V, S = DefaultHashBuilder> {
 
 impl<K, V, S> fmt::Debug for SyncMap<K, V, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SyncMap").field("counters", &self.counters).finish_non_exhaustive()
+        f.debug_struct("SyncMap")
+            .field("counters", &self.counters)
+            .finish_non_exhaustive()
     }
 }
 
@@ -139,7 +143,10 @@ impl<K, V> Default for SyncMap<K, V, DefaultHashBuilder> {
 impl<K, V, S: Clone> SyncMap<K, V, S> {
     /// An empty map hashing with `hasher`.
     pub fn with_hasher(hasher: S) -> Self {
-        let read = ReadOnly { m: Arc::new(HashMap::with_hasher(hasher.clone())), amended: false };
+        let read = ReadOnly {
+            m: Arc::new(HashMap::with_hasher(hasher.clone())),
+            amended: false,
+        };
         Self {
             read: Atomic::new(read),
             mu: CountingMutex::new(Dirty { m: None, misses: 0 }),
@@ -197,7 +204,13 @@ where
         }
         if let Some(m) = d.m.take() {
             self.counters.incr(PROMOTIONS);
-            self.store_read(ReadOnly { m: Arc::new(m), amended: false }, guard);
+            self.store_read(
+                ReadOnly {
+                    m: Arc::new(m),
+                    amended: false,
+                },
+                guard,
+            );
         }
         d.misses = 0;
     }
@@ -229,7 +242,13 @@ where
     fn amend_locked(&self, d: &mut Dirty<K, V, S>, read: &ReadOnly<K, V, S>, guard: &Guard) {
         if !read.amended {
             self.dirty_locked(d, guard);
-            self.store_read(ReadOnly { m: Arc::clone(&read.m), amended: true }, guard);
+            self.store_read(
+                ReadOnly {
+                    m: Arc::clone(&read.m),
+                    amended: true,
+                },
+                guard,
+            );
         }
     }
 
@@ -242,7 +261,12 @@ where
     /// (if amended) in dirty under the lock, counting a miss. Go's shared
     /// prefix of `Load`, `LoadAndDelete` and `CompareAndDelete`; with
     /// `remove`, the key is also taken out of dirty (LoadAndDelete).
-    fn find_entry<'g>(&'g self, key: &K, remove: bool, guard: &'g Guard) -> Option<EntryRef<'g, V>> {
+    fn find_entry<'g>(
+        &'g self,
+        key: &K,
+        remove: bool,
+        guard: &'g Guard,
+    ) -> Option<EntryRef<'g, V>> {
         let read = self.load_read(guard);
         if let Some(e) = read.m.get(key) {
             self.counters.incr(SNAPSHOT_HITS);
@@ -311,14 +335,18 @@ where
         let (prev, was_absent) = if let Some(e) = read.m.get(&key) {
             if e.unexpunge_locked(&guard) {
                 // Expunged means dirty lacks the key: put it back first.
-                d.m.as_mut().expect("expunged entries exist only while dirty does").insert(key, Arc::clone(e));
+                d.m.as_mut()
+                    .expect("expunged entries exist only while dirty does")
+                    .insert(key, Arc::clone(e));
             }
             e.swap_locked(value, &guard)
         } else if let Some(e) = d.m.as_ref().and_then(|m| m.get(&key)) {
             e.swap_locked(value, &guard)
         } else {
             self.amend_locked(&mut d, read, &guard);
-            d.m.as_mut().expect("amend_locked built dirty").insert(key, Arc::new(Entry::new(value)));
+            d.m.as_mut()
+                .expect("amend_locked built dirty")
+                .insert(key, Arc::new(Entry::new(value)));
             (None, true)
         };
         if was_absent {
@@ -358,7 +386,9 @@ where
         let read = self.load_read(&guard);
         let found = if let Some(e) = read.m.get(&key) {
             if e.unexpunge_locked(&guard) {
-                d.m.as_mut().expect("expunged entries exist only while dirty does").insert(key, Arc::clone(e));
+                d.m.as_mut()
+                    .expect("expunged entries exist only while dirty does")
+                    .insert(key, Arc::clone(e));
             }
             // Not expunged any more, and we hold the lock: cannot fail.
             e.try_load_or_store(value, &guard).ok().flatten()
@@ -368,7 +398,9 @@ where
             found
         } else {
             self.amend_locked(&mut d, read, &guard);
-            d.m.as_mut().expect("amend_locked built dirty").insert(key, Arc::new(Entry::new(value)));
+            d.m.as_mut()
+                .expect("amend_locked built dirty")
+                .insert(key, Arc::new(Entry::new(value)));
             None
         };
         if found.is_none() {
@@ -429,7 +461,9 @@ where
         V: PartialEq,
     {
         let guard = self.pin();
-        let Some(e) = self.find_entry(key, false, &guard) else { return false };
+        let Some(e) = self.find_entry(key, false, &guard) else {
+            return false;
+        };
         let deleted = e.get().compare_and_delete(old, &guard);
         if deleted {
             self.counters.incr(REMOVED);
@@ -451,7 +485,13 @@ where
             if read.amended {
                 if let Some(m) = d.m.take() {
                     self.counters.incr(PROMOTIONS);
-                    self.store_read(ReadOnly { m: Arc::new(m), amended: false }, &guard);
+                    self.store_read(
+                        ReadOnly {
+                            m: Arc::new(m),
+                            amended: false,
+                        },
+                        &guard,
+                    );
                     read = self.load_read(&guard);
                 }
                 d.misses = 0;
@@ -494,7 +534,7 @@ where
     }
 
     /// Whether the snapshot is amended (test support for the Go semantics).
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     fn amended(&self) -> bool {
         let guard = self.pin();
         self.load_read(&guard).amended

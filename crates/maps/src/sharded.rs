@@ -1,0 +1,380 @@
+//! `ShardedMap`: N `RwLock<HashMap>` shards, the key's hash picking the
+//! shard — the textbook answer to one lock's contention, and, unpadded, a
+//! demonstration of false sharing between shard locks.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::{BuildHasher, Hash};
+
+use crossbeam_utils::CachePadded;
+
+use crate::lock::CountingRwLock;
+use crate::{ConcurrentMap, DefaultHashBuilder, LockStats, MapStats};
+
+/// One shard: a std `HashMap` behind a counting reader-writer lock.
+type Shard<K, V, S> = CountingRwLock<HashMap<K, V, S>>;
+
+/// Bits at the top of the hash that hashbrown (std's `HashMap`) keeps for
+/// its one-byte control tag (`h2`, the top 7 bits). The shard index is taken
+/// from the bits just below them: taking the tag bits would leave every key
+/// of one shard with the same top bits, so the SIMD tag match would see
+/// false positives; the low bits are the bucket index (`h1`). dashmap's
+/// `determine_shard` skips the same 7 bits for the same reason.
+const TAG_BITS: u32 = 7;
+
+/// The most shards a map may have. Must be a power of two, and
+/// `log2(MAX_SHARDS) + TAG_BITS` must stay well below 64 so the shard bits
+/// do not reach down into the bucket-index bits of realistic tables.
+pub const MAX_SHARDS: usize = 1 << 16;
+
+/// The shards, cache-line padded or packed side by side.
+enum Shards<K, V, S> {
+    /// Each shard's lock word on its own cache line (`CachePadded`).
+    Padded(Box<[CachePadded<Shard<K, V, S>>]>),
+    /// Shards packed: neighbouring shards' lock words share cache lines, so
+    /// threads on different shards still invalidate each other's line.
+    Unpadded(Box<[Shard<K, V, S>]>),
+}
+
+/// A concurrent map made of `2^k` shards, each a std `HashMap` behind its
+/// own counting `RwLock`.
+///
+/// The key is hashed once with the map's hasher `S` to pick the shard (from
+/// the bits just below the top 7, see [`ShardedMap::shard_of`]); the shard's
+/// `HashMap` holds a clone of the same `S`.
+///
+/// `get_or_insert` follows the Go idiom (as [`Locked`](crate::Locked)'s
+/// reader-writer flavour does): look under the shard's read lock, and only on
+/// a miss take its write lock and look again. `compare_and_swap` runs under
+/// the shard's write lock, so it is atomic.
+///
+/// ```
+/// use mapknee_maps::{ConcurrentMap, ShardedMap};
+/// let m: ShardedMap<u64, &str> = ShardedMap::with_hasher(5, true, Default::default());
+/// assert_eq!(m.shard_count(), 8); // rounded up to a power of two
+/// assert_eq!(m.insert(1, "one"), None);
+/// assert_eq!(m.get_or_insert(1, "uno"), Some("one"));
+/// assert!(m.compare_and_swap(&1, &"one", "eins"));
+/// assert_eq!(m.remove(&1), Some("eins"));
+/// assert_eq!(m.stats().lock.unwrap().acquisitions, 4);
+/// ```
+pub struct ShardedMap<K, V, S = DefaultHashBuilder> {
+    shards: Shards<K, V, S>,
+    /// `shard_count() - 1`; the shard count is a power of two.
+    mask: usize,
+    /// Right shift that brings the shard bits (just below the tag bits) down
+    /// to bit 0.
+    shift: u32,
+    hasher: S,
+}
+
+impl<K, V, S> fmt::Debug for ShardedMap<K, V, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ShardedMap")
+            .field("shards", &self.shard_count())
+            .field("padded", &self.is_padded())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The default shard count: the next power of two ≥ 4 × available cores.
+///
+/// Why 4×: with `T` threads spread uniformly over `N` shards, a given
+/// operation finds its shard busy with probability about `(T-1)/N`; at one
+/// thread per core and `N = 4 × cores` that stays under 25 %, while the
+/// memory cost (one lock and one table header per shard) stays small. dashmap
+/// picks the same default (`default_shard_amount`), which keeps the
+/// `sharded` / `dashmap` comparison about the map, not the shard count.
+///
+/// ```
+/// let n = mapknee_maps::default_shards();
+/// assert!(n.is_power_of_two() && n >= 4);
+/// ```
+pub fn default_shards() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    (cores * 4).next_power_of_two().min(MAX_SHARDS)
+}
+
+impl<K, V> ShardedMap<K, V, DefaultHashBuilder> {
+    /// [`default_shards`] padded shards with a freshly seeded foldhash.
+    ///
+    /// ```
+    /// use mapknee_maps::ShardedMap;
+    /// let m = ShardedMap::<u32, u32>::new();
+    /// assert_eq!(m.shard_count(), mapknee_maps::default_shards());
+    /// ```
+    pub fn new() -> Self {
+        Self::with_hasher(default_shards(), true, DefaultHashBuilder::default())
+    }
+}
+
+impl<K, V> Default for ShardedMap<K, V, DefaultHashBuilder> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<K, V, S: Clone> ShardedMap<K, V, S> {
+    /// `shards` shards (rounded up to a power of two, at least 1, at most
+    /// [`MAX_SHARDS`]), cache-line padded when `padded`, hashing with
+    /// `hasher`.
+    ///
+    /// ```
+    /// use mapknee_maps::ShardedMap;
+    /// let m: ShardedMap<u8, u8> = ShardedMap::with_hasher(0, false, Default::default());
+    /// assert_eq!((m.shard_count(), m.is_padded()), (1, false));
+    /// ```
+    pub fn with_hasher(shards: usize, padded: bool, hasher: S) -> Self {
+        Self::with_capacity_and_hasher(shards, padded, 0, hasher)
+    }
+
+    /// As [`with_hasher`](Self::with_hasher), with room for about `capacity`
+    /// keys spread over the shards.
+    ///
+    /// ```
+    /// use mapknee_maps::{ConcurrentMap, ShardedMap};
+    /// let m: ShardedMap<u64, u64> =
+    ///     ShardedMap::with_capacity_and_hasher(16, true, 1 << 10, Default::default());
+    /// assert!(m.is_empty());
+    /// ```
+    pub fn with_capacity_and_hasher(
+        shards: usize,
+        padded: bool,
+        capacity: usize,
+        hasher: S,
+    ) -> Self {
+        let n = shards.clamp(1, MAX_SHARDS).next_power_of_two();
+        let bits = n.trailing_zeros();
+        // Slack so the keys of a skewed shard do not force an early rehash.
+        let per_shard = capacity.div_ceil(n) + capacity.div_ceil(n) / 8;
+        let shard =
+            || CountingRwLock::new(HashMap::with_capacity_and_hasher(per_shard, hasher.clone()));
+        let shards = if padded {
+            Shards::Padded((0..n).map(|_| CachePadded::new(shard())).collect())
+        } else {
+            Shards::Unpadded((0..n).map(|_| shard()).collect())
+        };
+        Self {
+            shards,
+            mask: n - 1,
+            shift: u64::BITS - TAG_BITS - bits,
+            hasher,
+        }
+    }
+}
+
+impl<K, V, S> ShardedMap<K, V, S> {
+    /// The number of shards (a power of two).
+    ///
+    /// ```
+    /// use mapknee_maps::ShardedMap;
+    /// let m: ShardedMap<u8, u8> = ShardedMap::with_hasher(3, true, Default::default());
+    /// assert_eq!(m.shard_count(), 4);
+    /// ```
+    pub fn shard_count(&self) -> usize {
+        self.mask + 1
+    }
+
+    /// Whether each shard sits on its own cache line.
+    ///
+    /// ```
+    /// use mapknee_maps::ShardedMap;
+    /// assert!(ShardedMap::<u8, u8>::new().is_padded());
+    /// ```
+    pub fn is_padded(&self) -> bool {
+        matches!(self.shards, Shards::Padded(_))
+    }
+
+    #[inline]
+    fn shard_at(&self, index: usize) -> &Shard<K, V, S> {
+        match &self.shards {
+            Shards::Padded(s) => &s[index],
+            Shards::Unpadded(s) => &s[index],
+        }
+    }
+
+    /// Each shard's lock counters, in shard order — for spotting a hot shard.
+    ///
+    /// ```
+    /// use mapknee_maps::{ConcurrentMap, ShardedMap};
+    /// let m: ShardedMap<u64, u64> = ShardedMap::with_hasher(4, true, Default::default());
+    /// m.insert(9, 9);
+    /// let per_shard = m.shard_lock_stats();
+    /// assert_eq!(per_shard.len(), 4);
+    /// assert_eq!(per_shard.iter().map(|s| s.acquisitions).sum::<u64>(), 1);
+    /// ```
+    pub fn shard_lock_stats(&self) -> Vec<LockStats> {
+        (0..self.shard_count())
+            .map(|i| self.shard_at(i).stats())
+            .collect()
+    }
+}
+
+impl<K: Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
+    /// The shard that holds `key`: bits `[57 - log2(shards), 57)` of its hash,
+    /// i.e. the highest bits below hashbrown's 7-bit tag.
+    ///
+    /// ```
+    /// use mapknee_maps::ShardedMap;
+    /// let m: ShardedMap<u64, u64> = ShardedMap::with_hasher(8, true, Default::default());
+    /// assert_eq!(m.shard_of(&42), m.shard_of(&42));
+    /// assert!(m.shard_of(&42) < 8);
+    /// ```
+    #[inline]
+    pub fn shard_of(&self, key: &K) -> usize {
+        let hash = self.hasher.hash_one(key);
+        (hash >> self.shift) as usize & self.mask
+    }
+
+    #[inline]
+    fn shard(&self, key: &K) -> &Shard<K, V, S> {
+        self.shard_at(self.shard_of(key))
+    }
+}
+
+impl<K, V, S> ConcurrentMap<K, V> for ShardedMap<K, V, S>
+where
+    K: Hash + Eq + Send + Sync,
+    V: Clone + PartialEq + Send + Sync,
+    S: BuildHasher + Send + Sync,
+{
+    #[inline]
+    fn get(&self, key: &K) -> Option<V> {
+        self.shard(key).read().get(key).cloned()
+    }
+
+    #[inline]
+    fn insert(&self, key: K, value: V) -> Option<V> {
+        self.shard(&key).write().insert(key, value)
+    }
+
+    fn get_or_insert(&self, key: K, value: V) -> Option<V> {
+        let shard = self.shard(&key);
+        if let Some(v) = shard.read().get(&key) {
+            return Some(v.clone());
+        }
+        // Another writer may have inserted between the two locks: look again.
+        match shard.write().entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => Some(e.get().clone()),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(value);
+                None
+            }
+        }
+    }
+
+    fn compare_and_swap(&self, key: &K, current: &V, new: V) -> bool {
+        match self.shard(key).write().get_mut(key) {
+            Some(v) if *v == *current => {
+                *v = new;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    #[inline]
+    fn remove(&self, key: &K) -> Option<V> {
+        self.shard(key).write().remove(key)
+    }
+
+    /// Sums the shards' lengths, taking each shard's read lock in turn: not
+    /// an atomic snapshot under concurrent writes.
+    fn len(&self) -> usize {
+        (0..self.shard_count())
+            .map(|i| self.shard_at(i).read().len())
+            .sum()
+    }
+
+    /// Lock counters summed over the shards. They are read before `len`
+    /// takes the shard locks, so a `stats()` call does not count itself
+    /// (earlier `stats()` / `len()` calls do count, one acquisition per shard).
+    fn stats(&self) -> MapStats {
+        let lock = self
+            .shard_lock_stats()
+            .into_iter()
+            .fold(LockStats::default(), |a, s| LockStats {
+                acquisitions: a.acquisitions + s.acquisitions,
+                contended: a.contended + s.contended,
+                wait_ns: a.wait_ns + s.wait_ns,
+            });
+        MapStats {
+            len: self.len(),
+            lock: Some(lock),
+            syncmap: None,
+            growth: None,
+        }
+    }
+}
+
+/// loom models: run with `RUSTFLAGS="--cfg loom --cfg crossbeam_loom"`
+/// (see `.ci/run`).
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use loom::sync::Arc;
+    use loom::thread;
+
+    use super::ShardedMap;
+    use crate::ConcurrentMap;
+
+    type Map = ShardedMap<
+        u8,
+        u8,
+        std::hash::BuildHasherDefault<std::collections::hash_map::DefaultHasher>,
+    >;
+
+    /// Two `get_or_insert`s of one key (read lock, then write lock and
+    /// re-check) race: exactly one inserts, both see its value.
+    #[test]
+    fn get_or_insert_race_on_one_shard() {
+        loom::model(|| {
+            let m = Arc::new(Map::with_hasher(2, true, Default::default()));
+            let racers: Vec<_> = (0..2u8)
+                .map(|id| {
+                    let m = m.clone();
+                    thread::spawn(move || m.get_or_insert(3, id))
+                })
+                .collect();
+            let results: Vec<Option<u8>> = racers.into_iter().map(|t| t.join().unwrap()).collect();
+            assert_eq!(
+                results.iter().filter(|r| r.is_none()).count(),
+                1,
+                "{results:?}"
+            );
+            let winner = m.get(&3).unwrap();
+            assert!(
+                results.iter().flatten().all(|v| *v == winner),
+                "{results:?}"
+            );
+        });
+    }
+
+    /// A compare-and-swap increment from two threads on one key never
+    /// loses an update, and writers to other shards do not interfere.
+    #[test]
+    fn cas_increments_are_not_lost() {
+        loom::model(|| {
+            let m = Arc::new(Map::with_hasher(2, false, Default::default()));
+            m.insert(0, 0);
+            let threads: Vec<_> = (0..2u8)
+                .map(|t| {
+                    let m = m.clone();
+                    thread::spawn(move || {
+                        loop {
+                            let v = m.get(&0).unwrap();
+                            if m.compare_and_swap(&0, &v, v + 1) {
+                                break;
+                            }
+                        }
+                        m.insert(10 + t, t);
+                    })
+                })
+                .collect();
+            for t in threads {
+                t.join().unwrap();
+            }
+            assert_eq!(m.get(&0), Some(2));
+            assert_eq!(m.len(), 3);
+        });
+    }
+}

@@ -1,0 +1,108 @@
+//! `ShardedMap` specifics: shard choice, layouts, lock accounting.
+
+use mapknee_maps::{ConcurrentMap, DefaultHashBuilder, LockStats, ShardedMap};
+
+fn sharded(shards: usize, padded: bool) -> ShardedMap<u64, u64> {
+    ShardedMap::with_hasher(shards, padded, DefaultHashBuilder::default())
+}
+
+#[test]
+fn key_always_maps_to_the_same_shard() {
+    for padded in [true, false] {
+        let m = sharded(16, padded);
+        let keys = 0..2_000u64;
+        let before: Vec<usize> = keys.clone().map(|k| m.shard_of(&k)).collect();
+        // Inserting makes every shard's table grow several times.
+        for k in keys.clone() {
+            m.insert(k, k);
+        }
+        let after: Vec<usize> = keys.clone().map(|k| m.shard_of(&k)).collect();
+        assert_eq!(before, after, "padded={padded}: shard changed with growth");
+        // The shard `shard_of` names is the one whose lock a lookup takes.
+        for k in keys.clone().step_by(37) {
+            let shard = m.shard_of(&k);
+            let was = m.shard_lock_stats();
+            assert_eq!(m.get(&k), Some(k));
+            let now = m.shard_lock_stats();
+            for (i, (w, n)) in was.iter().zip(&now).enumerate() {
+                let expected = w.acquisitions + u64::from(i == shard);
+                assert_eq!(
+                    n.acquisitions, expected,
+                    "key {k}: shard {i} (owner {shard})"
+                );
+            }
+        }
+        // 2,000 keys leave no shard of 16 empty (chance ~ 16 * (15/16)^2000).
+        let mut used = [false; 16];
+        after.iter().for_each(|&s| used[s] = true);
+        assert!(used.iter().all(|&u| u), "padded={padded}: unused shard");
+    }
+}
+
+/// A deterministic mixed sequence; returns every result, flattened.
+fn run_sequence(m: &ShardedMap<u64, u64>) -> Vec<Option<u64>> {
+    let mut out = Vec::new();
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    for i in 0..5_000u64 {
+        // xorshift: a fixed pseudo-random key/op stream.
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let k = x % 300;
+        let r = match x >> 61 {
+            0 | 1 => m.insert(k, i),
+            2 => m.remove(&k),
+            3 | 4 => m.get_or_insert(k, i),
+            5 => Some(u64::from(m.compare_and_swap(&k, &(i - 1), i))),
+            _ => m.get(&k),
+        };
+        out.push(r);
+        out.push(Some(m.len() as u64));
+    }
+    out
+}
+
+#[test]
+fn padded_and_unpadded_have_the_same_semantics() {
+    let reference = run_sequence(&sharded(16, true));
+    for (shards, padded) in [(16, false), (1, true), (1, false), (64, false), (3, true)] {
+        assert_eq!(
+            run_sequence(&sharded(shards, padded)),
+            reference,
+            "shards={shards} padded={padded}"
+        );
+    }
+}
+
+#[test]
+fn lock_stats_count_acquisitions_exactly() {
+    for padded in [true, false] {
+        let m = sharded(4, padded);
+        for k in 0..10 {
+            m.insert(k, k); // 10 write locks
+        }
+        for k in 0..5 {
+            m.get(&k); // 5 read locks
+        }
+        for k in 0..3 {
+            assert_eq!(m.get_or_insert(k, 0), Some(k)); // hit: 3 read locks
+        }
+        for k in 100..102 {
+            assert_eq!(m.get_or_insert(k, 0), None); // miss: 2 x (read + write)
+        }
+        assert!(m.compare_and_swap(&0, &0, 1)); // 1 write lock
+        assert!(!m.compare_and_swap(&1, &0, 1)); // 1 write lock
+        assert_eq!(m.remove(&2), Some(2)); // 1 write lock
+        let expected = LockStats {
+            acquisitions: 10 + 5 + 3 + 4 + 2 + 1,
+            contended: 0,
+            wait_ns: 0,
+        };
+        let stats = m.stats();
+        assert_eq!(stats.lock, Some(expected), "padded={padded}");
+        assert_eq!(stats.len, 11);
+        // That stats() took each shard's read lock once for `len`.
+        let again = m.stats().lock.unwrap().acquisitions;
+        assert_eq!(again, expected.acquisitions + 4, "padded={padded}");
+    }
+}
