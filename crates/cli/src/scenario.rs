@@ -7,9 +7,13 @@ use toml::Spanned;
 use crate::CliError;
 
 /// Built-in scenarios: `(name, TOML text)`. `default` is what `run` runs.
-pub(crate) const BUILTIN: [(&str, &str); 2] = [
+pub(crate) const BUILTIN: [(&str, &str); 3] = [
     ("default", include_str!("../../../scenarios/default.toml")),
     ("churn", include_str!("../../../scenarios/churn.toml")),
+    (
+        "calibration",
+        include_str!("../../../scenarios/calibration.toml"),
+    ),
 ];
 
 /// A scenario as written: values keep their source spans so validation can

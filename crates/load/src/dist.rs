@@ -98,7 +98,7 @@ impl FromStr for Dist {
             ["hotset", frac, prob] => {
                 let frac = num(frac, "hot-set fraction")?;
                 let prob = num(prob, "hot-set probability")?;
-                if !(frac > 0.0 && frac <= 1.0) || !(0.0..=1.0).contains(&prob) {
+                if !(frac > 0.0 && frac <= 1.0 && (0.0..=1.0).contains(&prob)) {
                     return Err(ParseError(format!(
                         "hotset:<frac>:<prob> needs 0 < frac <= 1 and 0 <= prob <= 1, got '{s}'"
                     )));

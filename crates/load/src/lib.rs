@@ -43,7 +43,7 @@ pub use results::{Knee, Machine, Point, Results, Run, Step, Window, SCHEMA};
 pub use rng::FastRng;
 pub use runner::{harness_cost, run_map_step, run_step, HarnessCost, NoopMap, StepSpec, WINDOW};
 pub use staircase::{
-    ladder, parse_rate, run_mix, run_scale, Ctx, NoProgress, Phase, Progress, Rates,
+    ladder, parse_rate, run_mix, run_scale, Ctx, NoProgress, Phase, Progress, Rates, ScaleConfig,
     StaircaseConfig,
 };
 pub use workload::{prefill, TxnGen, Workload, DEFAULT_KEYS, DEFAULT_PREFILL};

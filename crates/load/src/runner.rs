@@ -79,7 +79,7 @@ impl StepSpec {
             warmup,
             duration,
             pin: true,
-            seed: 0x6d61_706b_6e65_65,
+            seed: 0x006d_6170_6b6e_6565,
         }
     }
 
@@ -221,7 +221,6 @@ fn worker<M: ConcurrentMap<u64, u64>>(
         now = done;
     }
     flush(win_idx, &mut win, &mut win_ops);
-    drop(flush);
     if schedule.is_none() {
         // Closed loop: the service time is the latency.
         service = latency.clone();

@@ -331,18 +331,31 @@ pub fn run_mix(
     runs
 }
 
+/// How a closed-loop scaling sweep runs.
+#[derive(Debug, Clone)]
+pub struct ScaleConfig {
+    /// Thread counts, in the order to run them.
+    pub threads: Vec<usize>,
+    /// Measured time per thread count.
+    pub duration: Duration,
+    /// Warm-up per thread count.
+    pub warmup: Duration,
+    /// The hasher every map uses.
+    pub hasher: HasherKind,
+    /// Pin workers to cores.
+    pub pin: bool,
+}
+
 /// Closed-loop throughput of every map at each thread count: one
 /// [`Point`] per count, `duration` each (after a warm-up).
 pub fn run_scale(
     maps: &[MapKind],
     workload: &Workload,
-    threads: &[usize],
-    duration: Duration,
-    warmup: Duration,
-    hasher: HasherKind,
+    cfg: &ScaleConfig,
     progress: &dyn Progress,
     ctx: Ctx<'_>,
 ) -> Vec<Run> {
+    let (threads, duration, warmup, hasher) = (&cfg.threads, cfg.duration, cfg.warmup, cfg.hasher);
     let max_threads = threads.iter().copied().max().unwrap_or(1);
     let mut runs = Vec::new();
     for kind in maps {
@@ -355,7 +368,8 @@ pub fn run_scale(
             }
             let phase = Phase::Scale(n);
             progress.step_started(&name, &workload.mix.name, &phase);
-            let spec = StepSpec::closed(n, warmup, duration);
+            let mut spec = StepSpec::closed(n, warmup, duration);
+            spec.pin = cfg.pin;
             let step = run_map_step(kind, hasher, workload, &spec, ctx.clock, ctx.stop);
             progress.step_finished(&name, &workload.mix.name, &phase, &step);
             if step.interrupted && step.ops == 0 {

@@ -3,7 +3,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use mapknee_load::{run_scale, Ctx, Results, SCHEMA};
+use mapknee_load::{run_scale, Ctx, Results, ScaleConfig, SCHEMA};
 
 use crate::args::Format;
 use crate::progress::Bar;
@@ -36,10 +36,13 @@ pub(crate) fn run(s: ScaleSettings) -> Result<Outcome, CliError> {
     let runs = run_scale(
         &s.common.maps,
         &workload,
-        &s.threads,
-        s.duration,
-        s.warmup,
-        s.common.hasher,
+        &ScaleConfig {
+            threads: s.threads.clone(),
+            duration: s.duration,
+            warmup: s.warmup,
+            hasher: s.common.hasher,
+            pin: s.common.pin,
+        },
         &bar,
         Ctx {
             clock: &clock,
