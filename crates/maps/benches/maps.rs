@@ -11,6 +11,14 @@
 //!   uncontended relaxed `fetch_add`, so counter overhead can be stated as a
 //!   fraction of the hit path.
 //!
+//! - `syncmap_hit/{load, load_plus_incr}` — SyncMap's snapshot-hit load
+//!   alone and with one more counter increment per load, side by side: the
+//!   difference is what one counter costs on the hit path (the hit path
+//!   counts exactly one event).
+//! - `syncmap_scaling/threads/<T>` — snapshot-hit loads spread over T = 1
+//!   and 2 threads (up to the core count): criterion reports time per op
+//!   of the whole group, so throughput = ops / time; it must rise with T.
+//!
 //! Times are kept short (300 ms warm-up, 1 s measurement, 20 samples) so the
 //! whole hub runs in a couple of minutes; pass `-- <filter>` to run one theme.
 
@@ -137,5 +145,101 @@ mod counters {
     }
 }
 
-criterion_group!(benches, single_thread::bench, counters::bench);
+mod syncmap {
+    use std::hint::black_box;
+    use std::sync::Barrier;
+    use std::time::{Duration, Instant};
+
+    use criterion::{Criterion, Throughput};
+    use mapknee_maps::counters::Counters;
+    use mapknee_maps::SyncMap;
+
+    use super::configure;
+
+    const KEYS: u64 = 65_536; // power of two: `& (KEYS - 1)` walks every key
+
+    fn promoted_map() -> SyncMap<u64, u64> {
+        let m = SyncMap::new();
+        for k in 0..KEYS {
+            m.store(k, k);
+        }
+        m.range(|_, _| true); // promote dirty: every key is in the snapshot
+        m
+    }
+
+    pub(crate) fn hit(c: &mut Criterion) {
+        let m = promoted_map();
+        let extra: Counters<1> = Counters::new();
+        let mut g = c.benchmark_group("syncmap_hit");
+        configure(&mut g);
+        let mut i = 0u64;
+        g.bench_function("load", |b| {
+            b.iter(|| {
+                i = (i + 1) & (KEYS - 1);
+                black_box(m.load(black_box(&i)))
+            })
+        });
+        g.bench_function("load_plus_incr", |b| {
+            b.iter(|| {
+                i = (i + 1) & (KEYS - 1);
+                extra.incr(0);
+                black_box(m.load(black_box(&i)))
+            })
+        });
+        g.finish();
+        assert_eq!(m.syncmap_stats().misses, 0, "every load hit the snapshot");
+    }
+
+    pub(crate) fn scaling(c: &mut Criterion) {
+        let m = promoted_map();
+        let max = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .max(2);
+        let mut g = c.benchmark_group("syncmap_scaling");
+        configure(&mut g);
+        // A group's "time per iteration" is wall time for `iters` loads in
+        // total, split over the threads: ops/s rising with T means scaling.
+        g.throughput(Throughput::Elements(1));
+        for threads in [1, 2, max]
+            .into_iter()
+            .collect::<std::collections::BTreeSet<_>>()
+        {
+            g.bench_function(format!("threads/{threads}"), |b| {
+                b.iter_custom(|iters| {
+                    let per = iters / threads as u64 + 1;
+                    let start = Barrier::new(threads);
+                    let elapsed: Vec<Duration> = std::thread::scope(|s| {
+                        let hs: Vec<_> = (0..threads)
+                            .map(|t| {
+                                let (m, start) = (&m, &start);
+                                s.spawn(move || {
+                                    start.wait();
+                                    let t0 = Instant::now();
+                                    let mut k = t as u64 * 7919;
+                                    for _ in 0..per {
+                                        k = (k + 1) & (KEYS - 1);
+                                        black_box(m.load(&k));
+                                    }
+                                    t0.elapsed()
+                                })
+                            })
+                            .collect();
+                        hs.into_iter().map(|h| h.join().unwrap()).collect()
+                    });
+                    // Wall time of the slowest thread for all the loads.
+                    elapsed.into_iter().max().unwrap_or_default()
+                })
+            });
+        }
+        g.finish();
+    }
+}
+
+criterion_group!(
+    benches,
+    single_thread::bench,
+    counters::bench,
+    syncmap::hit,
+    syncmap::scaling
+);
 criterion_main!(benches);

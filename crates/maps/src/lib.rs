@@ -91,3 +91,8 @@ pub trait ConcurrentMap<K, V>: Send + Sync {
     /// The mechanism counters so far (cumulative since construction).
     fn stats(&self) -> MapStats;
 }
+
+/// The README's examples run as doctests, so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
