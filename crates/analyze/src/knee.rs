@@ -6,9 +6,11 @@
 //!   (J = 3 by default; the rule's name carries J, e.g. `p99x4` for J = 4);
 //! - `throughput` — it achieved less than 95 % of the rate it was offered.
 //!
-//! The knee is the first step, by offered rate, past the knee. When both
-//! rules fire on it the rule reads `p99x3+throughput`. Steps cut short by
-//! Ctrl-C and closed-loop steps are ignored.
+//! The knee is the first step, by offered rate, past the knee *and
+//! confirmed*: the next higher step is past it too (or there is none). One
+//! isolated p99 spike — a preemption on a shared machine — is not a knee.
+//! When both rules fire on the knee step the rule reads `p99x3+throughput`.
+//! Steps cut short by Ctrl-C and closed-loop steps are ignored.
 //!
 //! (DESIGN also asks for confirmation by Kneedle on the p99 curve: a later
 //! part; the rules alone decide for now.)
@@ -111,17 +113,31 @@ pub fn find_knee(steps: &[Step], rules: &KneeRules) -> Option<KneeAt> {
             .unwrap_or(std::cmp::Ordering::Equal)
     });
     let base = &steps[*order.first()?];
-    order.into_iter().find_map(|i| {
-        let fired = step_rules(base, &steps[i], rules);
-        (!fired.is_empty()).then(|| KneeAt {
-            index: i,
-            rule: fired
-                .iter()
-                .map(|&r| rules.name(r))
-                .collect::<Vec<_>>()
-                .join("+"),
-        })
+    let fired: Vec<Vec<Rule>> = order
+        .iter()
+        .map(|&i| step_rules(base, &steps[i], rules))
+        .collect();
+    let at = (0..order.len())
+        .find(|&k| !fired[k].is_empty() && fired.get(k + 1).is_none_or(|next| !next.is_empty()))?;
+    Some(KneeAt {
+        index: order[at],
+        rule: fired[at]
+            .iter()
+            .map(|&r| rules.name(r))
+            .collect::<Vec<_>>()
+            .join("+"),
     })
+}
+
+/// The index of the first confirmed bad step in `bad` (see the module docs).
+///
+/// ```
+/// assert_eq!(mapknee_analyze::first_confirmed(&[false, true, false, true, true]), Some(3));
+/// assert_eq!(mapknee_analyze::first_confirmed(&[false, false, true]), Some(2));
+/// assert_eq!(mapknee_analyze::first_confirmed(&[true, false]), None);
+/// ```
+pub fn first_confirmed(bad: &[bool]) -> Option<usize> {
+    (0..bad.len()).find(|&k| bad[k] && bad.get(k + 1).is_none_or(|&next| next))
 }
 
 #[cfg(test)]
@@ -203,6 +219,19 @@ pub(crate) mod tests {
         ];
         let k = find_knee(&steps, &KneeRules::default()).unwrap();
         assert_eq!(k.index, 3);
+    }
+
+    #[test]
+    fn an_isolated_spike_is_not_a_knee() {
+        let steps = vec![
+            step(1e4, 1e4, 1_000),
+            step(2e4, 2e4, 9_000), // a preemption, say
+            step(3e4, 3e4, 1_100),
+            step(4e4, 4e4, 5_000),
+            step(5e4, 4e4, 8_000),
+        ];
+        let k = find_knee(&steps, &KneeRules::default()).unwrap();
+        assert_eq!((k.index, k.rule.as_str()), (3, "p99x3"));
     }
 
     #[test]

@@ -11,7 +11,7 @@ pub mod bottleneck;
 pub mod knee;
 
 pub use bottleneck::{bottleneck, Bottleneck, Thresholds};
-pub use knee::{find_knee, step_rules, KneeAt, KneeRules, Rule};
+pub use knee::{find_knee, first_confirmed, step_rules, KneeAt, KneeRules, Rule};
 
 use mapknee_load::{Knee, Run};
 

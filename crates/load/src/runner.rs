@@ -142,6 +142,19 @@ fn pace(clock: &Clock, target: u64, end: u64, stop: &AtomicBool) -> u64 {
     }
 }
 
+/// Sleeps until the clock reads `target` (or stop), never spinning: the
+/// coordinator must not take CPU from the workers, and a sample taken
+/// ~60 µs late (timer slack) is fine for 10 ms windows.
+fn sleep_until(clock: &Clock, target: u64, stop: &AtomicBool) -> u64 {
+    loop {
+        let now = clock.ns();
+        if now >= target || stop.load(Ordering::Relaxed) {
+            return now;
+        }
+        std::thread::sleep(Duration::from_nanos(target - now));
+    }
+}
+
 #[allow(clippy::too_many_arguments)] // one call site; a struct would only rename them
 fn worker<M: ConcurrentMap<u64, u64>>(
     map: &M,
@@ -283,12 +296,12 @@ pub fn run_step<M: ConcurrentMap<u64, u64>>(
 
         // Coordinator: counter samples at each window boundary.
         let mut samples: Vec<MapStats> = Vec::with_capacity(n_windows + 1);
-        if pace(clock, times.measure_start, times.end, stop) >= times.measure_start {
+        if sleep_until(clock, times.measure_start, stop) >= times.measure_start {
             samples.push(map.stats());
             let mut next = times.measure_start;
             while next < times.end {
                 next = (next + window_ns).min(times.end);
-                pace(clock, next, times.end, stop);
+                sleep_until(clock, next, stop);
                 samples.push(map.stats());
                 if stop.load(Ordering::Relaxed) {
                     break;

@@ -9,8 +9,9 @@
 //!    `ladder_hi` × the *largest* (with one map: 0.2 → 1.2 × its capacity),
 //!    so every map is seen both below and past its own capacity;
 //! 3. run every map over the whole ladder (the table needs every cell);
-//! 4. refine each map's knee: bisect between the last good and the first
-//!    bad ladder step, at most `refine_steps` extra steps. "Bad" is the
+//! 4. refine each map's knee: bisect between the first bad ladder step
+//!    (confirmed by the next one being bad too, or being the last) and the
+//!    step below it, at most `refine_steps` extra steps. "Bad" is the
 //!    caller's judgement (the analysis crate's knee rules); the load engine
 //!    does not decide what a knee is.
 
@@ -298,7 +299,12 @@ pub fn run_mix(
         let Some(base) = run.steps.first().cloned() else {
             continue;
         };
-        let Some(first_bad) = run.steps.iter().position(|s| is_bad(&base, s)) else {
+        let bad: Vec<bool> = run.steps.iter().map(|s| is_bad(&base, s)).collect();
+        // An isolated bad step (a preemption spike) is not the knee: the
+        // next step must be bad too, as the analysis requires.
+        let Some(first_bad) =
+            (0..bad.len()).find(|&k| bad[k] && bad.get(k + 1).is_none_or(|&next| next))
+        else {
             continue;
         };
         if first_bad == 0 {

@@ -98,7 +98,7 @@ pub(crate) fn run(results: &Results) -> String {
         rates.sort_by(f64::total_cmp);
         let mut header = vec!["offered/s".to_string()];
         for r in &runs {
-            header.push(format!("{} ach/s", r.map));
+            header.push(format!("{} ach", r.map));
             header.push(format!("{} p99", r.map));
         }
         header.push("bottleneck".into());
@@ -188,9 +188,10 @@ pub(crate) fn run(results: &Results) -> String {
         }
     }
     out.push_str(
-        "\noffered: target rate; ach: achieved rate; p99: latency from *intended* start \
+        "\noffered: target rate/s; ach: achieved rate/s; p99: latency from *intended* start \
          (coordinated-omission corrected); *: at or past the knee.\n\
-         knee: first step with p99 ≥ 3× the lowest step's (p99x3) or achieved < 95 % of offered (throughput).\n",
+         knee: first step with p99 ≥ 3× the lowest step's (p99x3) or achieved < 95 % of offered \
+         (throughput), confirmed by the next step.\n",
     );
     out
 }
