@@ -2,10 +2,16 @@
 //! input handling, `list`, and the calibration against `synthetic:2us`.
 
 use std::process::{Command, Output};
+use std::sync::Mutex;
 
 use serde_json::Value;
 
+/// One `mapknee` at a time: the tests measure, and two runs sharing the
+/// cores would measure each other (the calibration above all).
+static SERIAL: Mutex<()> = Mutex::new(());
+
 fn mapknee(args: &[&str]) -> Output {
+    let _one_at_a_time = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     Command::new(env!("CARGO_BIN_EXE_mapknee"))
         .args(args)
         .output()
@@ -360,7 +366,13 @@ mod calibration {
     /// stalls both (a convoy), which measures the machine's load rather
     /// than the harness. The machine is shared, so up to three attempts are
     /// made and one must meet every bound; all attempts are printed.
+    ///
+    /// Ignored by default: it measures, so it needs a release build and a
+    /// machine not saturated by other work (`.ci/run` runs it with
+    /// `cargo test --release -- --ignored`; by hand:
+    /// `cargo test --release -p mapknee --test cli calibration -- --ignored --nocapture`).
     #[test]
+    #[ignore = "measures: needs --release and a quiet machine (CI runs it with --ignored)"]
     fn synthetic_2us_knee_matches_theory() {
         let mut reports = Vec::new();
         for _ in 0..3 {

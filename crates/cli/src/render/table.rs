@@ -202,10 +202,12 @@ pub(crate) fn scale(results: &Results) -> String {
     let Some(first) = results.runs.first() else {
         return out;
     };
+    let m = &first.mix;
     let _ = writeln!(
         out,
-        "\nclosed loop · {}",
-        mix_title(first).replace(" · even txn of", " · txn of")
+        "\nclosed loop · {} (get {} / insert {} / get_or_insert {} / remove {}) · {} keys {}, prefill {} · {} op per txn",
+        m.name, m.get, m.insert, m.get_or_insert, m.remove, first.keys, first.dist, first.prefill,
+        first.ops_per_txn
     );
     let mut threads: Vec<usize> = Vec::new();
     for r in &results.runs {
