@@ -1,0 +1,244 @@
+//! Knee detection by rules.
+//!
+//! A step is past the knee when either rule fires against the *base* step
+//! (the lowest-rate step of the run):
+//! - `p99x3` — its corrected p99 latency is at least J × the base p99
+//!   (J = 3 by default; the rule's name carries J, e.g. `p99x4` for J = 4);
+//! - `throughput` — it achieved less than 95 % of the rate it was offered.
+//!
+//! The knee is the first step, by offered rate, past the knee *and
+//! confirmed*: the next higher step is past it too (or there is none). One
+//! isolated p99 spike — a preemption on a shared machine — is not a knee.
+//! When both rules fire on the knee step the rule reads `p99x3+throughput`.
+//! Steps cut short by Ctrl-C and closed-loop steps are ignored.
+//!
+//! (DESIGN also asks for confirmation by Kneedle on the p99 curve: a later
+//! part; the rules alone decide for now.)
+
+use mapknee_load::Step;
+
+/// The knee rules' parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KneeRules {
+    /// J: p99 at least this multiple of the base p99 is past the knee.
+    pub p99_factor: f64,
+    /// Achieved below this share of offered is past the knee.
+    pub min_achieved_ratio: f64,
+}
+
+impl Default for KneeRules {
+    fn default() -> Self {
+        KneeRules {
+            p99_factor: 3.0,
+            min_achieved_ratio: 0.95,
+        }
+    }
+}
+
+/// A knee rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// p99 ≥ J × base p99.
+    P99,
+    /// achieved < 95 % of offered.
+    Throughput,
+}
+
+impl KneeRules {
+    /// The name results carry for `rule`: `p99x3` (with this J) or `throughput`.
+    pub fn name(&self, rule: Rule) -> String {
+        match rule {
+            Rule::P99 => format!("p99x{}", self.p99_factor),
+            Rule::Throughput => "throughput".into(),
+        }
+    }
+
+    /// Whether `step` falls short of its offered rate.
+    pub fn saturated(&self, step: &Step) -> bool {
+        step.target_ops_per_sec
+            .is_some_and(|t| step.achieved_ops_per_sec < self.min_achieved_ratio * t)
+    }
+}
+
+/// The rules `step` breaks against `base`, in the order p99, throughput.
+///
+/// ```
+/// use mapknee_analyze::{step_rules, KneeRules, Rule};
+/// # use mapknee_load::{Step, Percentiles};
+/// # fn step(rate: f64, achieved: f64, p99: u64) -> Step { Step {
+/// #   target_ops_per_sec: Some(rate), achieved_ops_per_sec: achieved, ops: 1,
+/// #   latency_ns: Percentiles { p99, ..Default::default() }, service_ns: Default::default(),
+/// #   counters: Default::default(), timeline: vec![], duration_s: 1.0, refine: false,
+/// #   interrupted: false, bottleneck: None } }
+/// let r = KneeRules::default();
+/// let base = step(1e3, 1e3, 1000);
+/// assert!(step_rules(&base, &step(2e3, 2e3, 2999), &r).is_empty());
+/// assert_eq!(step_rules(&base, &step(2e3, 2e3, 3000), &r), [Rule::P99]);
+/// assert_eq!(step_rules(&base, &step(2e3, 1.8e3, 10), &r), [Rule::Throughput]);
+/// ```
+pub fn step_rules(base: &Step, step: &Step, rules: &KneeRules) -> Vec<Rule> {
+    let mut fired = Vec::new();
+    if step.interrupted || step.target_ops_per_sec.is_none() {
+        return fired;
+    }
+    let base_p99 = base.latency_ns.p99 as f64;
+    if base.ops > 0 && step.ops > 0 && step.latency_ns.p99 as f64 >= rules.p99_factor * base_p99 {
+        fired.push(Rule::P99);
+    }
+    if rules.saturated(step) {
+        fired.push(Rule::Throughput);
+    }
+    fired
+}
+
+/// Where the knee is in a run's steps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KneeAt {
+    /// Index of the knee step in the slice given to [`find_knee`].
+    pub index: usize,
+    /// The rule(s) that fired, e.g. `p99x3`, `throughput`, `p99x3+throughput`.
+    pub rule: String,
+}
+
+/// The first step past the knee, by offered rate (the slice need not be
+/// sorted), or `None` when every step keeps up.
+pub fn find_knee(steps: &[Step], rules: &KneeRules) -> Option<KneeAt> {
+    let mut order: Vec<usize> = (0..steps.len())
+        .filter(|&i| !steps[i].interrupted && steps[i].target_ops_per_sec.is_some())
+        .collect();
+    order.sort_by(|&a, &b| {
+        steps[a]
+            .target_ops_per_sec
+            .partial_cmp(&steps[b].target_ops_per_sec)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    let base = &steps[*order.first()?];
+    let fired: Vec<Vec<Rule>> = order
+        .iter()
+        .map(|&i| step_rules(base, &steps[i], rules))
+        .collect();
+    let at = (0..order.len())
+        .find(|&k| !fired[k].is_empty() && fired.get(k + 1).is_none_or(|next| !next.is_empty()))?;
+    Some(KneeAt {
+        index: order[at],
+        rule: fired[at]
+            .iter()
+            .map(|&r| rules.name(r))
+            .collect::<Vec<_>>()
+            .join("+"),
+    })
+}
+
+/// The index of the first confirmed bad step in `bad` (see the module docs).
+///
+/// ```
+/// assert_eq!(mapknee_analyze::first_confirmed(&[false, true, false, true, true]), Some(3));
+/// assert_eq!(mapknee_analyze::first_confirmed(&[false, false, true]), Some(2));
+/// assert_eq!(mapknee_analyze::first_confirmed(&[true, false]), None);
+/// ```
+pub fn first_confirmed(bad: &[bool]) -> Option<usize> {
+    (0..bad.len()).find(|&k| bad[k] && bad.get(k + 1).is_none_or(|&next| next))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use mapknee_load::Percentiles;
+
+    pub(crate) fn step(rate: f64, achieved: f64, p99: u64) -> Step {
+        Step {
+            target_ops_per_sec: Some(rate),
+            achieved_ops_per_sec: achieved,
+            ops: achieved as u64,
+            latency_ns: Percentiles {
+                p99,
+                ..Default::default()
+            },
+            service_ns: Percentiles::default(),
+            counters: Default::default(),
+            timeline: vec![],
+            duration_s: 1.0,
+            refine: false,
+            interrupted: false,
+            bottleneck: None,
+        }
+    }
+
+    #[test]
+    fn flat_staircase_has_no_knee() {
+        let steps: Vec<Step> = (1..=6)
+            .map(|i| step(i as f64 * 1e4, i as f64 * 1e4 * 0.99, 2_000 + i * 100))
+            .collect();
+        assert_eq!(find_knee(&steps, &KneeRules::default()), None);
+    }
+
+    #[test]
+    fn p99_rule_fires_at_three_times_base() {
+        let steps = vec![
+            step(1e4, 1e4, 1_000),
+            step(2e4, 2e4, 1_500),
+            step(3e4, 3e4, 3_000),
+            step(4e4, 4e4, 9_000),
+        ];
+        let k = find_knee(&steps, &KneeRules::default()).unwrap();
+        assert_eq!((k.index, k.rule.as_str()), (2, "p99x3"));
+    }
+
+    #[test]
+    fn throughput_rule_fires_below_95_percent() {
+        let steps = vec![
+            step(1e4, 1e4, 1_000),
+            step(2e4, 1.91e4, 1_100), // 95.5 %: keeps up
+            step(3e4, 2.8e4, 1_200),  // 93 %: past the knee
+        ];
+        let k = find_knee(&steps, &KneeRules::default()).unwrap();
+        assert_eq!((k.index, k.rule.as_str()), (2, "throughput"));
+    }
+
+    #[test]
+    fn both_rules_are_named_and_the_factor_is_configurable() {
+        let steps = vec![step(1e4, 1e4, 1_000), step(2e4, 1e4, 5_000)];
+        let k = find_knee(&steps, &KneeRules::default()).unwrap();
+        assert_eq!(k.rule, "p99x3+throughput");
+        let strict = KneeRules {
+            p99_factor: 6.0,
+            ..Default::default()
+        };
+        assert_eq!(find_knee(&steps, &strict).unwrap().rule, "throughput");
+    }
+
+    #[test]
+    fn unsorted_steps_use_the_lowest_rate_as_base_and_skip_interrupted_ones() {
+        let mut cut = step(1.5e4, 10.0, 900_000);
+        cut.interrupted = true;
+        let steps = vec![
+            step(3e4, 3e4, 4_000),
+            step(1e4, 1e4, 1_000),
+            cut,
+            step(2e4, 2e4, 3_500),
+        ];
+        let k = find_knee(&steps, &KneeRules::default()).unwrap();
+        assert_eq!(k.index, 3);
+    }
+
+    #[test]
+    fn an_isolated_spike_is_not_a_knee() {
+        let steps = vec![
+            step(1e4, 1e4, 1_000),
+            step(2e4, 2e4, 9_000), // a preemption, say
+            step(3e4, 3e4, 1_100),
+            step(4e4, 4e4, 5_000),
+            step(5e4, 4e4, 8_000),
+        ];
+        let k = find_knee(&steps, &KneeRules::default()).unwrap();
+        assert_eq!((k.index, k.rule.as_str()), (3, "p99x3"));
+    }
+
+    #[test]
+    fn the_first_step_can_be_the_knee_by_throughput_only() {
+        let steps = vec![step(1e4, 5e3, 1_000), step(2e4, 5e3, 1_000)];
+        let k = find_knee(&steps, &KneeRules::default()).unwrap();
+        assert_eq!((k.index, k.rule.as_str()), (0, "throughput"));
+        assert_eq!(find_knee(&[], &KneeRules::default()), None);
+    }
+}

@@ -1,0 +1,54 @@
+//! mapknee's analysis: pure functions over measured steps.
+//!
+//! - [`knee`]: where a map stops keeping up, and which rule said so;
+//! - [`bottleneck`]: what the counters say limited each step.
+//!
+//! [`analyze_run`] applies both to a [`Run`], filling each step's
+//! `bottleneck` and the run's `knee`.
+#![warn(missing_docs)]
+
+pub mod bottleneck;
+pub mod knee;
+
+pub use bottleneck::{bottleneck, Bottleneck, Thresholds};
+pub use knee::{find_knee, first_confirmed, step_rules, KneeAt, KneeRules, Rule};
+
+use mapknee_load::{Knee, Run};
+
+/// Labels every step of `run` with its bottleneck and sets `run.knee`.
+///
+/// ```
+/// use mapknee_analyze::{analyze_run, KneeRules, Thresholds};
+/// # use mapknee_load::{Run, Step, Percentiles};
+/// # fn step(rate: f64, achieved: f64, p99: u64) -> Step { Step {
+/// #   target_ops_per_sec: Some(rate), achieved_ops_per_sec: achieved, ops: achieved as u64,
+/// #   latency_ns: Percentiles { p99, ..Default::default() }, service_ns: Default::default(),
+/// #   counters: Default::default(), timeline: vec![], duration_s: 1.0, refine: false,
+/// #   interrupted: false, bottleneck: None } }
+/// # let mut run = Run { map: "rwlock".into(), mix: "mixed".parse().unwrap(), threads: 2,
+/// #   keys: 1, prefill: 0.5, dist: "uniform".into(), ops_per_txn: 1, arrivals: "even".into(),
+/// #   capacity_ops_per_sec: None, steps: vec![], points: vec![], knee: None };
+/// run.steps = vec![step(1e3, 1e3, 1_000), step(2e3, 2e3, 1_200), step(4e3, 3e3, 50_000)];
+/// analyze_run(&mut run, &KneeRules::default(), &Thresholds::default());
+/// let knee = run.knee.unwrap();
+/// assert_eq!((knee.ops_per_sec, knee.rule.as_str(), knee.bottleneck.as_str()),
+///            (4e3, "p99x3+throughput", "saturation"));
+/// ```
+pub fn analyze_run(run: &mut Run, rules: &KneeRules, thresholds: &Thresholds) {
+    let (threads, ops_per_txn) = (run.threads, run.ops_per_txn);
+    for step in &mut run.steps {
+        let b = bottleneck(step, threads, ops_per_txn, rules, thresholds);
+        step.bottleneck = Some(b.label().to_string());
+    }
+    run.knee = find_knee(&run.steps, rules).map(|k| {
+        let step = &run.steps[k.index];
+        Knee {
+            ops_per_sec: step.target_ops_per_sec.unwrap_or(step.achieved_ops_per_sec),
+            rule: k.rule,
+            bottleneck: step
+                .bottleneck
+                .clone()
+                .unwrap_or_else(|| Bottleneck::Cpu.label().into()),
+        }
+    });
+}

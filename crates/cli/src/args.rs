@@ -1,0 +1,122 @@
+//! Raw command-line arguments, as clap parses them (ripgrep's `LowArgs`).
+//! Nothing here is validated beyond its type; see `settings` for that.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Find the load at which a concurrent map stops keeping up (its knee), and why.
+#[derive(Debug, Parser)]
+#[command(name = "mapknee", version, about, propagate_version = true)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Open-loop staircase: offered rate rising step by step, per map and
+    /// mix; finds each map's knee and its cause.
+    Run(RunArgs),
+    /// Closed-loop throughput at each thread count, per map.
+    Scale(ScaleArgs),
+    /// List maps, mixes, distributions and scenarios.
+    List(ListArgs),
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub(crate) enum Format {
+    /// Study-shaped tables.
+    #[default]
+    Table,
+    /// The `mapknee/v1` results contract.
+    Json,
+    /// One row per run × step (scale: per run × thread count).
+    Csv,
+}
+
+/// Workload flags shared by `run` and `scale`.
+#[derive(Debug, Args)]
+pub(crate) struct WorkloadArgs {
+    /// Maps to measure, comma-separated (see `mapknee list maps`).
+    #[arg(long, value_delimiter = ',', value_name = "a,b")]
+    pub(crate) maps: Option<Vec<String>>,
+    /// Keys in the keyspace [default: 65536].
+    #[arg(long, value_name = "N")]
+    pub(crate) keys: Option<u64>,
+    /// Share of the keyspace stored before each step, 0..1 [default: 0.5].
+    #[arg(long, value_name = "F")]
+    pub(crate) prefill: Option<f64>,
+    /// Key distribution: uniform, zipf:<theta>, hotset:<frac>:<prob>, churn [default: uniform].
+    #[arg(long, value_name = "D")]
+    pub(crate) dist: Option<String>,
+    /// Map operations per transaction [default: 1].
+    #[arg(long, value_name = "N")]
+    pub(crate) ops_per_txn: Option<u32>,
+    /// Hasher for every map: foldhash or siphash [default: foldhash].
+    #[arg(long, value_name = "H")]
+    pub(crate) hasher: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub(crate) format: Format,
+    /// Also write results.json and results.csv into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: Option<PathBuf>,
+    /// Do not pin worker threads to cores.
+    #[arg(long)]
+    pub(crate) no_pin: bool,
+    /// Print the settings and the harness's own cost before running.
+    #[arg(long, short)]
+    pub(crate) verbose: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// A short run (about 15 s with the default scenario).
+    #[arg(long)]
+    pub(crate) quick: bool,
+    /// A scenario TOML file, or the name of a built-in scenario [default: default].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) scenario: Option<String>,
+    /// An operation mix (repeatable): read-mostly, mixed, write-heavy, churn,
+    /// or get/insert/get_or_insert/remove percentages like 80/10/5/5.
+    #[arg(long = "mix", value_name = "M")]
+    pub(crate) mixes: Vec<String>,
+    /// Worker threads [default: available cores].
+    #[arg(long, value_name = "N")]
+    pub(crate) threads: Option<usize>,
+    /// Offered rates in txn/s: auto, R1,R2,..., or A..B/STEPS (k and M suffixes allowed).
+    #[arg(long, value_name = "auto|R1,R2|A..B/STEPS", allow_hyphen_values = true)]
+    pub(crate) rates: Option<String>,
+    /// Measured time per step, e.g. 500ms [default: derived from the scenario's time budget].
+    #[arg(long, value_name = "DUR", allow_hyphen_values = true)]
+    pub(crate) step: Option<String>,
+    /// Arrival spacing: even or poisson [default: even].
+    #[arg(long, value_name = "A")]
+    pub(crate) arrivals: Option<String>,
+    #[command(flatten)]
+    pub(crate) common: WorkloadArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ScaleArgs {
+    /// The operation mix [default: mixed].
+    #[arg(long = "mix", value_name = "M")]
+    pub(crate) mix: Option<String>,
+    /// Thread counts, comma-separated [default: 1,2,...,available cores].
+    #[arg(long, value_delimiter = ',', value_name = "1,2,4")]
+    pub(crate) threads: Option<Vec<usize>>,
+    /// Measured time per thread count [default: 1s].
+    #[arg(long, value_name = "DUR", allow_hyphen_values = true)]
+    pub(crate) duration: Option<String>,
+    #[command(flatten)]
+    pub(crate) common: WorkloadArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    /// Only this section: maps, mixes, distributions or scenarios.
+    #[arg(value_name = "WHAT")]
+    pub(crate) what: Option<String>,
+}

@@ -1,0 +1,115 @@
+//! `mapknee run`: the open-loop staircase per mix, then knee and
+//! bottleneck analysis, then output.
+
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use mapknee_analyze::{analyze_run, step_rules, KneeRules, Thresholds};
+use mapknee_load::{run_mix, Ctx, Results, Step, SCHEMA};
+
+use crate::args::Format;
+use crate::progress::Bar;
+use crate::render::{self, fmt_ns, fmt_rate};
+use crate::settings::RunSettings;
+use crate::{CliError, Outcome, STOP};
+
+pub(crate) fn run(s: RunSettings) -> Result<Outcome, CliError> {
+    let started = Instant::now();
+    for w in &s.common.warnings {
+        eprintln!("mapknee: warning: {w}");
+    }
+    if let Some(dir) = &s.common.out {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            CliError::usage(format!(
+                "cannot create --out directory '{}': {e}",
+                dir.display()
+            ))
+        })?;
+    }
+    let (clock, machine) = super::machine(&s.common);
+    if s.common.verbose {
+        let c = &s.staircase;
+        let maps: Vec<String> = s.common.maps.iter().map(|m| m.name()).collect();
+        let mixes: Vec<&str> = s.mixes.iter().map(|m| m.name.as_str()).collect();
+        eprintln!(
+            "mapknee: scenario {}; maps {}; mixes {}; {} threads; rates {}; step {:?} + warm-up {:?}; estimate ≤ {:.0} s",
+            s.scenario,
+            maps.join(","),
+            mixes.join(","),
+            c.threads,
+            c.rates,
+            c.step,
+            c.warmup,
+            s.estimate().as_secs_f64()
+        );
+        eprintln!(
+            "mapknee: clock {:.1} ns/read; harness {:.1} ns per recorded txn (no-op map, open loop)",
+            machine.clock_overhead_ns, machine.harness_ns_per_op
+        );
+    }
+
+    let rules = KneeRules::default();
+    let thresholds = Thresholds::default();
+    let judge = |base: &Step, step: &Step| !step_rules(base, step, &rules).is_empty();
+    let bar = Bar::new(s.planned_steps());
+    let ctx = Ctx {
+        clock: &clock,
+        stop: &STOP,
+    };
+    let mut runs = Vec::new();
+    for mix in &s.mixes {
+        let workload = s.common.workload(mix);
+        let mut mix_runs = run_mix(&s.common.maps, &workload, &s.staircase, &judge, &bar, ctx);
+        for run in &mut mix_runs {
+            analyze_run(run, &rules, &thresholds);
+            if let Some(k) = &run.knee {
+                bar.println(&format!(
+                    "mapknee: {} · {}: knee at {}/s ({}, {})",
+                    run.map,
+                    mix.name,
+                    fmt_rate(k.ops_per_sec),
+                    k.rule,
+                    k.bottleneck
+                ));
+            } else if let Some(last) = run.steps.last() {
+                bar.println(&format!(
+                    "mapknee: {} · {}: no knee up to {}/s (p99 {})",
+                    run.map,
+                    mix.name,
+                    fmt_rate(last.target_ops_per_sec.unwrap_or(0.0)),
+                    fmt_ns(last.latency_ns.p99)
+                ));
+            }
+        }
+        mix_runs.retain(|r| !r.steps.is_empty());
+        runs.extend(mix_runs);
+        if STOP.load(Ordering::Relaxed) {
+            break;
+        }
+    }
+    bar.finish();
+
+    let interrupted = STOP.load(Ordering::Relaxed);
+    let results = Results {
+        schema: SCHEMA.into(),
+        kind: "run".into(),
+        machine,
+        runs,
+        elapsed_s: started.elapsed().as_secs_f64(),
+        interrupted,
+    };
+    render::emit(
+        &results,
+        s.common.format,
+        s.common.out.as_deref(),
+        render::table::run,
+    )?;
+    if s.common.format != Format::Table {
+        eprintln!("mapknee: elapsed {:.1} s", results.elapsed_s);
+    }
+    Ok(if interrupted {
+        Outcome::Interrupted
+    } else {
+        Outcome::Done
+    })
+}

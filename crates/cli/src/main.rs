@@ -1,0 +1,122 @@
+//! `mapknee`: the binary. Thin: parse → validate (`settings`) → call the
+//! libraries → print (`render`). Exit status: 0 done, 1 failed while running
+//! (e.g. cannot write `--out`), 2 bad input (one line on stderr), 130
+//! interrupted by Ctrl-C (what was measured is still printed and written).
+
+mod args;
+mod cmd;
+mod progress;
+mod render;
+mod scenario;
+mod settings;
+
+use std::fmt;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use clap::error::ErrorKind;
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+
+/// `rustc --version` of the compiler that built this binary (build.rs).
+pub(crate) const RUSTC: &str = env!("MAPKNEE_RUSTC");
+
+/// Raised by Ctrl-C; the runners check it and stop early.
+pub(crate) static STOP: AtomicBool = AtomicBool::new(false);
+
+/// An error for the user: one line, and the exit status it maps to.
+#[derive(Debug)]
+pub(crate) struct CliError {
+    msg: String,
+    code: u8,
+}
+
+impl CliError {
+    /// Bad input: exit status 2.
+    pub(crate) fn usage(msg: impl Into<String>) -> Self {
+        CliError {
+            msg: msg.into(),
+            code: 2,
+        }
+    }
+
+    /// A failure while running: exit status 1.
+    pub(crate) fn runtime(msg: impl Into<String>) -> Self {
+        CliError {
+            msg: msg.into(),
+            code: 1,
+        }
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Always one line.
+        f.write_str(&self.msg.replace('\n', " "))
+    }
+}
+
+/// How a command ended.
+pub(crate) enum Outcome {
+    Done,
+    Interrupted,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            return match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+                    let _ = e.print();
+                    ExitCode::SUCCESS
+                }
+                ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    let _ = e.print();
+                    ExitCode::from(2)
+                }
+                _ => {
+                    // clap's first line says what is wrong; the usage and
+                    // tips after it would break the one-line contract.
+                    let rendered = e.render().to_string();
+                    let line = rendered
+                        .lines()
+                        .find(|l| !l.trim().is_empty())
+                        .unwrap_or("error: bad arguments");
+                    eprintln!("mapknee: {line}");
+                    ExitCode::from(2)
+                }
+            };
+        }
+    };
+    let result = match cli.command {
+        Command::Run(args) => settings::RunSettings::from_args(args).and_then(|s| {
+            install_ctrlc();
+            cmd::run::run(s)
+        }),
+        Command::Scale(args) => settings::ScaleSettings::from_args(args).and_then(|s| {
+            install_ctrlc();
+            cmd::scale::run(s)
+        }),
+        Command::List(args) => cmd::list::run(args),
+    };
+    match result {
+        Ok(Outcome::Done) => ExitCode::SUCCESS,
+        Ok(Outcome::Interrupted) => ExitCode::from(130),
+        Err(e) => {
+            eprintln!("mapknee: error: {e}");
+            ExitCode::from(e.code)
+        }
+    }
+}
+
+/// First Ctrl-C: stop measuring and report what was measured. Second:
+/// exit at once.
+fn install_ctrlc() {
+    let _ = ctrlc::set_handler(|| {
+        if STOP.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    });
+}

@@ -1,0 +1,91 @@
+//! CSV: one row per run × step (`run`), or per run × thread count (`scale`).
+
+use std::fmt::Write;
+
+use mapknee_load::Results;
+
+/// Quotes a field when it needs it (RFC 4180).
+fn field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+pub(crate) fn render(results: &Results) -> String {
+    let mut out = String::new();
+    if results.kind == "scale" {
+        out.push_str("map,mix,keys,prefill,dist,ops_per_txn,threads,ops_per_sec,p99_ns\n");
+        for r in &results.runs {
+            for p in &r.points {
+                let _ = writeln!(
+                    out,
+                    "{},{},{},{},{},{},{},{:.1},{}",
+                    field(&r.map),
+                    field(&r.mix.name),
+                    r.keys,
+                    r.prefill,
+                    field(&r.dist),
+                    r.ops_per_txn,
+                    p.threads,
+                    p.ops_per_sec,
+                    p.p99_ns
+                );
+            }
+        }
+        return out;
+    }
+    out.push_str(
+        "map,mix,threads,keys,prefill,dist,ops_per_txn,target_ops_per_sec,achieved_ops_per_sec,ops,\
+         p50_ns,p90_ns,p99_ns,p999_ns,max_ns,mean_ns,\
+         service_p50_ns,service_p90_ns,service_p99_ns,service_p999_ns,service_max_ns,service_mean_ns,\
+         refine,interrupted,bottleneck,knee_ops_per_sec,knee_rule,knee_bottleneck\n",
+    );
+    for r in &results.runs {
+        let (knee_rate, knee_rule, knee_b) = match &r.knee {
+            Some(k) => (
+                format!("{:.1}", k.ops_per_sec),
+                k.rule.clone(),
+                k.bottleneck.clone(),
+            ),
+            None => Default::default(),
+        };
+        for s in &r.steps {
+            let (l, v) = (&s.latency_ns, &s.service_ns);
+            let _ = writeln!(
+                out,
+                "{},{},{},{},{},{},{},{},{:.1},{},{},{},{},{},{},{:.1},{},{},{},{},{},{:.1},{},{},{},{},{},{}",
+                field(&r.map),
+                field(&r.mix.name),
+                r.threads,
+                r.keys,
+                r.prefill,
+                field(&r.dist),
+                r.ops_per_txn,
+                s.target_ops_per_sec.map_or(String::new(), |t| format!("{t:.1}")),
+                s.achieved_ops_per_sec,
+                s.ops,
+                l.p50,
+                l.p90,
+                l.p99,
+                l.p999,
+                l.max,
+                l.mean,
+                v.p50,
+                v.p90,
+                v.p99,
+                v.p999,
+                v.max,
+                v.mean,
+                s.refine,
+                s.interrupted,
+                field(s.bottleneck.as_deref().unwrap_or("")),
+                knee_rate,
+                field(&knee_rule),
+                field(&knee_b),
+            );
+        }
+    }
+    out
+}

@@ -1,0 +1,7 @@
+//! The `mapknee/v1` results contract as pretty JSON.
+
+use mapknee_load::Results;
+
+pub(crate) fn render(results: &Results) -> String {
+    serde_json::to_string_pretty(results).expect("results serialize")
+}

@@ -1,0 +1,256 @@
+//! Terminal tables shaped like the study's: per mix, offered rate, then
+//! achieved and p99 per map, and a bottleneck column; then one line per map
+//! with its knee and cause.
+
+use std::fmt::Write;
+
+use mapknee_load::{Machine, Results, Run};
+
+use super::{fmt_ns, fmt_rate};
+
+/// Lays out rows in columns; the first column is left-aligned, the rest
+/// right-aligned except the last (free text).
+fn columns(header: &[String], rows: &[Vec<String>]) -> String {
+    let n = header.len();
+    let width = |i: usize| {
+        rows.iter()
+            .map(|r| r[i].chars().count())
+            .chain([header[i].chars().count()])
+            .max()
+            .unwrap_or(0)
+    };
+    let widths: Vec<usize> = (0..n).map(width).collect();
+    let line = |cells: &[String]| {
+        let mut s = String::from(" ");
+        for (i, c) in cells.iter().enumerate() {
+            let pad = " ".repeat(widths[i] - c.chars().count());
+            if i == 0 || i == n - 1 {
+                s.push_str(&format!(" {c}{pad}"));
+            } else {
+                s.push_str(&format!(" {pad}{c}"));
+            }
+            if i == 0 {
+                s.push_str(" │");
+            }
+        }
+        s.trim_end().to_string() + "\n"
+    };
+    let mut out = line(header);
+    let total: usize = widths.iter().sum::<usize>() + 2 * n + 2;
+    out.push_str(&format!("  {}\n", "─".repeat(total.saturating_sub(2))));
+    for r in rows {
+        out.push_str(&line(r));
+    }
+    out
+}
+
+fn machine_line(m: &Machine) -> String {
+    format!(
+        "mapknee {} · {} · {} cpus · {} · {} · hasher {} · clock {:.1} ns/read · harness {:.1} ns/txn\n",
+        m.mapknee_version,
+        m.cpu_model,
+        m.cpus,
+        m.os,
+        m.rustc,
+        m.hasher,
+        m.clock_overhead_ns,
+        m.harness_ns_per_op
+    )
+}
+
+fn mix_title(r: &Run) -> String {
+    let m = &r.mix;
+    format!(
+        "{} (get {} / insert {} / get_or_insert {} / remove {}) · {} threads · {} keys {}, prefill {} · {} txn of {} op",
+        m.name, m.get, m.insert, m.get_or_insert, m.remove, r.threads, r.keys, r.dist, r.prefill,
+        r.arrivals, r.ops_per_txn
+    )
+}
+
+fn same(a: f64, b: f64) -> bool {
+    (a - b).abs() < 0.5
+}
+
+/// `run`'s tables.
+pub(crate) fn run(results: &Results) -> String {
+    let mut out = machine_line(&results.machine);
+    let mut mixes: Vec<&str> = Vec::new();
+    for r in &results.runs {
+        if !mixes.contains(&r.mix.name.as_str()) {
+            mixes.push(&r.mix.name);
+        }
+    }
+    for mix in mixes {
+        let runs: Vec<&Run> = results.runs.iter().filter(|r| r.mix.name == mix).collect();
+        let _ = writeln!(out, "\n{}", mix_title(runs[0]));
+        // Rows: the ladder (refinement steps are per map; they show in the
+        // knee lines and the JSON).
+        let mut rates: Vec<f64> = Vec::new();
+        for r in &runs {
+            for s in r.steps.iter().filter(|s| !s.refine) {
+                if let Some(t) = s.target_ops_per_sec {
+                    if !rates.iter().any(|&x| same(x, t)) {
+                        rates.push(t);
+                    }
+                }
+            }
+        }
+        rates.sort_by(f64::total_cmp);
+        let mut header = vec!["offered/s".to_string()];
+        for r in &runs {
+            header.push(format!("{} ach", r.map));
+            header.push(format!("{} p99", r.map));
+        }
+        header.push("bottleneck".into());
+        let rows: Vec<Vec<String>> = rates
+            .iter()
+            .map(|&rate| {
+                let mut row = vec![fmt_rate(rate)];
+                let mut causes = Vec::new();
+                for r in &runs {
+                    let step = r
+                        .steps
+                        .iter()
+                        .find(|s| s.target_ops_per_sec.is_some_and(|t| same(t, rate)));
+                    match step {
+                        Some(s) => {
+                            // `*`: at or past this map's knee.
+                            let past = r.knee.as_ref().is_some_and(|k| rate >= k.ops_per_sec - 0.5);
+                            row.push(fmt_rate(s.achieved_ops_per_sec));
+                            row.push(format!(
+                                "{}{}",
+                                fmt_ns(s.latency_ns.p99),
+                                if past { "*" } else { " " }
+                            ));
+                            match s.bottleneck.as_deref() {
+                                Some("cpu") | None => {}
+                                Some(b) => causes.push(format!("{}: {b}", r.map)),
+                            }
+                        }
+                        None => {
+                            row.push("-".into());
+                            row.push("- ".into());
+                        }
+                    }
+                }
+                row.push(if causes.is_empty() {
+                    "cpu".into()
+                } else {
+                    causes.join(", ")
+                });
+                row
+            })
+            .collect();
+        out.push_str(&columns(&header, &rows));
+        let width = runs
+            .iter()
+            .map(|r| r.map.chars().count())
+            .max()
+            .unwrap_or(0);
+        for r in &runs {
+            let cap = r
+                .capacity_ops_per_sec
+                .map(|c| format!(" · closed-loop capacity {}/s", fmt_rate(c)))
+                .unwrap_or_default();
+            let base = r.steps.iter().find(|s| !s.interrupted);
+            let line = match (&r.knee, base) {
+                (Some(k), Some(base)) => {
+                    let at = r
+                        .steps
+                        .iter()
+                        .find(|s| s.target_ops_per_sec.is_some_and(|t| same(t, k.ops_per_sec)));
+                    let p99 = at.map_or(String::new(), |s| {
+                        format!(
+                            " · p99 {} → {} · achieved {}/s",
+                            fmt_ns(base.latency_ns.p99),
+                            fmt_ns(s.latency_ns.p99),
+                            fmt_rate(s.achieved_ops_per_sec)
+                        )
+                    });
+                    format!(
+                        "knee at {}/s ({}) · cause {}{p99}{cap}",
+                        fmt_rate(k.ops_per_sec),
+                        k.rule,
+                        k.bottleneck
+                    )
+                }
+                _ => {
+                    let top = r
+                        .steps
+                        .iter()
+                        .filter_map(|s| s.target_ops_per_sec)
+                        .fold(0.0, f64::max);
+                    format!("no knee up to {}/s{cap}", fmt_rate(top))
+                }
+            };
+            let pad = " ".repeat(width - r.map.chars().count());
+            let _ = writeln!(out, "  {}{pad}  {line}", r.map);
+        }
+    }
+    out.push_str(
+        "\noffered: target rate/s; ach: achieved rate/s; p99: latency from *intended* start \
+         (coordinated-omission corrected); *: at or past the knee.\n\
+         knee: first step with p99 ≥ 3× the lowest step's (p99x3) or achieved < 95 % of offered \
+         (throughput), confirmed by the next step.\n",
+    );
+    out
+}
+
+/// `scale`'s table.
+pub(crate) fn scale(results: &Results) -> String {
+    let mut out = machine_line(&results.machine);
+    let Some(first) = results.runs.first() else {
+        return out;
+    };
+    let m = &first.mix;
+    let _ = writeln!(
+        out,
+        "\nclosed loop · {} (get {} / insert {} / get_or_insert {} / remove {}) · {} keys {}, prefill {} · {} op per txn",
+        m.name, m.get, m.insert, m.get_or_insert, m.remove, first.keys, first.dist, first.prefill,
+        first.ops_per_txn
+    );
+    let mut threads: Vec<usize> = Vec::new();
+    for r in &results.runs {
+        for p in &r.points {
+            if !threads.contains(&p.threads) {
+                threads.push(p.threads);
+            }
+        }
+    }
+    threads.sort_unstable();
+    let mut header = vec!["map".to_string()];
+    for t in &threads {
+        header.push(format!("{t} thr ops/s"));
+        header.push(format!("{t} thr p99"));
+    }
+    header.push("scaling".into());
+    let rows: Vec<Vec<String>> = results
+        .runs
+        .iter()
+        .map(|r| {
+            let mut row = vec![r.map.clone()];
+            for t in &threads {
+                match r.points.iter().find(|p| p.threads == *t) {
+                    Some(p) => {
+                        row.push(fmt_rate(p.ops_per_sec));
+                        row.push(fmt_ns(p.p99_ns));
+                    }
+                    None => row.extend(["-".to_string(), "-".to_string()]),
+                }
+            }
+            let scaling = match (r.points.first(), r.points.last()) {
+                (Some(a), Some(b)) if r.points.len() > 1 && a.ops_per_sec > 0.0 => format!(
+                    "×{:.2} from {} to {} threads",
+                    b.ops_per_sec / a.ops_per_sec,
+                    a.threads,
+                    b.threads
+                ),
+                _ => String::new(),
+            };
+            row.push(scaling);
+            row
+        })
+        .collect();
+    out.push_str(&columns(&header, &rows));
+    out
+}

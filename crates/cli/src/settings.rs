@@ -1,0 +1,351 @@
+//! Validated settings (ripgrep's `HiArgs`): raw flags and the scenario go in,
+//! real objects come out, and every bad input becomes one `CliError` line
+//! here — nowhere else. Flags override the scenario; the scenario overrides
+//! the defaults.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use mapknee_load::{Arrivals, Dist, Mix, Rates, StaircaseConfig, Workload};
+use mapknee_maps::{parse_duration, HasherKind, MapKind};
+use toml::Spanned;
+
+use crate::args::{Format, RunArgs, ScaleArgs, WorkloadArgs};
+use crate::scenario::Scenario;
+use crate::CliError;
+
+/// Settings shared by `run` and `scale`.
+#[derive(Debug)]
+pub(crate) struct Common {
+    pub(crate) maps: Vec<MapKind>,
+    pub(crate) keys: u64,
+    pub(crate) prefill: f64,
+    pub(crate) dist: Dist,
+    pub(crate) ops_per_txn: u32,
+    pub(crate) hasher: HasherKind,
+    pub(crate) format: Format,
+    pub(crate) out: Option<PathBuf>,
+    pub(crate) pin: bool,
+    pub(crate) verbose: bool,
+    /// Printed on stderr before running (maps skipped and the like).
+    pub(crate) warnings: Vec<String>,
+}
+
+impl Common {
+    pub(crate) fn workload(&self, mix: &Mix) -> Workload {
+        Workload::new(
+            self.keys,
+            self.prefill,
+            self.dist,
+            mix.clone(),
+            self.ops_per_txn,
+        )
+        .expect("validated in settings")
+    }
+}
+
+/// Validated `run` settings.
+#[derive(Debug)]
+pub(crate) struct RunSettings {
+    pub(crate) common: Common,
+    pub(crate) scenario: String,
+    pub(crate) mixes: Vec<Mix>,
+    pub(crate) staircase: StaircaseConfig,
+}
+
+/// Validated `scale` settings.
+#[derive(Debug)]
+pub(crate) struct ScaleSettings {
+    pub(crate) common: Common,
+    pub(crate) mix: Mix,
+    pub(crate) threads: Vec<usize>,
+    pub(crate) duration: Duration,
+    pub(crate) warmup: Duration,
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// A value from a flag (no location) or from the scenario (its location).
+struct Src<T> {
+    value: T,
+    at: Option<String>,
+}
+
+impl<T> Src<T> {
+    fn err(&self, msg: impl std::fmt::Display) -> CliError {
+        match &self.at {
+            Some(at) => CliError::usage(format!("{at}: {msg}")),
+            None => CliError::usage(msg.to_string()),
+        }
+    }
+}
+
+/// The flag's value, else the scenario's (with its location).
+fn pick<T: Clone>(flag: Option<T>, file: &Option<Spanned<T>>, sc: &Scenario) -> Option<Src<T>> {
+    match (flag, file) {
+        (Some(value), _) => Some(Src { value, at: None }),
+        (None, Some(s)) => Some(Src {
+            value: s.get_ref().clone(),
+            at: Some(sc.at(s.span())),
+        }),
+        (None, None) => None,
+    }
+}
+
+fn parse_src<T, E: std::fmt::Display>(
+    src: Option<Src<String>>,
+    parse: impl Fn(&str) -> Result<T, E>,
+) -> Result<Option<T>, CliError> {
+    src.map(|s| parse(&s.value).map_err(|e| s.err(e)))
+        .transpose()
+}
+
+fn parse_dur(s: &str) -> Result<Duration, String> {
+    parse_duration(s).map_err(|e| e.to_string())
+}
+
+fn common(args: WorkloadArgs, sc: &Scenario) -> Result<Common, CliError> {
+    let f = &sc.file;
+    let mut warnings = Vec::new();
+    let maps = match args.maps {
+        Some(names) => names
+            .iter()
+            .map(|n| {
+                n.trim()
+                    .parse::<MapKind>()
+                    .map_err(|e| CliError::usage(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        None => {
+            let mut maps = Vec::new();
+            for name in f.maps.iter().flatten() {
+                match name.get_ref().parse::<MapKind>() {
+                    Ok(kind) => maps.push(kind),
+                    Err(_) if sc.builtin => warnings.push(format!(
+                        "map '{}' of scenario {} is not built yet; skipped",
+                        name.get_ref(),
+                        sc.origin
+                    )),
+                    Err(e) => return Err(CliError::usage(format!("{}: {e}", sc.at(name.span())))),
+                }
+            }
+            maps
+        }
+    };
+    if maps.is_empty() {
+        return Err(CliError::usage("no maps to run (give --maps a,b)"));
+    }
+
+    let keys = pick(args.keys, &f.keys, sc);
+    if let Some(k) = &keys {
+        if k.value == 0 {
+            return Err(k.err("keys must be at least 1"));
+        }
+    }
+    let prefill = pick(args.prefill, &f.prefill, sc);
+    if let Some(p) = &prefill {
+        if !(0.0..=1.0).contains(&p.value) {
+            return Err(p.err(format!("prefill must be between 0 and 1, got {}", p.value)));
+        }
+    }
+    let ops_per_txn = pick(args.ops_per_txn, &f.ops_per_txn, sc);
+    if let Some(o) = &ops_per_txn {
+        if o.value == 0 {
+            return Err(o.err("ops-per-txn must be at least 1"));
+        }
+    }
+    let dist = parse_src(pick(args.dist, &f.dist, sc), str::parse::<Dist>)?;
+    let hasher = parse_src(pick(args.hasher, &f.hasher, sc), str::parse::<HasherKind>)?;
+    Ok(Common {
+        maps,
+        keys: keys.map_or(mapknee_load::DEFAULT_KEYS, |k| k.value),
+        prefill: prefill.map_or(mapknee_load::DEFAULT_PREFILL, |p| p.value),
+        dist: dist.unwrap_or(Dist::Uniform),
+        ops_per_txn: ops_per_txn.map_or(1, |o| o.value),
+        hasher: hasher.unwrap_or_default(),
+        format: args.format,
+        out: args.out,
+        pin: !args.no_pin,
+        verbose: args.verbose,
+        warnings,
+    })
+}
+
+/// Per-step cost beyond warm-up and measurement: thread start (2 ms),
+/// prefill of a 65,536-key map and its drop (measured ≈ 5–15 ms on 2 cores).
+const STEP_OVERHEAD: Duration = Duration::from_millis(20);
+/// Derived step lengths stay within these bounds.
+const MIN_STEP: Duration = Duration::from_millis(40);
+const MAX_STEP: Duration = Duration::from_secs(1);
+
+fn warmup_for(step: Duration) -> Duration {
+    (step / 5).clamp(Duration::from_millis(10), Duration::from_millis(200))
+}
+
+impl RunSettings {
+    pub(crate) fn from_args(args: RunArgs) -> Result<Self, CliError> {
+        let sc = match &args.scenario {
+            Some(s) => Scenario::load(s)?,
+            None => Scenario::default_scenario(),
+        };
+        let f = &sc.file;
+        let mut common = common(args.common, &sc)?;
+
+        let mixes: Vec<Mix> = if !args.mixes.is_empty() {
+            args.mixes
+                .iter()
+                .map(|m| m.parse::<Mix>().map_err(|e| CliError::usage(e.to_string())))
+                .collect::<Result<_, _>>()?
+        } else if let Some(list) = &f.mixes {
+            list.iter()
+                .map(|m| {
+                    m.get_ref()
+                        .parse::<Mix>()
+                        .map_err(|e| CliError::usage(format!("{}: {e}", sc.at(m.span()))))
+                })
+                .collect::<Result<_, _>>()?
+        } else {
+            ["read-mostly", "mixed", "write-heavy"]
+                .iter()
+                .map(|m| m.parse().expect("named mix"))
+                .collect()
+        };
+        if mixes.is_empty() {
+            return Err(CliError::usage("no mixes to run (give --mix M)"));
+        }
+
+        let threads = pick(args.threads, &f.threads, &sc);
+        if let Some(t) = &threads {
+            if t.value == 0 {
+                return Err(t.err("threads must be at least 1"));
+            }
+        }
+        let threads = threads.map_or_else(cores, |t| t.value);
+        let rates =
+            parse_src(pick(args.rates, &f.rates, &sc), str::parse::<Rates>)?.unwrap_or(Rates::Auto);
+        let arrivals = parse_src(
+            pick(args.arrivals, &f.arrivals, &sc),
+            str::parse::<Arrivals>,
+        )?
+        .unwrap_or_default();
+        let step = parse_src(pick(args.step, &f.step, &sc), parse_dur)?;
+
+        let quick = args.quick;
+        let (budget, ladder, refine) = if quick {
+            (
+                parse_src(pick(None, &f.quick_budget, &sc), parse_dur)?,
+                pick(None, &f.quick_ladder_steps, &sc),
+                pick(None, &f.quick_refine_steps, &sc),
+            )
+        } else {
+            (
+                parse_src(pick(None, &f.budget, &sc), parse_dur)?,
+                pick(None, &f.ladder_steps, &sc),
+                pick(None, &f.refine_steps, &sc),
+            )
+        };
+        let budget = budget.unwrap_or(if quick {
+            Duration::from_secs(14)
+        } else {
+            Duration::from_secs(150)
+        });
+        if let Some(l) = &ladder {
+            if l.value < 2 {
+                return Err(l.err("ladder steps must be at least 2"));
+            }
+        }
+        let ladder = ladder.map_or(if quick { 5 } else { 8 }, |l| l.value);
+        let refine = refine.map_or(if quick { 1 } else { 3 }, |r| r.value);
+        let (probe, steps_per_run) = match &rates {
+            Rates::Auto => (
+                Duration::from_millis(if quick { 100 } else { 250 }),
+                ladder + refine,
+            ),
+            Rates::Explicit(r) => (Duration::ZERO, r.len()),
+        };
+
+        // Derive the step from the budget: every map × mix gets an equal
+        // share, spent on the probe and `steps_per_run` steps of
+        // warm-up (1/6) + measurement (5/6) + fixed overhead.
+        let step = step.unwrap_or_else(|| {
+            let runs = (common.maps.len() * mixes.len()).max(1) as u32;
+            let per_run = budget / runs;
+            let per_step = per_run.saturating_sub(probe) / steps_per_run.max(1) as u32;
+            let per_step = per_step.saturating_sub(STEP_OVERHEAD);
+            (per_step * 5 / 6).clamp(MIN_STEP, MAX_STEP)
+        });
+        let warmup = warmup_for(step);
+        common.warnings.shrink_to_fit();
+        Ok(RunSettings {
+            scenario: sc.file.name.clone().unwrap_or_else(|| sc.origin.clone()),
+            staircase: StaircaseConfig {
+                rates,
+                threads,
+                step,
+                warmup,
+                probe,
+                ladder_steps: ladder,
+                ladder_lo: 0.2,
+                ladder_hi: 1.2,
+                refine_steps: refine,
+                arrivals,
+                hasher: common.hasher,
+                pin: common.pin,
+            },
+            common,
+            mixes,
+        })
+    }
+
+    /// Steps the run will take (for the progress bar): probes, ladder and
+    /// refinement per map × mix.
+    pub(crate) fn planned_steps(&self) -> u64 {
+        let c = &self.staircase;
+        let per_run = match &c.rates {
+            Rates::Auto => 1 + c.ladder_steps + c.refine_steps,
+            Rates::Explicit(r) => r.len(),
+        };
+        (per_run * self.common.maps.len() * self.mixes.len()) as u64
+    }
+
+    /// An upper estimate of the wall time.
+    pub(crate) fn estimate(&self) -> Duration {
+        let c = &self.staircase;
+        let runs = (self.common.maps.len() * self.mixes.len()) as u32;
+        let steps = match &c.rates {
+            Rates::Auto => c.ladder_steps + c.refine_steps,
+            Rates::Explicit(r) => r.len(),
+        } as u32;
+        runs * (c.probe + c.warmup / 2 + steps * (c.step + c.warmup + STEP_OVERHEAD))
+    }
+}
+
+impl ScaleSettings {
+    pub(crate) fn from_args(args: ScaleArgs) -> Result<Self, CliError> {
+        let sc = Scenario::default_scenario();
+        let common = common(args.common, &sc)?;
+        let mix = args
+            .mix
+            .as_deref()
+            .unwrap_or("mixed")
+            .parse::<Mix>()
+            .map_err(|e| CliError::usage(e.to_string()))?;
+        let threads = args.threads.unwrap_or_else(|| (1..=cores()).collect());
+        if threads.is_empty() || threads.contains(&0) {
+            return Err(CliError::usage("thread counts must be at least 1"));
+        }
+        let duration = match &args.duration {
+            Some(d) => parse_dur(d).map_err(CliError::usage)?,
+            None => Duration::from_secs(1),
+        };
+        Ok(ScaleSettings {
+            common,
+            mix,
+            threads,
+            warmup: warmup_for(duration),
+            duration,
+        })
+    }
+}

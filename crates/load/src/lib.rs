@@ -1,0 +1,61 @@
+//! mapknee's load engine: workload (keyspace, key distributions, operation
+//! mixes), a TSC clock, the pacer, closed- and open-loop runners with HDR
+//! histograms and 10 ms timelines, and the staircase that drives them.
+//!
+//! The library never prints: progress goes through [`Progress`], results
+//! come back as the `mapknee/v1` data model ([`Results`], [`Run`], [`Step`]).
+//!
+//! ```no_run
+//! use std::sync::atomic::AtomicBool;
+//! use std::time::Duration;
+//! use mapknee_load::{run_map_step, Clock, StepSpec, Workload};
+//! use mapknee_maps::{HasherKind, MapKind};
+//!
+//! let clock = Clock::new();
+//! let stop = AtomicBool::new(false);
+//! let w = Workload::new(65_536, 0.5, "uniform".parse()?, "mixed".parse()?, 1)?;
+//! let spec = StepSpec::open(2, 100_000.0, Duration::from_millis(100), Duration::from_secs(1));
+//! let step = run_map_step(&MapKind::RwLock, HasherKind::default(), &w, &spec, &clock, &stop);
+//! println!("{} txn/s, p99 {} ns", step.achieved_ops_per_sec, step.latency_ns.p99);
+//! # Ok::<(), mapknee_load::ParseError>(())
+//! ```
+#![warn(missing_docs)]
+
+mod arrivals;
+mod clock;
+mod dist;
+pub mod hist;
+mod mix;
+mod results;
+mod rng;
+mod runner;
+mod staircase;
+mod workload;
+
+use std::fmt;
+
+pub use arrivals::{Arrivals, Schedule};
+pub use clock::Clock;
+pub use dist::{Dist, DISTRIBUTIONS};
+pub use hist::Percentiles;
+pub use mix::{Mix, Op, NAMED_MIXES};
+pub use results::{Knee, Machine, Point, Results, Run, Step, Window, SCHEMA};
+pub use rng::FastRng;
+pub use runner::{harness_cost, run_map_step, run_step, HarnessCost, NoopMap, StepSpec, WINDOW};
+pub use staircase::{
+    ladder, parse_rate, run_mix, run_scale, Ctx, NoProgress, Phase, Progress, Rates, ScaleConfig,
+    StaircaseConfig,
+};
+pub use workload::{prefill, TxnGen, Workload, DEFAULT_KEYS, DEFAULT_PREFILL};
+
+/// Why a workload setting did not parse or validate. One line, fit for a CLI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError(pub String);
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ParseError {}

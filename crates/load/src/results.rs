@@ -1,0 +1,193 @@
+//! The results contract, `mapknee/v1`: what `run` and `scale` produce and
+//! what other parts and users' scripts read. Fields may be added, never
+//! renamed. Fields beyond DESIGN.md's list are marked *extension*.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Mix, Percentiles};
+
+/// The schema tag every result file carries.
+pub const SCHEMA: &str = "mapknee/v1";
+
+/// A whole result file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Results {
+    /// Always [`SCHEMA`].
+    pub schema: String,
+    /// `"run"` (staircases) or `"scale"` (closed-loop thread scaling).
+    pub kind: String,
+    /// The machine the numbers came from.
+    pub machine: Machine,
+    /// One per map × mix.
+    pub runs: Vec<Run>,
+    /// Wall time of the whole command, in seconds (*extension*).
+    #[serde(default)]
+    pub elapsed_s: f64,
+    /// Whether Ctrl-C ended the command early (*extension*).
+    #[serde(default)]
+    pub interrupted: bool,
+}
+
+/// The machine and build a result came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Machine {
+    /// Logical CPUs available to the process.
+    pub cpus: usize,
+    /// `/proc/cpuinfo`'s model name (or `"unknown"`).
+    pub cpu_model: String,
+    /// OS and kernel release, e.g. `linux 6.1.0`.
+    pub os: String,
+    /// `rustc --version` of the compiler that built mapknee.
+    pub rustc: String,
+    /// mapknee's version.
+    pub mapknee_version: String,
+    /// The hasher every map used (`foldhash` or `siphash`).
+    pub hasher: String,
+    /// Cost of one clock reading, in ns.
+    pub clock_overhead_ns: f64,
+    /// The harness's own cost per recorded transaction, in ns, measured on
+    /// a no-op map in the open loop (clock read, key and op generation, and
+    /// three histogram records) (*extension*).
+    #[serde(default)]
+    pub harness_ns_per_op: f64,
+}
+
+impl Machine {
+    /// Detects the CPU count, CPU model and OS; the caller supplies what
+    /// only it knows.
+    pub fn detect(
+        rustc: &str,
+        mapknee_version: &str,
+        hasher: &str,
+        clock_overhead_ns: f64,
+        harness_ns_per_op: f64,
+    ) -> Self {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .and_then(|l| l.split_once(':'))
+                    .map(|(_, v)| v.trim().to_string())
+            })
+            .unwrap_or_else(|| "unknown".into());
+        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .map(|s| format!(" {}", s.trim()))
+            .unwrap_or_default();
+        Machine {
+            cpus,
+            cpu_model,
+            os: format!("{}{release}", std::env::consts::OS),
+            rustc: rustc.into(),
+            mapknee_version: mapknee_version.into(),
+            hasher: hasher.into(),
+            clock_overhead_ns,
+            harness_ns_per_op,
+        }
+    }
+}
+
+/// One map under one mix: a staircase (`steps`) or a scaling curve (`points`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    /// The map's CLI name.
+    pub map: String,
+    /// The operation mix.
+    pub mix: Mix,
+    /// Worker threads (for `scale`, the largest count).
+    pub threads: usize,
+    /// Keyspace size.
+    pub keys: u64,
+    /// Prefill fraction.
+    pub prefill: f64,
+    /// Key distribution, as given on the command line.
+    pub dist: String,
+    /// Map operations per transaction.
+    pub ops_per_txn: u32,
+    /// `even` or `poisson` (*extension*).
+    #[serde(default)]
+    pub arrivals: String,
+    /// Closed-loop capacity found by the `auto` probe, txn/s (*extension*).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_ops_per_sec: Option<f64>,
+    /// Open-loop steps, sorted by target rate.
+    pub steps: Vec<Step>,
+    /// Closed-loop scaling points (`scale` only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub points: Vec<Point>,
+    /// The knee, or `null` when no step crossed a rule.
+    pub knee: Option<Knee>,
+}
+
+/// One step of a staircase: a fixed offered rate for a fixed time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// Offered rate, txn/s (`null` for a closed-loop step).
+    pub target_ops_per_sec: Option<f64>,
+    /// Completed transactions per second in the measured window.
+    pub achieved_ops_per_sec: f64,
+    /// Transactions completed in the measured window.
+    pub ops: u64,
+    /// Completion − intended start (coordinated-omission corrected), ns.
+    pub latency_ns: Percentiles,
+    /// Completion − actual start, ns.
+    pub service_ns: Percentiles,
+    /// Counter deltas over the measured window (`MapStats::counters` names).
+    pub counters: BTreeMap<String, u64>,
+    /// Per-10 ms windows.
+    pub timeline: Vec<Window>,
+    /// Length of the measured window, s (*extension*).
+    #[serde(default)]
+    pub duration_s: f64,
+    /// Whether this step came from knee refinement (bisection) rather than
+    /// the ladder (*extension*).
+    #[serde(default)]
+    pub refine: bool,
+    /// Whether Ctrl-C cut this step short (*extension*; such steps are
+    /// left out of knee detection).
+    #[serde(default)]
+    pub interrupted: bool,
+    /// The bottleneck label analysis gave this step (*extension*).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bottleneck: Option<String>,
+}
+
+/// One timeline window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Window {
+    /// Window start, ms since the measured window began.
+    pub t_ms: u64,
+    /// Transactions completed in the window.
+    pub ops: u64,
+    /// p99 latency (corrected) of those transactions, ns (2 significant digits).
+    pub p99_ns: u64,
+    /// Counter deltas sampled by the coordinator thread over the window;
+    /// zero deltas are left out.
+    pub counters: BTreeMap<String, u64>,
+}
+
+/// One closed-loop scaling point.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    /// Worker threads.
+    pub threads: usize,
+    /// Transactions per second, closed loop.
+    pub ops_per_sec: f64,
+    /// p99 service time, ns (*extension*).
+    #[serde(default)]
+    pub p99_ns: u64,
+}
+
+/// Where a map stopped keeping up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Knee {
+    /// The offered rate of the first step that crossed a rule, txn/s.
+    pub ops_per_sec: f64,
+    /// Which rule fired (`p99x3`, `throughput`).
+    pub rule: String,
+    /// The bottleneck label of that step.
+    pub bottleneck: String,
+}

@@ -1,0 +1,483 @@
+//! The staircase: offered rates rising step by step, per map, with the
+//! `auto` ladder and knee refinement by bisection; and the closed-loop
+//! thread-scaling sweep.
+//!
+//! `auto`:
+//! 1. probe each map's closed-loop capacity for `probe` (with `threads`);
+//! 2. build one ladder shared by all maps of the mix: `ladder_steps` rates
+//!    spaced geometrically from `ladder_lo` × the *smallest* capacity to
+//!    `ladder_hi` × the *largest* (with one map: 0.2 → 1.2 × its capacity),
+//!    so every map is seen both below and past its own capacity;
+//! 3. run every map over the whole ladder (the table needs every cell);
+//! 4. refine each map's knee: bisect between the first bad ladder step
+//!    (confirmed by the next one being bad too, or being the last) and the
+//!    step below it, at most `refine_steps` extra steps. "Bad" is the
+//!    caller's judgement (the analysis crate's knee rules); the load engine
+//!    does not decide what a knee is.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use mapknee_maps::{HasherKind, MapKind};
+
+use crate::runner::{run_map_step, StepSpec};
+use crate::{Arrivals, Clock, ParseError, Point, Run, Step, Workload};
+
+/// Which offered rates a staircase runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rates {
+    /// Probe capacities, build a shared ladder, refine knees by bisection.
+    Auto,
+    /// Exactly these rates (txn/s), ascending; no refinement.
+    Explicit(Vec<f64>),
+}
+
+impl fmt::Display for Rates {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rates::Auto => f.write_str("auto"),
+            Rates::Explicit(r) => {
+                let parts: Vec<String> = r.iter().map(|x| format!("{x}")).collect();
+                f.write_str(&parts.join(","))
+            }
+        }
+    }
+}
+
+/// Parses a rate: a positive number with an optional `k` (10³) or `M`
+/// (10⁶) suffix.
+///
+/// ```
+/// assert_eq!(mapknee_load::parse_rate("12.5k").unwrap(), 12_500.0);
+/// assert!(mapknee_load::parse_rate("0").is_err());
+/// ```
+pub fn parse_rate(s: &str) -> Result<f64, ParseError> {
+    let t = s.trim();
+    let (num, scale) = match t.as_bytes().last() {
+        Some(b'k' | b'K') => (&t[..t.len() - 1], 1e3),
+        Some(b'M' | b'm') => (&t[..t.len() - 1], 1e6),
+        _ => (t, 1.0),
+    };
+    let v = num.parse::<f64>().ok().map(|v| v * scale);
+    match v {
+        Some(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(ParseError(format!(
+            "bad rate '{t}' (expected a positive number of txn/s, e.g. 5000, 12.5k, 1M)"
+        ))),
+    }
+}
+
+impl FromStr for Rates {
+    type Err = ParseError;
+
+    /// `auto`, `R1,R2,...`, or `A..B/STEPS` (STEPS rates evenly spaced from
+    /// A to B inclusive).
+    ///
+    /// ```
+    /// use mapknee_load::Rates;
+    /// assert_eq!("10k..30k/3".parse::<Rates>().unwrap(), Rates::Explicit(vec![10e3, 20e3, 30e3]));
+    /// assert_eq!("2000,1000".parse::<Rates>().unwrap(), Rates::Explicit(vec![1000.0, 2000.0]));
+    /// ```
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if s == "auto" {
+            return Ok(Rates::Auto);
+        }
+        let mut rates = if let Some((range, steps)) = s.split_once('/') {
+            let (a, b) = range
+                .split_once("..")
+                .ok_or_else(|| ParseError(format!("bad rate range '{s}' (expected A..B/STEPS)")))?;
+            let (a, b) = (parse_rate(a)?, parse_rate(b)?);
+            let steps: usize = steps
+                .trim()
+                .parse()
+                .ok()
+                .filter(|&n| n >= 1)
+                .ok_or_else(|| ParseError(format!("bad step count in '{s}' (expected >= 1)")))?;
+            if b < a {
+                return Err(ParseError(format!("bad rate range '{s}': B is below A")));
+            }
+            if steps == 1 {
+                vec![a]
+            } else {
+                (0..steps)
+                    .map(|i| a + (b - a) * i as f64 / (steps - 1) as f64)
+                    .collect()
+            }
+        } else {
+            s.split(',')
+                .map(parse_rate)
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        rates.sort_by(f64::total_cmp);
+        rates.dedup();
+        Ok(Rates::Explicit(rates))
+    }
+}
+
+/// How a staircase runs.
+#[derive(Debug, Clone)]
+pub struct StaircaseConfig {
+    /// The offered rates.
+    pub rates: Rates,
+    /// Worker threads.
+    pub threads: usize,
+    /// Measured time per step.
+    pub step: Duration,
+    /// Warm-up per step.
+    pub warmup: Duration,
+    /// Closed-loop capacity probe per map (`auto`).
+    pub probe: Duration,
+    /// Ladder size (`auto`), at least 2.
+    pub ladder_steps: usize,
+    /// Lowest ladder rate as a fraction of the smallest capacity.
+    pub ladder_lo: f64,
+    /// Highest ladder rate as a fraction of the largest capacity.
+    pub ladder_hi: f64,
+    /// Bisection steps per map after the ladder (`auto`).
+    pub refine_steps: usize,
+    /// Arrival spacing.
+    pub arrivals: Arrivals,
+    /// The hasher every map uses.
+    pub hasher: HasherKind,
+    /// Pin workers to cores.
+    pub pin: bool,
+}
+
+/// What the staircase is doing, for a progress display.
+#[derive(Debug, Clone)]
+pub enum Phase {
+    /// Probing closed-loop capacity.
+    Probe,
+    /// A ladder step at this offered rate.
+    Ladder(f64),
+    /// A bisection step at this offered rate.
+    Refine(f64),
+    /// A closed-loop scaling point at this many threads.
+    Scale(usize),
+}
+
+/// Receives progress events; the library never prints.
+pub trait Progress: Sync {
+    /// A step is about to run on `map` under `mix`.
+    fn step_started(&self, map: &str, mix: &str, phase: &Phase);
+    /// That step finished.
+    fn step_finished(&self, map: &str, mix: &str, phase: &Phase, step: &Step) {
+        let _ = (map, mix, phase, step);
+    }
+}
+
+/// A [`Progress`] that ignores everything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn step_started(&self, _: &str, _: &str, _: &Phase) {}
+}
+
+/// Shared context of a staircase or a scale sweep.
+#[derive(Debug, Clone, Copy)]
+pub struct Ctx<'a> {
+    /// The clock.
+    pub clock: &'a Clock,
+    /// Raised by Ctrl-C: ends the current step and skips the rest.
+    pub stop: &'a AtomicBool,
+}
+
+impl Ctx<'_> {
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+}
+
+fn empty_run(kind: &MapKind, workload: &Workload, threads: usize, arrivals: Arrivals) -> Run {
+    Run {
+        map: kind.name(),
+        mix: workload.mix.clone(),
+        threads,
+        keys: workload.keys,
+        prefill: workload.prefill,
+        dist: workload.dist.to_string(),
+        ops_per_txn: workload.ops_per_txn,
+        arrivals: arrivals.to_string(),
+        capacity_ops_per_sec: None,
+        steps: Vec::new(),
+        points: Vec::new(),
+        knee: None,
+    }
+}
+
+/// The `auto` ladder for these capacities (txn/s): `n` rates, geometric,
+/// from `lo` × the smallest capacity to `hi` × the largest.
+///
+/// ```
+/// let l = mapknee_load::ladder(&[1000.0], 3, 0.25, 1.0);
+/// assert_eq!(l.len(), 3);
+/// assert!((l[0] - 250.0).abs() < 1e-6 && (l[1] - 500.0).abs() < 1e-6 && (l[2] - 1000.0).abs() < 1e-6);
+/// ```
+pub fn ladder(capacities: &[f64], n: usize, lo: f64, hi: f64) -> Vec<f64> {
+    let positive = capacities.iter().copied().filter(|c| *c > 0.0);
+    let min = positive.clone().fold(f64::INFINITY, f64::min);
+    let max = positive.fold(0.0, f64::max);
+    if max <= 0.0 || n == 0 {
+        return Vec::new();
+    }
+    let (a, b) = (lo * min, hi * max);
+    if n == 1 {
+        return vec![b];
+    }
+    let ratio = (b / a).powf(1.0 / (n - 1) as f64);
+    (0..n)
+        .map(|i| (a * ratio.powi(i as i32)).round().max(1.0))
+        .collect()
+}
+
+/// Runs the staircase for every map under one workload.
+///
+/// `is_bad(base, step)` says whether `step` is past the knee, given the
+/// map's lowest step `base`. Runs come back in `maps` order with steps
+/// sorted by target and `knee` left `None` for the caller to fill.
+pub fn run_mix(
+    maps: &[MapKind],
+    workload: &Workload,
+    cfg: &StaircaseConfig,
+    is_bad: &dyn Fn(&Step, &Step) -> bool,
+    progress: &dyn Progress,
+    ctx: Ctx<'_>,
+) -> Vec<Run> {
+    let mix = workload.mix.name.as_str();
+    let mut runs: Vec<Run> = maps
+        .iter()
+        .map(|k| empty_run(k, workload, cfg.threads, cfg.arrivals))
+        .collect();
+    let step_at = |kind: &MapKind, rate: f64| {
+        let mut spec = StepSpec::open(cfg.threads, rate, cfg.warmup, cfg.step);
+        spec.arrivals = cfg.arrivals;
+        spec.pin = cfg.pin;
+        run_map_step(kind, cfg.hasher, workload, &spec, ctx.clock, ctx.stop)
+    };
+
+    let rates = match &cfg.rates {
+        Rates::Explicit(r) => r.clone(),
+        Rates::Auto => {
+            let mut caps = Vec::new();
+            for (kind, run) in maps.iter().zip(&mut runs) {
+                if ctx.stopped() {
+                    return runs;
+                }
+                let name = kind.name();
+                progress.step_started(&name, mix, &Phase::Probe);
+                let mut spec = StepSpec::closed(cfg.threads, cfg.warmup / 2, cfg.probe);
+                spec.pin = cfg.pin;
+                let step = run_map_step(kind, cfg.hasher, workload, &spec, ctx.clock, ctx.stop);
+                progress.step_finished(&name, mix, &Phase::Probe, &step);
+                run.capacity_ops_per_sec = Some(step.achieved_ops_per_sec);
+                caps.push(step.achieved_ops_per_sec);
+            }
+            ladder(&caps, cfg.ladder_steps, cfg.ladder_lo, cfg.ladder_hi)
+        }
+    };
+
+    for (kind, run) in maps.iter().zip(&mut runs) {
+        let name = kind.name();
+        for &rate in &rates {
+            if ctx.stopped() {
+                return runs;
+            }
+            let phase = Phase::Ladder(rate);
+            progress.step_started(&name, mix, &phase);
+            let step = step_at(kind, rate);
+            progress.step_finished(&name, mix, &phase, &step);
+            run.steps.push(step);
+        }
+        if cfg.rates != Rates::Auto || cfg.refine_steps == 0 {
+            continue;
+        }
+        // Bisect between the last good and the first bad ladder step.
+        let Some(base) = run.steps.first().cloned() else {
+            continue;
+        };
+        let bad: Vec<bool> = run.steps.iter().map(|s| is_bad(&base, s)).collect();
+        // An isolated bad step (a preemption spike) is not the knee: the
+        // next step must be bad too, as the analysis requires.
+        let Some(first_bad) =
+            (0..bad.len()).find(|&k| bad[k] && bad.get(k + 1).is_none_or(|&next| next))
+        else {
+            continue;
+        };
+        if first_bad == 0 {
+            continue;
+        }
+        let rate_of = |s: &Step| s.target_ops_per_sec.unwrap_or(0.0);
+        let (mut good, mut bad) = (
+            rate_of(&run.steps[first_bad - 1]),
+            rate_of(&run.steps[first_bad]),
+        );
+        for _ in 0..cfg.refine_steps {
+            if ctx.stopped() {
+                break;
+            }
+            let mid = ((good + bad) / 2.0).round();
+            let phase = Phase::Refine(mid);
+            progress.step_started(&name, mix, &phase);
+            let mut step = step_at(kind, mid);
+            step.refine = true;
+            progress.step_finished(&name, mix, &phase, &step);
+            if is_bad(&base, &step) {
+                bad = mid;
+            } else {
+                good = mid;
+            }
+            run.steps.push(step);
+        }
+        run.steps.sort_by(|a, b| rate_of(a).total_cmp(&rate_of(b)));
+    }
+    runs
+}
+
+/// How a closed-loop scaling sweep runs.
+#[derive(Debug, Clone)]
+pub struct ScaleConfig {
+    /// Thread counts, in the order to run them.
+    pub threads: Vec<usize>,
+    /// Measured time per thread count.
+    pub duration: Duration,
+    /// Warm-up per thread count.
+    pub warmup: Duration,
+    /// The hasher every map uses.
+    pub hasher: HasherKind,
+    /// Pin workers to cores.
+    pub pin: bool,
+}
+
+/// Closed-loop throughput of every map at each thread count: one
+/// [`Point`] per count, `duration` each (after a warm-up).
+pub fn run_scale(
+    maps: &[MapKind],
+    workload: &Workload,
+    cfg: &ScaleConfig,
+    progress: &dyn Progress,
+    ctx: Ctx<'_>,
+) -> Vec<Run> {
+    let (threads, duration, warmup, hasher) = (&cfg.threads, cfg.duration, cfg.warmup, cfg.hasher);
+    let max_threads = threads.iter().copied().max().unwrap_or(1);
+    let mut runs = Vec::new();
+    for kind in maps {
+        let name = kind.name();
+        let mut run = empty_run(kind, workload, max_threads, Arrivals::Even);
+        run.arrivals = "closed".into();
+        for &n in threads {
+            if ctx.stopped() {
+                break;
+            }
+            let phase = Phase::Scale(n);
+            progress.step_started(&name, &workload.mix.name, &phase);
+            let mut spec = StepSpec::closed(n, warmup, duration);
+            spec.pin = cfg.pin;
+            let step = run_map_step(kind, hasher, workload, &spec, ctx.clock, ctx.stop);
+            progress.step_finished(&name, &workload.mix.name, &phase, &step);
+            if step.interrupted && step.ops == 0 {
+                break;
+            }
+            run.points.push(Point {
+                threads: n,
+                ops_per_sec: step.achieved_ops_per_sec,
+                p99_ns: step.latency_ns.p99,
+            });
+        }
+        runs.push(run);
+        if ctx.stopped() {
+            break;
+        }
+    }
+    runs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_parse_lists_ranges_and_auto() {
+        assert_eq!("auto".parse::<Rates>().unwrap(), Rates::Auto);
+        assert_eq!(
+            "1k,2.5k,1M".parse::<Rates>().unwrap(),
+            Rates::Explicit(vec![1e3, 2.5e3, 1e6])
+        );
+        assert_eq!(
+            "100..100/1".parse::<Rates>().unwrap(),
+            Rates::Explicit(vec![100.0])
+        );
+        assert_eq!(
+            "0..10/3".parse::<Rates>().unwrap_err().to_string(),
+            "bad rate '0' (expected a positive number of txn/s, e.g. 5000, 12.5k, 1M)"
+        );
+        for bad in [
+            "", "-5", "1,,2", "10..5/3", "1..5/0", "1..5", "1-5/3", "fast", "inf", "nan",
+        ] {
+            assert!(bad.parse::<Rates>().is_err(), "{bad:?} parsed");
+        }
+    }
+
+    #[test]
+    fn ladder_spans_smallest_to_largest_capacity_geometrically() {
+        let l = ladder(&[100_000.0, 400_000.0], 5, 0.2, 1.2);
+        assert_eq!(l.len(), 5);
+        assert_eq!(l[0], 20_000.0);
+        assert_eq!(l[4], 480_000.0);
+        let r1 = l[1] / l[0];
+        let r4 = l[4] / l[3];
+        assert!((r1 - r4).abs() < 0.01, "{l:?}");
+        assert!(ladder(&[0.0], 5, 0.2, 1.2).is_empty());
+    }
+
+    #[test]
+    fn bisection_narrows_the_knee_on_a_fake_judge() {
+        // A judge that calls every rate >= 30,000 bad; a mutex map at low
+        // rates keeps up, so only the judge matters here.
+        let clock = Clock::new();
+        let stop = AtomicBool::new(false);
+        let workload =
+            Workload::new(256, 0.5, crate::Dist::Uniform, "mixed".parse().unwrap(), 1).unwrap();
+        let cfg = StaircaseConfig {
+            rates: Rates::Auto,
+            threads: 1,
+            step: Duration::from_millis(10),
+            warmup: Duration::from_millis(2),
+            probe: Duration::from_millis(10),
+            ladder_steps: 3,
+            ladder_lo: 0.2,
+            ladder_hi: 1.2,
+            refine_steps: 2,
+            arrivals: Arrivals::Even,
+            hasher: HasherKind::default(),
+            pin: false,
+        };
+        let judge = |_: &Step, s: &Step| s.target_ops_per_sec.unwrap() >= 30_000.0;
+        let runs = run_mix(
+            &[MapKind::Mutex],
+            &workload,
+            &cfg,
+            &judge,
+            &NoProgress,
+            Ctx {
+                clock: &clock,
+                stop: &stop,
+            },
+        );
+        let run = &runs[0];
+        let cap = run.capacity_ops_per_sec.unwrap();
+        assert!(cap > 0.0);
+        let rates: Vec<f64> = run
+            .steps
+            .iter()
+            .map(|s| s.target_ops_per_sec.unwrap())
+            .collect();
+        assert!(rates.windows(2).all(|w| w[0] <= w[1]), "sorted: {rates:?}");
+        let refined = run.steps.iter().filter(|s| s.refine).count();
+        let ladder_bad = rates.iter().any(|&r| r >= 30_000.0) && rates[0] < 30_000.0;
+        assert_eq!(refined, if ladder_bad { 2 } else { 0 }, "{rates:?}");
+    }
+}
