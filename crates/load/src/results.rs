@@ -180,6 +180,18 @@ pub struct Step {
     /// The bottleneck label analysis gave this step (*extension*).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bottleneck: Option<String>,
+    /// With `--repeat N`: how many repetitions this step's figures are the
+    /// median of (*extension*; 1 otherwise).
+    #[serde(default = "one")]
+    pub repeats: u32,
+    /// With `--repeat N`: a 95 % bootstrap confidence interval of the
+    /// median p99, ns (*extension*).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p99_ci_ns: Option<[f64; 2]>,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// One timeline window.
