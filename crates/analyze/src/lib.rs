@@ -1,14 +1,27 @@
 //! mapknee's analysis: pure functions over measured steps.
 //!
 //! - [`knee`]: where a map stops keeping up, and which rule said so;
-//! - [`bottleneck`]: what the counters say limited each step.
+//!   [`kneedle`] confirms it on the p99 curve; the M/M/1 reference knee
+//!   stands beside it;
+//! - [`bottleneck`]: what the counters say limited each step;
+//! - [`usl`]: the Universal Scalability Law fitted to `scale` results;
+//! - [`decay`]: the study's model of p99 vs load and write share;
+//! - [`stats`]: medians and bootstrap intervals for repeated steps;
+//! - [`compare`]: two result files, step by step, with a verdict;
+//! - [`advise`]: which map to pick for each measured mix, and why.
 //!
-//! [`analyze_run`] applies both to a [`Run`], filling each step's
-//! `bottleneck` and the run's `knee`.
+//! [`analyze_run`] fills each step's `bottleneck` and the run's `knee`
+//! (rules, Kneedle confirmation, M/M/1 reference).
 #![warn(missing_docs)]
 
+pub mod advise;
 pub mod bottleneck;
+pub mod compare;
+pub mod decay;
 pub mod knee;
+pub mod kneedle;
+pub mod stats;
+pub mod usl;
 
 pub use bottleneck::{bottleneck, Bottleneck, Thresholds};
 pub use knee::{find_knee, first_confirmed, step_rules, KneeAt, KneeRules, Rule};
@@ -24,10 +37,10 @@ use mapknee_load::{Knee, Run};
 /// #   target_ops_per_sec: Some(rate), achieved_ops_per_sec: achieved, ops: achieved as u64,
 /// #   latency_ns: Percentiles { p99, ..Default::default() }, service_ns: Default::default(),
 /// #   counters: Default::default(), timeline: vec![], duration_s: 1.0, refine: false,
-/// #   interrupted: false, bottleneck: None } }
+/// #   interrupted: false, bottleneck: None, repeats: 1, p99_ci_ns: None } }
 /// # let mut run = Run { map: "rwlock".into(), mix: "mixed".parse().unwrap(), threads: 2,
 /// #   keys: 1, prefill: 0.5, dist: "uniform".into(), ops_per_txn: 1, arrivals: "even".into(),
-/// #   capacity_ops_per_sec: None, steps: vec![], points: vec![], knee: None };
+/// #   capacity_ops_per_sec: None, steps: vec![], points: vec![], knee: None, usl: None };
 /// run.steps = vec![step(1e3, 1e3, 1_000), step(2e3, 2e3, 1_200), step(4e3, 3e3, 50_000)];
 /// analyze_run(&mut run, &KneeRules::default(), &Thresholds::default());
 /// let knee = run.knee.unwrap();
@@ -49,6 +62,26 @@ pub fn analyze_run(run: &mut Run, rules: &KneeRules, thresholds: &Thresholds) {
                 .bottleneck
                 .clone()
                 .unwrap_or_else(|| Bottleneck::Cpu.label().into()),
+            kneedle_ops_per_sec: None,
+            kneedle: None,
+            mm1_ops_per_sec: run
+                .capacity_ops_per_sec
+                .map(|c| c * (1.0 - 1.0 / rules.p99_factor)),
         }
     });
+    if let (Some(knee), Some(at)) = (run.knee.as_mut(), find_knee(&run.steps, rules)) {
+        if let Some(k) = kneedle::knee_of_steps(&run.steps, kneedle::DEFAULT_SENSITIVITY) {
+            knee.kneedle_ops_per_sec = run.steps[k].target_ops_per_sec;
+            knee.kneedle = Some(
+                if kneedle::agrees(&run.steps, at.index, k) {
+                    "agree"
+                } else {
+                    "disagree"
+                }
+                .into(),
+            );
+        } else {
+            knee.kneedle = Some("no-knee".into());
+        }
+    }
 }

@@ -120,6 +120,33 @@ pub struct Run {
     pub points: Vec<Point>,
     /// The knee, or `null` when no step crossed a rule.
     pub knee: Option<Knee>,
+    /// The Universal Scalability Law fitted to `points` (`scale` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usl: Option<Usl>,
+}
+
+/// The Universal Scalability Law, X(N) = λN / (1 + σ(N−1) + κN(N−1)),
+/// fitted to closed-loop scaling points.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Usl {
+    /// σ: contention (serialized fraction).
+    pub sigma: f64,
+    /// κ: coherency (crosstalk) cost.
+    pub kappa: f64,
+    /// λ: throughput of one thread, txn/s.
+    pub lambda: f64,
+    /// N* = √((1−σ)/κ), the thread count of peak throughput; `null` when
+    /// κ = 0 (no peak).
+    pub peak_threads: Option<f64>,
+    /// Coefficient of determination of the fit (*extension*).
+    #[serde(default)]
+    pub r2: f64,
+    /// Distinct thread counts fitted (*extension*).
+    #[serde(default)]
+    pub points: usize,
+    /// Whether there were enough points (≥ 6) to trust σ and κ (*extension*).
+    #[serde(default)]
+    pub trusted: bool,
 }
 
 /// One step of a staircase: a fixed offered rate for a fixed time.
@@ -153,6 +180,18 @@ pub struct Step {
     /// The bottleneck label analysis gave this step (*extension*).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bottleneck: Option<String>,
+    /// With `--repeat N`: how many repetitions this step's figures are the
+    /// median of (*extension*; 1 otherwise).
+    #[serde(default = "one")]
+    pub repeats: u32,
+    /// With `--repeat N`: a 95 % bootstrap confidence interval of the
+    /// median p99, ns (*extension*).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p99_ci_ns: Option<[f64; 2]>,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// One timeline window.
@@ -190,4 +229,17 @@ pub struct Knee {
     pub rule: String,
     /// The bottleneck label of that step.
     pub bottleneck: String,
+    /// Where Kneedle puts the knee of the p99-vs-offered curve, txn/s
+    /// (*extension*; `null` when the curve has no knee).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kneedle_ops_per_sec: Option<f64>,
+    /// `agree` when Kneedle confirms the rule's knee (same or adjacent
+    /// step), else `disagree` (*extension*).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kneedle: Option<String>,
+    /// The M/M/1 reference knee: the rate at which an M/M/1 queue with the
+    /// measured capacity reaches J × its base p99, i.e. capacity × (1 − 1/J)
+    /// (*extension*).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mm1_ops_per_sec: Option<f64>,
 }

@@ -373,6 +373,8 @@ pub fn run_step<M: ConcurrentMap<u64, u64>>(
         refine: false,
         interrupted,
         bottleneck: None,
+        repeats: 1,
+        p99_ci_ns: None,
     }
 }
 

@@ -206,6 +206,7 @@ fn empty_run(kind: &MapKind, workload: &Workload, threads: usize, arrivals: Arri
         steps: Vec::new(),
         points: Vec::new(),
         knee: None,
+        usl: None,
     }
 }
 
