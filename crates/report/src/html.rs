@@ -23,6 +23,9 @@ const WIDE: (f64, f64) = (720.0, 360.0);
 /// viewBox of charts shown two to a row; smaller so their text stays legible
 /// when scaled to half the page.
 const SMALL: (f64, f64) = (560.0, 290.0);
+/// Picks one percentile out of a step.
+type Percentile = fn(&Step) -> f64;
+
 /// Most event markers drawn on one timeline (a map promoting in every
 /// window would otherwise bury the line).
 const MAX_EVENTS: usize = 200;
@@ -87,7 +90,9 @@ fn offered_kind(runs: &[&Run]) -> ScaleKind {
         .iter()
         .flat_map(|r| r.steps.iter().filter_map(offered))
         .filter(|v| *v > 0.0);
-    let (lo, hi) = rates.fold((f64::INFINITY, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let (lo, hi) = rates.fold((f64::INFINITY, 0.0f64), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
     if lo.is_finite() && hi / lo >= 10.0 {
         ScaleKind::Log
     } else {
@@ -115,7 +120,9 @@ pub(crate) fn page(results: &Results) -> String {
     let scale = results.kind == "scale";
     let mut o = String::with_capacity(64 * 1024);
     o.push_str("<!DOCTYPE html>\n");
-    o.push_str(r#"<html xmlns="http://www.w3.org/1999/xhtml" lang="en"><head><meta charset="utf-8"/>"#);
+    o.push_str(
+        r#"<html xmlns="http://www.w3.org/1999/xhtml" lang="en"><head><meta charset="utf-8"/>"#,
+    );
     o.push_str(r#"<meta name="viewport" content="width=device-width, initial-scale=1"/>"#);
     w!(
         o,
@@ -177,7 +184,10 @@ fn header(o: &mut String, results: &Results, mixes: &[(&str, Vec<&Run>)]) {
         ("mapknee", m.mapknee_version.clone()),
         ("hasher", m.hasher.clone()),
         ("clock overhead", format::ns(m.clock_overhead_ns)),
-        ("harness cost", format!("{} / txn", format::ns(m.harness_ns_per_op))),
+        (
+            "harness cost",
+            format!("{} / txn", format::ns(m.harness_ns_per_op)),
+        ),
         ("elapsed", format::elapsed(results.elapsed_s)),
         ("result", format!("{} ({})", results.kind, results.schema)),
     ];
@@ -188,12 +198,7 @@ fn header(o: &mut String, results: &Results, mixes: &[(&str, Vec<&Run>)]) {
     if !mixes.is_empty() {
         o.push_str("<nav>Mixes: ");
         for (i, (mix, _)) in mixes.iter().enumerate() {
-            w!(
-                o,
-                r##"<a href="#{}">{}</a>"##,
-                mix_id(i, mix),
-                escape(mix)
-            );
+            w!(o, r##"<a href="#{}">{}</a>"##, mix_id(i, mix), escape(mix));
         }
         o.push_str("</nav>");
     } else {
@@ -211,9 +216,11 @@ fn summary(o: &mut String, mixes: &[(&str, Vec<&Run>)], colors: &Colors) {
         w!(o, "<h3>{}</h3>", escape(mix));
         o.push_str("<table class=\"knees\"><thead><tr><th>map</th><th>knee (txn/s)</th><th>rule</th><th>bottleneck</th><th>Kneedle</th><th>M/M/1 reference</th><th>highest offered</th></tr></thead><tbody>");
         for r in runs {
-            let top = r.steps.iter().filter_map(offered).fold(None, |m: Option<f64>, v| {
-                Some(m.map_or(v, |m| m.max(v)))
-            });
+            let top = r
+                .steps
+                .iter()
+                .filter_map(offered)
+                .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
             w!(
                 o,
                 "<tr><td>{}{}</td>",
@@ -326,7 +333,11 @@ fn knee_markers(chart: &mut Chart, runs: &[&Run], colors: &Colors, references: b
             chart.markers.push(Marker {
                 x: v,
                 label: format!("M/M/1 {}", r.map),
-                tooltip: format!("{}: M/M/1 reference knee at {} txn/s", r.map, format::rate(v)),
+                tooltip: format!(
+                    "{}: M/M/1 reference knee at {} txn/s",
+                    r.map,
+                    format::rate(v)
+                ),
                 color: c,
                 emphasis: Emphasis::Light,
                 class: "mm1",
@@ -399,7 +410,9 @@ fn run_section(o: &mut String, i: usize, mix: &str, runs: &[&Run], colors: &Colo
         .collect();
     let (lo, hi) = rates
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
     for r in runs {
         ach.series.push(Series {
             label: r.map.clone(),
@@ -413,7 +426,11 @@ fn run_section(o: &mut String, i: usize, mix: &str, runs: &[&Run], colors: &Colo
         });
     }
     if lo.is_finite() && hi.is_finite() {
-        let lo = if xk == ScaleKind::Linear { lo.min(0.0) } else { lo };
+        let lo = if xk == ScaleKind::Linear {
+            lo.min(0.0)
+        } else {
+            lo
+        };
         ach.series.push(Series {
             label: "y = x (kept up)".into(),
             color: REFERENCE.into(),
@@ -422,10 +439,18 @@ fn run_section(o: &mut String, i: usize, mix: &str, runs: &[&Run], colors: &Colo
         });
     }
     knee_markers(&mut ach, runs, colors, false);
-    chart_or_note(o, &ach, "wide", "Below the dashed line the map completed less than it was offered.");
+    chart_or_note(
+        o,
+        &ach,
+        "wide",
+        "Below the dashed line the map completed less than it was offered.",
+    );
 
     // Percentile spectra, one chart per map.
-    w!(o, "<h3>Percentile spectra <small>latency (corrected) per step</small></h3>");
+    w!(
+        o,
+        "<h3>Percentile spectra <small>latency (corrected) per step</small></h3>"
+    );
     o.push_str(r#"<div class="grid2">"#);
     for r in runs {
         let mut c = Chart::new(
@@ -434,7 +459,7 @@ fn run_section(o: &mut String, i: usize, mix: &str, runs: &[&Run], colors: &Colo
             ns_axis("latency, corrected"),
         );
         (c.width, c.height) = SMALL;
-        let pick: [(&str, fn(&Step) -> f64); 5] = [
+        let pick: [(&str, Percentile); 5] = [
             ("p50", |s| s.latency_ns.p50 as f64),
             ("p90", |s| s.latency_ns.p90 as f64),
             ("p99", |s| s.latency_ns.p99 as f64),
@@ -463,7 +488,10 @@ fn run_section(o: &mut String, i: usize, mix: &str, runs: &[&Run], colors: &Colo
     o.push_str("</div>");
 
     // Timelines.
-    w!(o, "<h3>Timelines <small>per 10 ms window, at the knee and at the highest step</small></h3>");
+    w!(
+        o,
+        "<h3>Timelines <small>per 10 ms window, at the knee and at the highest step</small></h3>"
+    );
     for r in runs {
         for (label, step) in timeline_steps(r) {
             timeline(o, r, label, step, colors);
@@ -523,7 +551,9 @@ fn timeline_steps(r: &Run) -> Vec<(&'static str, &Step)> {
 
 fn timeline(o: &mut String, r: &Run, label: &str, step: &Step, colors: &Colors) {
     let color = colors.of(&r.map);
-    let at = offered(step).map_or("closed loop".into(), |v| format!("{} txn/s", format::rate(v)));
+    let at = offered(step).map_or("closed loop".into(), |v| {
+        format!("{} txn/s", format::rate(v))
+    });
     let title = format!("{} @ {at} ({label})", r.map);
     if step.timeline.is_empty() {
         w!(
@@ -557,7 +587,11 @@ fn timeline(o: &mut String, r: &Run, label: &str, step: &Step, colors: &Colors) 
         for (j, &(ms, n)) in hits.iter().enumerate() {
             markers.push(Marker {
                 x: t(ms),
-                label: if j == 0 { name.replace('_', " ") } else { String::new() },
+                label: if j == 0 {
+                    name.replace('_', " ")
+                } else {
+                    String::new()
+                },
                 tooltip: format!("{name}: {n} at {ms} ms"),
                 color: ecolor.into(),
                 emphasis: Emphasis::Light,
@@ -685,7 +719,12 @@ fn scale_section(o: &mut String, i: usize, mix: &str, runs: &[&Run], colors: &Co
             });
         }
     }
-    chart_or_note(o, &c, "wide", "Points: measured (closed loop). Dashed: the fitted USL curve.");
+    chart_or_note(
+        o,
+        &c,
+        "wide",
+        "Points: measured (closed loop). Dashed: the fitted USL curve.",
+    );
 
     let any_p99 = runs.iter().any(|r| r.points.iter().any(|p| p.p99_ns > 0));
     if any_p99 {
@@ -736,7 +775,8 @@ fn scale_section(o: &mut String, i: usize, mix: &str, runs: &[&Run], colors: &Co
                     format::sig(u.sigma, 3),
                     format::sig(u.kappa, 3),
                     format::rate(u.lambda),
-                    u.peak_threads.map_or("none (κ = 0)".into(), |n| format::sig(n, 3)),
+                    u.peak_threads
+                        .map_or("none (κ = 0)".into(), |n| format::sig(n, 3)),
                     format::sig(u.r2, 3),
                     u.points,
                     note

@@ -8,7 +8,8 @@ pub(crate) const MAP_COLORS: [&str; 7] = [
 
 /// Percentile spectrum colours, light (p50) to dark (max): one sequential
 /// blue ramp so order reads as severity.
-pub(crate) const PERCENTILE_COLORS: [&str; 5] = ["#9ecae1", "#6baed6", "#3182bd", "#08519c", "#252525"];
+pub(crate) const PERCENTILE_COLORS: [&str; 5] =
+    ["#9ecae1", "#6baed6", "#3182bd", "#08519c", "#252525"];
 
 /// Event marker colours on timelines, distinct from [`MAP_COLORS`].
 pub(crate) const EVENT_COLORS: [(&str, &str); 4] = [

@@ -64,13 +64,12 @@ fn snap125(v: f64, up: bool) -> f64 {
     // A small tolerance keeps 1e-3 * 1e3 rounding noise from skipping a step.
     let tol = 1e-9 * p;
     if up {
-        cands.into_iter().find(|&c| c >= v - tol).unwrap_or(10.0 * p)
-    } else {
         cands
             .into_iter()
-            .rev()
-            .find(|&c| c <= v + tol)
-            .unwrap_or(p)
+            .find(|&c| c >= v - tol)
+            .unwrap_or(10.0 * p)
+    } else {
+        cands.into_iter().rev().find(|&c| c <= v + tol).unwrap_or(p)
     }
 }
 
@@ -316,6 +315,8 @@ fn text_width(s: &str, px: f64) -> f64 {
 const LEFT: f64 = 74.0;
 /// Right margin: room for the last x tick label.
 const RIGHT: f64 = 22.0;
+/// Most rows of stacked marker labels before they overlap.
+const MARKER_ROWS: usize = 6;
 /// Bottom margin: x tick labels and the axis title.
 const BOTTOM: f64 = 46.0;
 
@@ -505,8 +506,9 @@ impl Chart {
         );
         w!(o, "</g>");
 
-        // Vertical markers, labels staggered so neighbours do not collide.
-        let mut label_row = 0usize;
+        // Vertical markers. Each label goes to the first row where it does
+        // not overlap an earlier label (greedy), so neighbours stay legible.
+        let mut rows: Vec<Vec<(f64, f64)>> = vec![];
         for m in &self.markers {
             let Some(x) = xscale.map(m.x) else { continue };
             let map = m
@@ -528,14 +530,26 @@ impl Chart {
                 escape(&m.color)
             );
             if !m.label.is_empty() {
-                let ly = py1 + 12.0 + (label_row % 4) as f64 * 13.0;
-                label_row += 1;
-                let right = x + text_width(&m.label, 11.0) + 6.0 > px1;
-                let (tx, anchor) = if right {
-                    (x - 4.0, "end")
+                let tw = text_width(&m.label, 11.0) + 6.0;
+                let right = x + tw > px1;
+                let (tx, anchor, span) = if right {
+                    (x - 4.0, "end", (x - tw, x))
                 } else {
-                    (x + 4.0, "start")
+                    (x + 4.0, "start", (x, x + tw))
                 };
+                let free = |r: &Vec<(f64, f64)>| r.iter().all(|&(a, b)| span.1 < a || b < span.0);
+                let row = match rows.iter().position(free) {
+                    Some(i) => i,
+                    None if rows.len() < MARKER_ROWS => {
+                        rows.push(vec![]);
+                        rows.len() - 1
+                    }
+                    None => rows.len() - 1,
+                };
+                if let Some(r) = rows.get_mut(row) {
+                    r.push(span);
+                }
+                let ly = py1 + 12.0 + row as f64 * 13.0;
                 w!(
                     o,
                     r#"<text class="mlabel" x="{tx:.1}" y="{ly:.1}" text-anchor="{anchor}" fill="{}">{}</text>"#,
@@ -557,7 +571,11 @@ impl Chart {
                 continue;
             }
             let c = escape(&s.color);
-            w!(o, r#"<g class="series" data-series="{}">"#, escape(&s.label));
+            w!(
+                o,
+                r#"<g class="series" data-series="{}">"#,
+                escape(&s.label)
+            );
             if s.stroke != Stroke::Points && pts.len() > 1 {
                 let dash = if s.stroke == Stroke::Dashed {
                     r#" stroke-dasharray="6 4""#
