@@ -80,6 +80,10 @@ pub(crate) fn ns(v: f64) -> String {
 
 /// A duration in milliseconds (timeline axes): `0 ms`, `250 ms`, `1.5 s`.
 pub(crate) fn ms(v: f64) -> String {
+    if v == 0.0 {
+        // "0 ns" on a millisecond axis reads oddly.
+        return "0 ms".into();
+    }
     ns(v * 1e6)
 }
 
@@ -139,6 +143,7 @@ mod tests {
         assert_eq!(ns(999_999.0), "1 ms");
         assert_eq!(ns(2.5e9), "2.5 s");
         assert_eq!(ms(250.0), "250 ms");
+        assert_eq!(ms(0.0), "0 ms");
         assert_eq!(ns(f64::NEG_INFINITY), "–");
     }
 

@@ -306,6 +306,9 @@ pub(crate) struct Chart {
     pub(crate) height: f64,
 }
 
+/// Where a marker's label goes: text x, `text-anchor`, row (0 at the top).
+type Label = (f64, &'static str, usize);
+
 /// Approximate width of `s` at the 12 px sans-serif used for legends.
 fn text_width(s: &str, px: f64) -> f64 {
     s.chars().count() as f64 * px * 0.56
@@ -367,6 +370,44 @@ impl Chart {
         (out, rows)
     }
 
+    /// Places marker labels: for each marker, `(text x, anchor, row)` or
+    /// `None` (unplaceable or unlabelled). Each label goes to the first row
+    /// where it does not overlap an earlier one (greedy), so neighbours stay
+    /// legible; returns the rows used too.
+    fn label_layout(&self, xscale: &Scale, px1: f64) -> (Vec<Option<Label>>, usize) {
+        let mut rows: Vec<Vec<(f64, f64)>> = vec![];
+        let mut out = vec![];
+        for m in &self.markers {
+            let x = match xscale.map(m.x) {
+                Some(x) if !m.label.is_empty() => x,
+                _ => {
+                    out.push(None);
+                    continue;
+                }
+            };
+            let tw = text_width(&m.label, 11.0) + 6.0;
+            let (tx, anchor, span) = if x + tw > px1 {
+                (x - 4.0, "end", (x - tw, x))
+            } else {
+                (x + 4.0, "start", (x, x + tw))
+            };
+            let free = |r: &Vec<(f64, f64)>| r.iter().all(|&(a, b)| span.1 < a || b < span.0);
+            let row = match rows.iter().position(free) {
+                Some(i) => i,
+                None if rows.len() < MARKER_ROWS => {
+                    rows.push(vec![]);
+                    rows.len() - 1
+                }
+                None => rows.len() - 1,
+            };
+            if let Some(r) = rows.get_mut(row) {
+                r.push(span);
+            }
+            out.push(Some((tx, anchor, row)));
+        }
+        (out, rows.len())
+    }
+
     /// The chart as an `<svg>` element.
     pub(crate) fn render(&self) -> String {
         let (w, h) = (self.width, self.height);
@@ -390,7 +431,10 @@ impl Chart {
             .series
             .iter()
             .flat_map(|s| s.points.iter().filter(|p| good(p)).map(|p| p.1));
-        let yscale = Scale::fit(self.y.kind, ys, self.y.include_zero, py0, py1);
+        // Data stays below the marker labels' band.
+        let (labels, label_rows) = self.label_layout(&xscale, px1);
+        let band = (label_rows as f64 * 13.0).min(plot_h * 0.4);
+        let yscale = Scale::fit(self.y.kind, ys, self.y.include_zero, py0, py1 + band);
 
         let mut o = String::new();
         w!(
@@ -506,10 +550,8 @@ impl Chart {
         );
         w!(o, "</g>");
 
-        // Vertical markers. Each label goes to the first row where it does
-        // not overlap an earlier label (greedy), so neighbours stay legible.
-        let mut rows: Vec<Vec<(f64, f64)>> = vec![];
-        for m in &self.markers {
+        // Vertical markers, over the whole plot height.
+        for (m, label) in self.markers.iter().zip(&labels) {
             let Some(x) = xscale.map(m.x) else { continue };
             let map = m
                 .map
@@ -529,27 +571,8 @@ impl Chart {
                 r#"<line x1="{x:.1}" y1="{py1:.1}" x2="{x:.1}" y2="{py0:.1}" stroke="{}" {style}/>"#,
                 escape(&m.color)
             );
-            if !m.label.is_empty() {
-                let tw = text_width(&m.label, 11.0) + 6.0;
-                let right = x + tw > px1;
-                let (tx, anchor, span) = if right {
-                    (x - 4.0, "end", (x - tw, x))
-                } else {
-                    (x + 4.0, "start", (x, x + tw))
-                };
-                let free = |r: &Vec<(f64, f64)>| r.iter().all(|&(a, b)| span.1 < a || b < span.0);
-                let row = match rows.iter().position(free) {
-                    Some(i) => i,
-                    None if rows.len() < MARKER_ROWS => {
-                        rows.push(vec![]);
-                        rows.len() - 1
-                    }
-                    None => rows.len() - 1,
-                };
-                if let Some(r) = rows.get_mut(row) {
-                    r.push(span);
-                }
-                let ly = py1 + 12.0 + row as f64 * 13.0;
+            if let Some((tx, anchor, row)) = *label {
+                let ly = py1 + 10.0 + row as f64 * 13.0;
                 w!(
                     o,
                     r#"<text class="mlabel" x="{tx:.1}" y="{ly:.1}" text-anchor="{anchor}" fill="{}">{}</text>"#,
