@@ -1,0 +1,46 @@
+//! mapknee's report: one self-contained HTML page (inline SVG, no
+//! JavaScript, no network) that shows where each map stops keeping up and
+//! why.
+//!
+//! For a `run` result: the machine, a knee table per mix, then per mix
+//! p99 (corrected) vs offered rate with knees marked, achieved vs offered,
+//! percentile spectra, and timelines with growth and promotion events. For a
+//! `scale` result: throughput vs threads per map with the fitted Universal
+//! Scalability Law curve and its parameters.
+//!
+//! Rendering is total: any [`Results`] (empty runs, single steps, zero
+//! latencies, missing knees, interrupted runs) gives a well-formed page with
+//! no `NaN` in it.
+#![warn(missing_docs)]
+
+mod escape;
+mod format;
+mod html;
+mod style;
+mod svg;
+
+use mapknee_load::Results;
+
+/// Renders `results` as a self-contained `report.html`.
+///
+/// The page is well-formed XML (XHTML syntax, every tag closed) so tools can
+/// parse it; all text from the data is escaped.
+///
+/// ```
+/// use mapknee_load::{Machine, Results, SCHEMA};
+///
+/// let results = Results {
+///     schema: SCHEMA.into(),
+///     kind: "run".into(),
+///     machine: Machine::detect("rustc 1.85.0", "0.1.0", "foldhash", 20.0, 45.0),
+///     runs: vec![],
+///     elapsed_s: 0.0,
+///     interrupted: false,
+/// };
+/// let page = mapknee_report::html(&results);
+/// assert!(page.starts_with("<!DOCTYPE html>"));
+/// assert!(page.contains("Machine"));
+/// ```
+pub fn html(results: &Results) -> String {
+    html::page(results)
+}

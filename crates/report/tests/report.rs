@@ -1,0 +1,266 @@
+//! The rendered page, end to end: it parses as XML, every chart plots data,
+//! no `NaN`/`inf` leaks, knees and the machine are shown, and edge data
+//! never breaks it.
+
+mod common;
+
+use mapknee_load::{Knee, Percentiles, Results, Step};
+use roxmltree::{Document, Node};
+
+/// Parses `html` (it must be well-formed XML) and runs the checks every
+/// page must pass; returns the page for more checks.
+fn check(html: &str) -> Document<'_> {
+    for bad in ["NaN", "inf\"", "inf ", "inf,", "Infinity"] {
+        assert!(!html.contains(bad), "page contains {bad:?}");
+    }
+    let opts = roxmltree::ParsingOptions {
+        allow_dtd: true,
+        ..Default::default()
+    };
+    let doc = Document::parse_with_options(html, opts).expect("report.html is well-formed XML");
+    assert!(
+        doc.descendants()
+            .any(|n| n.attribute("id") == Some("machine")),
+        "machine section"
+    );
+    for n in doc.descendants().filter(|n| n.has_tag_name("svg")) {
+        assert!(has_data(n), "chart without data: {:?}", title(n));
+    }
+    for n in doc.descendants() {
+        for a in n.attributes() {
+            assert!(
+                !a.value().contains("NaN") && !a.value().contains("inf"),
+                "{}={}",
+                a.name(),
+                a.value()
+            );
+        }
+    }
+    doc
+}
+
+fn title(svg: Node) -> String {
+    svg.children()
+        .find(|c| c.has_tag_name("title"))
+        .and_then(|t| t.text())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// A chart has data when a series group holds a polyline with ≥ 2 points
+/// or a circle.
+fn has_data(svg: Node) -> bool {
+    svg.descendants()
+        .filter(|n| n.attribute("class") == Some("series"))
+        .any(|g| {
+            g.children().any(|c| {
+                (c.has_tag_name("polyline")
+                    && c.attribute("points")
+                        .is_some_and(|p| p.split(' ').count() >= 2))
+                    || (c.has_tag_name("circle") && c.attribute("cx").is_some())
+            })
+        })
+}
+
+fn charts(doc: &Document) -> usize {
+    doc.descendants().filter(|n| n.has_tag_name("svg")).count()
+}
+
+mod realistic {
+    use super::*;
+
+    #[test]
+    fn run_page_parses_and_marks_every_knee() {
+        let results = common::run_results();
+        let html = mapknee_report::html(&results);
+        let doc = check(&html);
+        // Per mix: p99, achieved, 2 spectra, timelines (syncmap read-mostly:
+        // highest only; the three knee runs: knee + highest) × 2 charts.
+        assert_eq!(charts(&doc), 2 * 4 + (1 + 2 + 2 + 2) * 2);
+        for run in &results.runs {
+            let Some(knee) = &run.knee else { continue };
+            let marks = doc
+                .descendants()
+                .filter(|n| {
+                    n.attribute("class") == Some("marker knee")
+                        && n.attribute("data-map") == Some(run.map.as_str())
+                })
+                .count();
+            assert!(marks > 0, "knee of {} in {}", run.map, run.mix.name);
+            let label = format!("knee {} ", run.map);
+            assert!(html.contains(&label), "{label}");
+            if knee.kneedle_ops_per_sec.is_some() {
+                assert!(html.contains(&format!("Kneedle {}", run.map)));
+            }
+        }
+        assert!(html.contains("class=\"marker mm1\""));
+        // Timelines mark the events.
+        assert!(html.contains("promotions (") && html.contains("growths_doubling ("));
+        // Machine facts, escaped.
+        assert!(html.contains("AMD EPYC 7B13 &lt;virtual&gt; &amp; friends"));
+        assert!(
+            html.contains("foldhash") && html.contains("18.5 ns") && html.contains("3 min 7 s")
+        );
+        // Each map keeps one colour in every chart, and maps differ.
+        let color_of = |map: &str| {
+            let mut colors: Vec<&str> = doc
+                .descendants()
+                .filter(|n| n.attribute("data-series") == Some(map))
+                .flat_map(|g| g.children())
+                .filter_map(|c| match c.tag_name().name() {
+                    "polyline" => c.attribute("stroke"),
+                    _ => c.attribute("fill"),
+                })
+                .collect();
+            colors.sort_unstable();
+            colors.dedup();
+            colors
+        };
+        let (a, b) = (color_of("syncmap"), color_of("gomap"));
+        assert_eq!((a.len(), b.len()), (1, 1), "{a:?} {b:?}");
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn scale_page_shows_usl_fits_and_trust() {
+        let results = common::scale_results();
+        let html = mapknee_report::html(&results);
+        let doc = check(&html);
+        assert_eq!(charts(&doc), 2);
+        assert!(html.contains("syncmap USL fit") && html.contains("gomap USL fit"));
+        assert_eq!(
+            html.matches("not trusted: fewer than 6 thread counts")
+                .count(),
+            1
+        );
+        for sym in ["σ", "κ", "λ", "N*", "R²"] {
+            assert!(html.contains(sym), "{sym}");
+        }
+    }
+}
+
+mod edges {
+    use super::*;
+
+    fn empty_step(rate: Option<f64>) -> Step {
+        Step {
+            target_ops_per_sec: rate,
+            achieved_ops_per_sec: 0.0,
+            ops: 0,
+            latency_ns: Percentiles::default(),
+            service_ns: Percentiles::default(),
+            counters: Default::default(),
+            timeline: vec![],
+            duration_s: 0.0,
+            refine: false,
+            interrupted: true,
+            bottleneck: None,
+        }
+    }
+
+    fn run_with(f: impl Fn(&mut Results)) -> Results {
+        let mut r = common::run_results();
+        f(&mut r);
+        r
+    }
+
+    #[test]
+    fn no_runs() {
+        let r = run_with(|r| r.runs.clear());
+        check(&mapknee_report::html(&r));
+        let r = run_with(|r| {
+            r.runs.clear();
+            r.kind = "scale".into();
+        });
+        check(&mapknee_report::html(&r));
+    }
+
+    #[test]
+    fn empty_and_single_steps() {
+        let r = run_with(|r| {
+            r.runs[0].steps.clear();
+            r.runs[1].steps.truncate(1);
+            r.runs[1].knee = None;
+        });
+        check(&mapknee_report::html(&r));
+    }
+
+    #[test]
+    fn zero_latency_and_zero_rates_are_not_plotted_on_log_axes() {
+        let r = run_with(|r| {
+            for run in &mut r.runs {
+                run.steps = vec![empty_step(Some(0.0)), empty_step(None)];
+                run.knee = None;
+            }
+            r.interrupted = true;
+        });
+        let html = mapknee_report::html(&r);
+        check(&html);
+        assert!(html.contains("Interrupted"));
+        assert!(html.contains("no data to plot"));
+    }
+
+    #[test]
+    fn all_equal_values() {
+        let r = run_with(|r| {
+            for run in &mut r.runs {
+                for s in &mut run.steps {
+                    s.target_ops_per_sec = Some(1e6);
+                    s.achieved_ops_per_sec = 1e6;
+                    s.latency_ns = Percentiles {
+                        p50: 1000,
+                        p90: 1000,
+                        p99: 1000,
+                        p999: 1000,
+                        max: 1000,
+                        mean: 1000.0,
+                    };
+                    for w in &mut s.timeline {
+                        (w.ops, w.p99_ns) = (5, 1000);
+                    }
+                }
+            }
+        });
+        check(&mapknee_report::html(&r));
+    }
+
+    #[test]
+    fn non_finite_numbers_from_a_hand_edited_file() {
+        let r = run_with(|r| {
+            r.elapsed_s = f64::NAN;
+            r.machine.clock_overhead_ns = f64::INFINITY;
+            r.runs[0].knee = Some(Knee {
+                ops_per_sec: f64::NAN,
+                rule: "p99x3".into(),
+                bottleneck: "cpu".into(),
+                kneedle_ops_per_sec: Some(f64::INFINITY),
+                kneedle: None,
+                mm1_ops_per_sec: Some(-1.0),
+            });
+            r.runs[1].steps[2].target_ops_per_sec = Some(f64::NAN);
+            r.runs[1].steps[3].achieved_ops_per_sec = f64::NEG_INFINITY;
+        });
+        check(&mapknee_report::html(&r));
+        let r = run_with(|r| {
+            *r = common::scale_results();
+            if let Some(u) = r.runs[0].usl.as_mut() {
+                (u.sigma, u.kappa, u.lambda, u.peak_threads) =
+                    (f64::NAN, -1.0, f64::INFINITY, None);
+            }
+            r.runs[1].usl = None;
+        });
+        check(&mapknee_report::html(&r));
+    }
+
+    #[test]
+    fn markup_in_names_is_escaped() {
+        let r = run_with(|r| {
+            r.runs[0].map = "<script>alert(1)</script>".into();
+            r.runs[1].mix.name = "a&b\"c'".into();
+            r.kind = "<run>".into();
+        });
+        let html = mapknee_report::html(&r);
+        check(&html);
+        assert!(!html.contains("<script>"));
+    }
+}
