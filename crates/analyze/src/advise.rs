@@ -62,8 +62,7 @@ fn standing(run: &Run) -> Option<Standing> {
     let knee = run.knee.as_ref().map(|k| k.ops_per_sec);
     let held = steps
         .iter()
-        .filter(|s| knee.is_none_or(|k| s.target_ops_per_sec.unwrap_or(0.0) < k))
-        .next_back()?;
+        .rfind(|s| knee.is_none_or(|k| s.target_ops_per_sec.unwrap_or(0.0) < k))?;
     Some(Standing {
         map: run.map.clone(),
         held_to_ops_per_sec: held.target_ops_per_sec.unwrap_or(0.0),

@@ -72,8 +72,9 @@ fn least_squares(rows: &[Vec<f64>], y: &[f64]) -> Option<Vec<f64>> {
         for r in 0..p {
             if r != col {
                 let f = m[r][col] / m[col][col];
-                for c in col..=p {
-                    m[r][c] -= f * m[col][c];
+                let pivot_row = m[col].clone();
+                for (dst, src) in m[r][col..].iter_mut().zip(&pivot_row[col..]) {
+                    *dst -= f * src;
                 }
             }
         }

@@ -42,7 +42,13 @@ pub fn knee_index(x: &[f64], y: &[f64], sensitivity: f64, log_y: bool) -> Option
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
             (a.min(v), b.max(v))
         });
-    if !(x1 > x0) || !(ymax > ymin) || !ymin.is_finite() || !ymax.is_finite() {
+    if x1 <= x0
+        || ymax <= ymin
+        || !ymin.is_finite()
+        || !ymax.is_finite()
+        || x0.is_nan()
+        || x1.is_nan()
+    {
         return None;
     }
     let xn: Vec<f64> = x[..n].iter().map(|v| (v - x0) / (x1 - x0)).collect();
@@ -67,41 +73,6 @@ pub fn knee_index(x: &[f64], y: &[f64], sensitivity: f64, log_y: bool) -> Option
         }
     }
     None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hockey_stick_knee_is_at_the_bend() {
-        // p99 = base / (1 - rho): the M/M/1 shape; the bend is near rho ≈ 0.7–0.85.
-        let x: Vec<f64> = (1..=19).map(|i| i as f64 * 0.05).collect();
-        let y: Vec<f64> = x.iter().map(|r| 1.0 / (1.0 - r)).collect();
-        let k = knee_index(&x, &y, 1.0, true).expect("knee");
-        assert!((0.6..=0.9).contains(&x[k]), "knee at rho {}", x[k]);
-    }
-
-    #[test]
-    fn no_knee_on_flat_straight_or_short_curves() {
-        assert_eq!(knee_index(&[1.0, 2.0], &[1.0, 9.0], 1.0, true), None);
-        assert_eq!(
-            knee_index(&[1.0, 2.0, 3.0], &[5.0, 5.0, 5.0], 1.0, true),
-            None
-        );
-        let x: Vec<f64> = (0..8).map(f64::from).collect();
-        assert_eq!(knee_index(&x, &x, 1.0, false), None);
-    }
-
-    #[test]
-    fn knee_is_insensitive_to_units() {
-        let x = [1e3, 2e3, 3e3, 4e3, 5e3, 6e3];
-        let y = [1e3, 1.1e3, 1.2e3, 1.3e3, 9e3, 90e3];
-        let a = knee_index(&x, &y, 1.0, true);
-        let y2: Vec<f64> = y.iter().map(|v| v * 1e-6).collect();
-        assert_eq!(a, knee_index(&x, &y2, 1.0, true));
-        assert_eq!(a, Some(3));
-    }
 }
 
 /// Kneedle on a run's p99-vs-offered curve: the index (into `steps`) of
@@ -142,4 +113,39 @@ fn sorted_open_loop(steps: &[mapknee_load::Step]) -> Vec<usize> {
             .total_cmp(&steps[b].target_ops_per_sec.unwrap_or(0.0))
     });
     order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hockey_stick_knee_is_at_the_bend() {
+        // p99 = base / (1 - rho): the M/M/1 shape; the bend is near rho ≈ 0.7–0.85.
+        let x: Vec<f64> = (1..=19).map(|i| i as f64 * 0.05).collect();
+        let y: Vec<f64> = x.iter().map(|r| 1.0 / (1.0 - r)).collect();
+        let k = knee_index(&x, &y, 1.0, true).expect("knee");
+        assert!((0.6..=0.9).contains(&x[k]), "knee at rho {}", x[k]);
+    }
+
+    #[test]
+    fn no_knee_on_flat_straight_or_short_curves() {
+        assert_eq!(knee_index(&[1.0, 2.0], &[1.0, 9.0], 1.0, true), None);
+        assert_eq!(
+            knee_index(&[1.0, 2.0, 3.0], &[5.0, 5.0, 5.0], 1.0, true),
+            None
+        );
+        let x: Vec<f64> = (0..8).map(f64::from).collect();
+        assert_eq!(knee_index(&x, &x, 1.0, false), None);
+    }
+
+    #[test]
+    fn knee_is_insensitive_to_units() {
+        let x = [1e3, 2e3, 3e3, 4e3, 5e3, 6e3];
+        let y = [1e3, 1.1e3, 1.2e3, 1.3e3, 9e3, 90e3];
+        let a = knee_index(&x, &y, 1.0, true);
+        let y2: Vec<f64> = y.iter().map(|v| v * 1e-6).collect();
+        assert_eq!(a, knee_index(&x, &y2, 1.0, true));
+        assert_eq!(a, Some(3));
+    }
 }

@@ -80,7 +80,11 @@ fn sigma_kappa(pts: &[(f64, f64)], lambda: f64) -> (f64, f64) {
 pub fn fit_usl(points: &[Point]) -> Option<Usl> {
     let mut by_n: std::collections::BTreeMap<usize, (f64, usize)> = Default::default();
     for p in points {
-        if p.threads == 0 || !(p.ops_per_sec > 0.0) || !p.ops_per_sec.is_finite() {
+        if p.threads == 0
+            || p.ops_per_sec.is_nan()
+            || p.ops_per_sec <= 0.0
+            || !p.ops_per_sec.is_finite()
+        {
             continue;
         }
         let e = by_n.entry(p.threads).or_insert((0.0, 0));

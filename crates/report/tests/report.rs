@@ -155,6 +155,8 @@ mod edges {
             refine: false,
             interrupted: true,
             bottleneck: None,
+            repeats: 1,
+            p99_ci_ns: None,
         }
     }
 

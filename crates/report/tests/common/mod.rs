@@ -85,6 +85,8 @@ fn step(
         refine: false,
         interrupted: false,
         bottleneck: None,
+        repeats: 1,
+        p99_ci_ns: None,
     }
 }
 
