@@ -224,6 +224,7 @@ mod tests {
             runs: vec![sync, sharded, rw],
             elapsed_s: 1.0,
             interrupted: false,
+            decay: vec![],
         };
         let a = advise(&results);
         assert_eq!(a.len(), 2);

@@ -274,6 +274,7 @@ mod tests {
             runs,
             elapsed_s: 1.0,
             interrupted: false,
+            decay: vec![],
         }
     }
 

@@ -14,40 +14,19 @@
 //! says how much of the variation it explains. With one mix only (no spread
 //! in w) the write terms cannot be told apart and are fixed at 0.
 
-use mapknee_load::Run;
-use serde::{Deserialize, Serialize};
+use mapknee_load::{Decay, Run};
 
 /// Highest utilization used, so q stays finite.
 const MAX_RHO: f64 = 0.98;
 
-/// A fitted decay model for one map.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DecayFit {
-    /// The map.
-    pub map: String,
-    /// a: log p99 ratio at no load and no writes.
-    pub a: f64,
-    /// b: growth with q = ρ/(1−ρ).
-    pub b: f64,
-    /// c: cost of the write share.
-    pub c: f64,
-    /// d: extra growth with load per unit of write share.
-    pub d: f64,
-    /// Coefficient of determination.
-    pub r2: f64,
-    /// Steps fitted.
-    pub n: usize,
-    /// Whether the write terms were fitted (needs ≥ 2 write shares).
-    pub writes_fitted: bool,
-}
+/// A fitted decay model for one map (the results type).
+pub type DecayFit = Decay;
 
-impl DecayFit {
-    /// Predicted p99 / base p99 at utilization `rho` and write share `w`.
-    pub fn predict_ratio(&self, rho: f64, w: f64) -> f64 {
-        let rho = rho.clamp(0.0, MAX_RHO);
-        let q = rho / (1.0 - rho);
-        (self.a + self.b * q + self.c * w + self.d * w * q).exp()
-    }
+/// Predicted p99 / base p99 at utilization `rho` and write share `w`.
+pub fn predict_ratio(fit: &Decay, rho: f64, w: f64) -> f64 {
+    let rho = rho.clamp(0.0, MAX_RHO);
+    let q = rho / (1.0 - rho);
+    (fit.a + fit.b * q + fit.c * w + fit.d * w * q).exp()
 }
 
 /// Solves the normal equations XᵀX β = Xᵀy by Gaussian elimination with
@@ -239,7 +218,7 @@ pub(crate) mod tests {
         assert!((f.b - 0.3).abs() < 0.01, "{f:?}");
         assert!((f.d - 2.0).abs() < 0.02, "{f:?}");
         assert!(f.r2 > 0.999, "{f:?}");
-        assert!(f.predict_ratio(0.9, 0.5) > f.predict_ratio(0.9, 0.01));
+        assert!(predict_ratio(&f, 0.9, 0.5) > predict_ratio(&f, 0.9, 0.01));
     }
 
     #[test]

@@ -28,6 +28,34 @@ pub struct Results {
     /// Whether Ctrl-C ended the command early (*extension*).
     #[serde(default)]
     pub interrupted: bool,
+    /// The decay model fitted per map across this file's runs (*extension*;
+    /// `run` only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub decay: Vec<Decay>,
+}
+
+/// The study's decay model for one map: ln(p99 / base p99) =
+/// a + b·q + c·w + d·w·q, with q = ρ/(1−ρ) for utilization ρ (offered rate
+/// over capacity) and w the mix's write share. See `mapknee-analyze`'s
+/// `decay` module.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decay {
+    /// The map.
+    pub map: String,
+    /// a: log p99 ratio at no load and no writes.
+    pub a: f64,
+    /// b: growth with q = ρ/(1−ρ).
+    pub b: f64,
+    /// c: cost of the write share.
+    pub c: f64,
+    /// d: extra growth with load per unit of write share.
+    pub d: f64,
+    /// Coefficient of determination.
+    pub r2: f64,
+    /// Steps fitted.
+    pub n: usize,
+    /// Whether the write terms were fitted (needs ≥ 2 write shares).
+    pub writes_fitted: bool,
 }
 
 /// The machine and build a result came from.

@@ -13,11 +13,15 @@
 //! no `NaN` in it.
 #![warn(missing_docs)]
 
+pub mod csv;
 mod escape;
 mod format;
 mod html;
+pub mod json;
+pub mod short;
 mod style;
 mod svg;
+pub mod table;
 
 use mapknee_load::Results;
 
@@ -36,6 +40,7 @@ use mapknee_load::Results;
 ///     runs: vec![],
 ///     elapsed_s: 0.0,
 ///     interrupted: false,
+///     decay: vec![],
 /// };
 /// let page = mapknee_report::html(&results);
 /// assert!(page.starts_with("<!DOCTYPE html>"));

@@ -97,6 +97,7 @@ pub(crate) fn run(s: RunSettings) -> Result<Outcome, CliError> {
         runs,
         elapsed_s: started.elapsed().as_secs_f64(),
         interrupted,
+        decay: vec![],
     };
     render::emit(
         &results,

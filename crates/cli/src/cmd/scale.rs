@@ -58,6 +58,7 @@ pub(crate) fn run(s: ScaleSettings) -> Result<Outcome, CliError> {
         runs,
         elapsed_s: started.elapsed().as_secs_f64(),
         interrupted,
+        decay: vec![],
     };
     render::emit(
         &results,

@@ -241,6 +241,7 @@ pub(crate) fn run_results() -> Results {
         runs,
         elapsed_s: 187.4,
         interrupted: false,
+        decay: vec![],
     }
 }
 
@@ -295,5 +296,6 @@ pub(crate) fn scale_results() -> Results {
         runs,
         elapsed_s: 64.0,
         interrupted: false,
+        decay: vec![],
     }
 }

@@ -2,6 +2,7 @@
 
 use mapknee_load::Results;
 
-pub(crate) fn render(results: &Results) -> String {
+/// The `mapknee/v1` results contract, pretty-printed.
+pub fn render(results: &Results) -> String {
     serde_json::to_string_pretty(results).expect("results serialize")
 }

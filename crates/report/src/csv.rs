@@ -13,7 +13,8 @@ fn field(s: &str) -> String {
     }
 }
 
-pub(crate) fn render(results: &Results) -> String {
+/// One row per run × step (scale: per run × thread count).
+pub fn render(results: &Results) -> String {
     let mut out = String::new();
     if results.kind == "scale" {
         out.push_str("map,mix,keys,prefill,dist,ops_per_txn,threads,ops_per_sec,p99_ns\n");

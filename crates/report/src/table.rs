@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use mapknee_load::{Machine, Results, Run};
 
-use super::{fmt_ns, fmt_rate};
+use crate::short::{fmt_ns, fmt_rate};
 
 /// Lays out rows in columns; the first column is left-aligned, the rest
 /// right-aligned except the last (free text).
@@ -72,7 +72,9 @@ fn same(a: f64, b: f64) -> bool {
 }
 
 /// `run`'s tables.
-pub(crate) fn run(results: &Results) -> String {
+/// The study-shaped tables of a `run` result, one per mix, then each
+/// map's knee and its cause.
+pub fn run(results: &Results) -> String {
     let mut out = machine_line(&results.machine);
     let mut mixes: Vec<&str> = Vec::new();
     for r in &results.runs {
@@ -197,7 +199,8 @@ pub(crate) fn run(results: &Results) -> String {
 }
 
 /// `scale`'s table.
-pub(crate) fn scale(results: &Results) -> String {
+/// The throughput-per-thread-count table of a `scale` result.
+pub fn scale(results: &Results) -> String {
     let mut out = machine_line(&results.machine);
     let Some(first) = results.runs.first() else {
         return out;
