@@ -60,15 +60,18 @@ fn standing(run: &Run) -> Option<Standing> {
             .total_cmp(&b.target_ops_per_sec.unwrap_or(0.0))
     });
     let knee = run.knee.as_ref().map(|k| k.ops_per_sec);
+    // A map past its knee from the lowest rate offered held nothing: it
+    // still ranks (last), with the p99 of that first step.
+    let first = *steps.first()?;
     let held = steps
         .iter()
-        .rfind(|s| knee.is_none_or(|k| s.target_ops_per_sec.unwrap_or(0.0) < k))?;
+        .rfind(|s| knee.is_none_or(|k| s.target_ops_per_sec.unwrap_or(0.0) < k));
     Some(Standing {
         map: run.map.clone(),
-        held_to_ops_per_sec: held.target_ops_per_sec.unwrap_or(0.0),
+        held_to_ops_per_sec: held.and_then(|s| s.target_ops_per_sec).unwrap_or(0.0),
         knee_ops_per_sec: knee,
         bottleneck: run.knee.as_ref().map(|k| k.bottleneck.clone()),
-        p99_ns_at_hold: held.latency_ns.p99,
+        p99_ns_at_hold: held.unwrap_or(first).latency_ns.p99,
     })
 }
 

@@ -6,7 +6,8 @@
 //! - [`bottleneck`]: what the counters say limited each step;
 //! - [`usl`]: the Universal Scalability Law fitted to `scale` results;
 //! - [`decay`]: the study's model of p99 vs load and write share;
-//! - [`stats`]: medians and bootstrap intervals for repeated steps;
+//! - [`stats`]: medians and bootstrap intervals; [`repeat`] folds repeated
+//!   steps into medians with intervals;
 //! - [`compare`]: two result files, step by step, with a verdict;
 //! - [`advise`]: which map to pick for each measured mix, and why.
 //!
@@ -20,6 +21,7 @@ pub mod compare;
 pub mod decay;
 pub mod knee;
 pub mod kneedle;
+pub mod repeat;
 pub mod stats;
 pub mod usl;
 

@@ -22,6 +22,12 @@ pub(crate) enum Command {
     Scale(ScaleArgs),
     /// List maps, mixes, distributions and scenarios.
     List(ListArgs),
+    /// Re-render a results file: report.html, results.csv and the table.
+    Report(ReportArgs),
+    /// Compare two results files step by step; exit status 1 on a regression.
+    Compare(CompareArgs),
+    /// Which map to pick for each measured mix, and up to which rate, from a results file.
+    Advise(AdviseArgs),
 }
 
 /// Output formats.
@@ -95,6 +101,10 @@ pub(crate) struct RunArgs {
     /// Arrival spacing: even or poisson [default: even].
     #[arg(long, value_name = "A")]
     pub(crate) arrivals: Option<String>,
+    /// Run every step N times, interleaved across maps, and report the
+    /// median with a 95 % bootstrap interval [default: 1].
+    #[arg(long, value_name = "N")]
+    pub(crate) repeat: Option<usize>,
     #[command(flatten)]
     pub(crate) common: WorkloadArgs,
 }
@@ -112,6 +122,42 @@ pub(crate) struct ScaleArgs {
     pub(crate) duration: Option<String>,
     #[command(flatten)]
     pub(crate) common: WorkloadArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// A results.json written by `run` or `scale`.
+    #[arg(value_name = "RESULTS.json")]
+    pub(crate) results: PathBuf,
+    /// Write report.html (and results.csv) here [default: beside RESULTS.json].
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompareArgs {
+    /// The baseline results.json.
+    #[arg(value_name = "BASE.json")]
+    pub(crate) base: PathBuf,
+    /// The results.json to judge against it.
+    #[arg(value_name = "NEW.json")]
+    pub(crate) new: PathBuf,
+    /// Changes within this many percent are noise [default: 15].
+    #[arg(long, value_name = "PCT", allow_hyphen_values = true)]
+    pub(crate) threshold: Option<f64>,
+    /// Output format (table or json).
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub(crate) format: Format,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AdviseArgs {
+    /// A results.json written by `run`.
+    #[arg(value_name = "RESULTS.json")]
+    pub(crate) results: PathBuf,
+    /// Output format (table or json).
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub(crate) format: Format,
 }
 
 #[derive(Debug, Args)]

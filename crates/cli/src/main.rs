@@ -61,6 +61,8 @@ impl fmt::Display for CliError {
 pub(crate) enum Outcome {
     Done,
     Interrupted,
+    /// `compare` found a regression: exit status 1.
+    Regressed,
 }
 
 fn main() -> ExitCode {
@@ -100,10 +102,14 @@ fn main() -> ExitCode {
             cmd::scale::run(s)
         }),
         Command::List(args) => cmd::list::run(args),
+        Command::Report(args) => cmd::report::run(args),
+        Command::Compare(args) => cmd::compare::run(args),
+        Command::Advise(args) => cmd::advise::run(args),
     };
     match result {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Interrupted) => ExitCode::from(130),
+        Ok(Outcome::Regressed) => ExitCode::from(1),
         Err(e) => {
             eprintln!("mapknee: error: {e}");
             ExitCode::from(e.code)

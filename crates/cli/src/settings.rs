@@ -232,6 +232,10 @@ impl RunSettings {
         .unwrap_or_default();
         let step = parse_src(pick(args.step, &f.step, &sc), parse_dur)?;
 
+        let repeat = args.repeat.unwrap_or(1);
+        if repeat == 0 {
+            return Err(CliError::usage("--repeat must be at least 1"));
+        }
         let quick = args.quick;
         let (budget, ladder, refine) = if quick {
             (
@@ -272,7 +276,7 @@ impl RunSettings {
         let step = step.unwrap_or_else(|| {
             let runs = (common.maps.len() * mixes.len()).max(1) as u32;
             let per_run = budget / runs;
-            let per_step = per_run.saturating_sub(probe) / steps_per_run.max(1) as u32;
+            let per_step = per_run.saturating_sub(probe) / (steps_per_run * repeat).max(1) as u32;
             let per_step = per_step.saturating_sub(STEP_OVERHEAD);
             (per_step * 5 / 6).clamp(MIN_STEP, MAX_STEP)
         });
@@ -290,6 +294,7 @@ impl RunSettings {
                 ladder_lo: 0.2,
                 ladder_hi: 1.2,
                 refine_steps: refine,
+                repeat,
                 arrivals,
                 hasher: common.hasher,
                 pin: common.pin,
@@ -304,8 +309,8 @@ impl RunSettings {
     pub(crate) fn planned_steps(&self) -> u64 {
         let c = &self.staircase;
         let per_run = match &c.rates {
-            Rates::Auto => 1 + c.ladder_steps + c.refine_steps,
-            Rates::Explicit(r) => r.len(),
+            Rates::Auto => 1 + (c.ladder_steps + c.refine_steps) * c.repeat,
+            Rates::Explicit(r) => r.len() * c.repeat,
         };
         (per_run * self.common.maps.len() * self.mixes.len()) as u64
     }
@@ -317,7 +322,8 @@ impl RunSettings {
         let steps = match &c.rates {
             Rates::Auto => c.ladder_steps + c.refine_steps,
             Rates::Explicit(r) => r.len(),
-        } as u32;
+        } as u32
+            * c.repeat as u32;
         runs * (c.probe + c.warmup / 2 + steps * (c.step + c.warmup + STEP_OVERHEAD))
     }
 }

@@ -43,8 +43,8 @@ pub use results::{Decay, Knee, Machine, Point, Results, Run, Step, Usl, Window, 
 pub use rng::FastRng;
 pub use runner::{harness_cost, run_map_step, run_step, HarnessCost, NoopMap, StepSpec, WINDOW};
 pub use staircase::{
-    ladder, parse_rate, run_mix, run_scale, Ctx, NoProgress, Phase, Progress, Rates, ScaleConfig,
-    StaircaseConfig,
+    ladder, median_step, parse_rate, representatives, run_mix, run_scale, Ctx, NoProgress, Phase,
+    Progress, Rates, ScaleConfig, StaircaseConfig,
 };
 pub use workload::{prefill, TxnGen, Workload, DEFAULT_KEYS, DEFAULT_PREFILL};
 

@@ -138,6 +138,11 @@ pub struct StaircaseConfig {
     pub ladder_hi: f64,
     /// Bisection steps per map after the ladder (`auto`).
     pub refine_steps: usize,
+    /// Repetitions of every step (≥ 1), interleaved: each rate is run for
+    /// every map before its next repetition. The runs keep every
+    /// repetition; `mapknee-analyze`'s `repeat::merge` folds them into a
+    /// median with a confidence interval.
+    pub repeat: usize,
     /// Arrival spacing.
     pub arrivals: Arrivals,
     /// The hasher every map uses.
@@ -281,61 +286,120 @@ pub fn run_mix(
         }
     };
 
-    for (kind, run) in maps.iter().zip(&mut runs) {
-        let name = kind.name();
-        for &rate in &rates {
-            if ctx.stopped() {
-                return runs;
+    let repeat = cfg.repeat.max(1);
+    let names: Vec<String> = maps.iter().map(MapKind::name).collect();
+    // Rate-major and interleaved: every map (and every repetition) sees the
+    // machine in the same state at each rate, so drift and background load
+    // spread over all of them instead of biasing one.
+    for &rate in &rates {
+        for _ in 0..repeat {
+            for ((kind, run), name) in maps.iter().zip(&mut runs).zip(&names) {
+                if ctx.stopped() {
+                    return runs;
+                }
+                let phase = Phase::Ladder(rate);
+                progress.step_started(name, mix, &phase);
+                let step = step_at(kind, rate);
+                progress.step_finished(name, mix, &phase, &step);
+                run.steps.push(step);
             }
-            let phase = Phase::Ladder(rate);
-            progress.step_started(&name, mix, &phase);
-            let step = step_at(kind, rate);
-            progress.step_finished(&name, mix, &phase, &step);
-            run.steps.push(step);
         }
-        if cfg.rates != Rates::Auto || cfg.refine_steps == 0 {
-            continue;
-        }
-        // Bisect between the last good and the first bad ladder step.
-        let Some(base) = run.steps.first().cloned() else {
-            continue;
-        };
-        let bad: Vec<bool> = run.steps.iter().map(|s| is_bad(&base, s)).collect();
-        // An isolated bad step (a preemption spike) is not the knee: the
-        // next step must be bad too, as the analysis requires.
-        let Some(first_bad) =
-            (0..bad.len()).find(|&k| bad[k] && bad.get(k + 1).is_none_or(|&next| next))
-        else {
-            continue;
-        };
-        if first_bad == 0 {
-            continue;
-        }
-        let rate_of = |s: &Step| s.target_ops_per_sec.unwrap_or(0.0);
-        let (mut good, mut bad) = (
-            rate_of(&run.steps[first_bad - 1]),
-            rate_of(&run.steps[first_bad]),
-        );
+    }
+    let rate_of = |s: &Step| s.target_ops_per_sec.unwrap_or(0.0);
+    if cfg.rates == Rates::Auto && cfg.refine_steps > 0 {
+        // Bisect each map between its last good and first bad ladder rate,
+        // all maps in lockstep so refinement steps interleave too.
+        let mut brackets: Vec<Option<(f64, f64)>> = runs
+            .iter()
+            .map(|run| {
+                let by_rate = representatives(&run.steps);
+                let base = by_rate.first()?;
+                let bad: Vec<bool> = by_rate.iter().map(|s| is_bad(base, s)).collect();
+                // An isolated bad step (a preemption spike) is not the knee:
+                // the next step must be bad too, as the analysis requires.
+                let first_bad =
+                    (0..bad.len()).find(|&k| bad[k] && bad.get(k + 1).is_none_or(|&next| next))?;
+                (first_bad > 0).then(|| {
+                    (
+                        rate_of(&by_rate[first_bad - 1]),
+                        rate_of(&by_rate[first_bad]),
+                    )
+                })
+            })
+            .collect();
         for _ in 0..cfg.refine_steps {
+            let mut taken: Vec<Vec<Step>> = vec![Vec::new(); maps.len()];
+            for _ in 0..repeat {
+                for (i, kind) in maps.iter().enumerate() {
+                    let Some((good, bad)) = brackets[i] else {
+                        continue;
+                    };
+                    if ctx.stopped() {
+                        break;
+                    }
+                    let mid = ((good + bad) / 2.0).round();
+                    let phase = Phase::Refine(mid);
+                    progress.step_started(&names[i], mix, &phase);
+                    let mut step = step_at(kind, mid);
+                    step.refine = true;
+                    progress.step_finished(&names[i], mix, &phase, &step);
+                    taken[i].push(step);
+                }
+            }
+            for (i, steps) in taken.into_iter().enumerate() {
+                let (Some((good, bad)), false) = (brackets[i], steps.is_empty()) else {
+                    continue;
+                };
+                let base = representatives(&runs[i].steps).into_iter().next();
+                let mid = rate_of(&steps[0]);
+                let verdict = base.is_some_and(|b| is_bad(&b, &median_step(&steps)));
+                brackets[i] = Some(if verdict { (good, mid) } else { (mid, bad) });
+                runs[i].steps.extend(steps);
+            }
             if ctx.stopped() {
                 break;
             }
-            let mid = ((good + bad) / 2.0).round();
-            let phase = Phase::Refine(mid);
-            progress.step_started(&name, mix, &phase);
-            let mut step = step_at(kind, mid);
-            step.refine = true;
-            progress.step_finished(&name, mix, &phase, &step);
-            if is_bad(&base, &step) {
-                bad = mid;
-            } else {
-                good = mid;
-            }
-            run.steps.push(step);
         }
+    }
+    for run in &mut runs {
         run.steps.sort_by(|a, b| rate_of(a).total_cmp(&rate_of(b)));
     }
     runs
+}
+
+/// The repetition whose p99 is the median (the lower one for an even
+/// count), standing for all of them. `steps` must not be empty.
+pub fn median_step(steps: &[Step]) -> Step {
+    let mut by_p99: Vec<&Step> = steps.iter().collect();
+    by_p99.sort_by_key(|s| s.latency_ns.p99);
+    by_p99[(by_p99.len() - 1) / 2].clone()
+}
+
+/// One median step per offered rate, sorted by rate (closed-loop and
+/// interrupted steps left out).
+pub fn representatives(steps: &[Step]) -> Vec<Step> {
+    let mut open: Vec<&Step> = steps
+        .iter()
+        .filter(|s| !s.interrupted && s.target_ops_per_sec.is_some())
+        .collect();
+    open.sort_by(|a, b| {
+        a.target_ops_per_sec
+            .unwrap_or(0.0)
+            .total_cmp(&b.target_ops_per_sec.unwrap_or(0.0))
+    });
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < open.len() {
+        let rate = open[i].target_ops_per_sec;
+        let group: Vec<Step> = open[i..]
+            .iter()
+            .take_while(|s| s.target_ops_per_sec == rate)
+            .map(|s| (*s).clone())
+            .collect();
+        i += group.len();
+        out.push(median_step(&group));
+    }
+    out
 }
 
 /// How a closed-loop scaling sweep runs.
@@ -452,6 +516,7 @@ mod tests {
             ladder_lo: 0.2,
             ladder_hi: 1.2,
             refine_steps: 2,
+            repeat: 1,
             arrivals: Arrivals::Even,
             hasher: HasherKind::default(),
             pin: false,

@@ -169,8 +169,17 @@ pub fn run(results: &Results) -> String {
                             fmt_rate(s.achieved_ops_per_sec)
                         )
                     });
+                    let kneedle = match (k.kneedle.as_deref(), k.kneedle_ops_per_sec) {
+                        (Some(word), Some(at)) => format!(" · Kneedle {word} ({}/s)", fmt_rate(at)),
+                        (Some(word), None) => format!(" · Kneedle {word}"),
+                        _ => String::new(),
+                    };
+                    let mm1 = k
+                        .mm1_ops_per_sec
+                        .map(|m| format!(" · M/M/1 ref {}/s", fmt_rate(m)))
+                        .unwrap_or_default();
                     format!(
-                        "knee at {}/s ({}) · cause {}{p99}{cap}",
+                        "knee at {}/s ({}) · cause {}{p99}{kneedle}{mm1}{cap}",
                         fmt_rate(k.ops_per_sec),
                         k.rule,
                         k.bottleneck
@@ -189,6 +198,21 @@ pub fn run(results: &Results) -> String {
             let _ = writeln!(out, "  {}{pad}  {line}", r.map);
         }
     }
+    if !results.decay.is_empty() {
+        out.push_str("\ndecay model, ln(p99/base) = a + b·q + c·w + d·w·q (q = ρ/(1−ρ), ρ = offered/capacity, w = write share):\n");
+        for d in &results.decay {
+            let writes = if d.writes_fitted {
+                format!("c {:+.2}  d {:+.2}", d.c, d.d)
+            } else {
+                "c, d not fitted (one write share)".into()
+            };
+            let _ = writeln!(
+                out,
+                "  {:<16} a {:+.2}  b {:+.3}  {writes}  R² {:.2}  ({} steps)",
+                d.map, d.a, d.b, d.r2, d.n
+            );
+        }
+    }
     out.push_str(
         "\noffered: target rate/s; ach: achieved rate/s; p99: latency from *intended* start \
          (coordinated-omission corrected); *: at or past the knee.\n\
@@ -198,7 +222,6 @@ pub fn run(results: &Results) -> String {
     out
 }
 
-/// `scale`'s table.
 /// The throughput-per-thread-count table of a `scale` result.
 pub fn scale(results: &Results) -> String {
     let mut out = machine_line(&results.machine);
@@ -255,5 +278,32 @@ pub fn scale(results: &Results) -> String {
         })
         .collect();
     out.push_str(&columns(&header, &rows));
+    let fitted: Vec<_> = results
+        .runs
+        .iter()
+        .filter_map(|r| r.usl.map(|u| (r, u)))
+        .collect();
+    if !fitted.is_empty() {
+        out.push_str("\nUniversal Scalability Law, X(N) = λN / (1 + σ(N−1) + κN(N−1)):\n");
+        for (r, u) in fitted {
+            let peak = u
+                .peak_threads
+                .map_or("none (κ = 0)".to_string(), |n| format!("{n:.1} threads"));
+            let trust = if u.trusted {
+                String::new()
+            } else {
+                format!(" · not trusted: {} thread counts (needs ≥ 6)", u.points)
+            };
+            let _ = writeln!(
+                out,
+                "  {:<16} σ {:.4}  κ {:.5}  λ {}/s  peak {peak}  R² {:.3}{trust}",
+                r.map,
+                u.sigma,
+                u.kappa,
+                fmt_rate(u.lambda),
+                u.r2
+            );
+        }
+    }
     out
 }

@@ -1,6 +1,9 @@
 //! One module per subcommand.
 
+pub(crate) mod advise;
+pub(crate) mod compare;
 pub(crate) mod list;
+pub(crate) mod report;
 pub(crate) mod run;
 pub(crate) mod scale;
 
@@ -43,5 +46,45 @@ pub(crate) fn write_out(
     .map_err(|e| fail("results.json", e))?;
     std::fs::write(dir.join("results.csv"), crate::render::csv::render(results))
         .map_err(|e| fail("results.csv", e))?;
+    std::fs::write(dir.join("report.html"), mapknee_report::html(results))
+        .map_err(|e| fail("report.html", e))?;
     Ok(())
+}
+
+/// Reads a results file: one clear line for an unreadable file, malformed
+/// JSON (with line:col) or another schema.
+pub(crate) fn read_results(path: &std::path::Path) -> Result<mapknee_load::Results, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::usage(format!("cannot read '{}': {e}", path.display())))?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        CliError::usage(format!(
+            "{}:{}:{}: not valid JSON: {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        ))
+    })?;
+    match value.get("schema").and_then(|s| s.as_str()) {
+        Some(mapknee_load::SCHEMA) => {}
+        Some(other) => {
+            return Err(CliError::usage(format!(
+                "'{}' has schema '{other}', expected '{}'",
+                path.display(),
+                mapknee_load::SCHEMA
+            )))
+        }
+        None => {
+            return Err(CliError::usage(format!(
+                "'{}' is not a mapknee results file (no \"schema\" field)",
+                path.display()
+            )))
+        }
+    }
+    serde_json::from_value(value).map_err(|e| {
+        CliError::usage(format!(
+            "'{}' does not match {}: {e}",
+            path.display(),
+            mapknee_load::SCHEMA
+        ))
+    })
 }

@@ -4,6 +4,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
+use mapknee_analyze::decay::fit_decay;
 use mapknee_analyze::{analyze_run, step_rules, KneeRules, Thresholds};
 use mapknee_load::{run_mix, Ctx, Results, Step, SCHEMA};
 
@@ -61,6 +62,7 @@ pub(crate) fn run(s: RunSettings) -> Result<Outcome, CliError> {
         let workload = s.common.workload(mix);
         let mut mix_runs = run_mix(&s.common.maps, &workload, &s.staircase, &judge, &bar, ctx);
         for run in &mut mix_runs {
+            mapknee_analyze::repeat::merge(run);
             analyze_run(run, &rules, &thresholds);
             if let Some(k) = &run.knee {
                 bar.println(&format!(
@@ -90,6 +92,13 @@ pub(crate) fn run(s: RunSettings) -> Result<Outcome, CliError> {
     bar.finish();
 
     let interrupted = STOP.load(Ordering::Relaxed);
+    let mut maps: Vec<&str> = Vec::new();
+    for r in &runs {
+        if !maps.contains(&r.map.as_str()) {
+            maps.push(&r.map);
+        }
+    }
+    let decay = maps.iter().filter_map(|m| fit_decay(m, &runs)).collect();
     let results = Results {
         schema: SCHEMA.into(),
         kind: "run".into(),
@@ -97,7 +106,7 @@ pub(crate) fn run(s: RunSettings) -> Result<Outcome, CliError> {
         runs,
         elapsed_s: started.elapsed().as_secs_f64(),
         interrupted,
-        decay: vec![],
+        decay,
     };
     render::emit(
         &results,

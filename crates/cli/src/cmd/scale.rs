@@ -3,6 +3,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
+use mapknee_analyze::usl::fit_usl;
 use mapknee_load::{run_scale, Ctx, Results, ScaleConfig, SCHEMA};
 
 use crate::args::Format;
@@ -33,7 +34,7 @@ pub(crate) fn run(s: ScaleSettings) -> Result<Outcome, CliError> {
     }
     let bar = Bar::new((s.common.maps.len() * s.threads.len()) as u64);
     let workload = s.common.workload(&s.mix);
-    let runs = run_scale(
+    let mut runs = run_scale(
         &s.common.maps,
         &workload,
         &ScaleConfig {
@@ -50,6 +51,9 @@ pub(crate) fn run(s: ScaleSettings) -> Result<Outcome, CliError> {
         },
     );
     bar.finish();
+    for run in &mut runs {
+        run.usl = fit_usl(&run.points);
+    }
     let interrupted = STOP.load(Ordering::Relaxed);
     let results = Results {
         schema: SCHEMA.into(),

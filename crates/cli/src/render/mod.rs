@@ -36,7 +36,10 @@ pub(crate) fn emit(
                 }
             );
             if let Some(dir) = out {
-                println!("wrote {0}/results.json and {0}/results.csv", dir.display());
+                println!(
+                    "wrote {0}/results.json, {0}/results.csv and {0}/report.html",
+                    dir.display()
+                );
             }
         }
         Format::Json => println!("{}", json::render(results)),
@@ -44,4 +47,3 @@ pub(crate) fn emit(
     }
     Ok(())
 }
-
