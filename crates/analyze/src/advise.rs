@@ -62,7 +62,7 @@ fn standing(run: &Run) -> Option<Standing> {
     let knee = run.knee.as_ref().map(|k| k.ops_per_sec);
     // A map past its knee from the lowest rate offered held nothing: it
     // still ranks (last), with the p99 of that first step.
-    let first = *steps.first()?;
+    let first = steps.first()?;
     let held = steps
         .iter()
         .rfind(|s| knee.is_none_or(|k| s.target_ops_per_sec.unwrap_or(0.0) < k));
