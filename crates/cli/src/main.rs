@@ -100,6 +100,7 @@ fn main() -> ExitCode {
             cmd::scale::run(s)
         }),
         Command::List(args) => cmd::list::run(args),
+        Command::Growth(args) => cmd::growth::run(args),
     };
     match result {
         Ok(Outcome::Done) => ExitCode::SUCCESS,

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub(crate) mod growth;
 pub(crate) mod list;
 pub(crate) mod run;
 pub(crate) mod scale;
