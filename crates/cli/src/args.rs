@@ -28,6 +28,9 @@ pub(crate) enum Command {
     Compare(CompareArgs),
     /// Which map to pick for each measured mix, and up to which rate, from a results file.
     Advise(AdviseArgs),
+    /// Grow maps from empty, timing every insert: growth pauses (worst
+    /// insert, p99.99) against total cost.
+    Growth(GrowthArgs),
 }
 
 /// Output formats.
@@ -165,4 +168,27 @@ pub(crate) struct ListArgs {
     /// Only this section: maps, mixes, distributions or scenarios.
     #[arg(value_name = "WHAT")]
     pub(crate) what: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GrowthArgs {
+    /// Maps to grow, comma-separated: gomap and std (single-threaded: they
+    /// always use one thread), or any map of `mapknee list maps` [default: gomap,std].
+    #[arg(long, value_delimiter = ',', value_name = "a,b")]
+    pub(crate) maps: Option<Vec<String>>,
+    /// Keys inserted into each map, from empty [default: 1000000].
+    #[arg(long, value_name = "N")]
+    pub(crate) inserts: Option<u64>,
+    /// Threads inserting into each concurrent map, splitting the keys [default: 1].
+    #[arg(long, value_name = "N")]
+    pub(crate) threads: Option<usize>,
+    /// Rounds, the maps alternating in each; each map reports its median [default: 1].
+    #[arg(long, value_name = "R")]
+    pub(crate) repeat: Option<usize>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub(crate) format: Format,
+    /// Also write growth.json into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: Option<PathBuf>,
 }

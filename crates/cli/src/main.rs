@@ -105,6 +105,7 @@ fn main() -> ExitCode {
         Command::Report(args) => cmd::report::run(args),
         Command::Compare(args) => cmd::compare::run(args),
         Command::Advise(args) => cmd::advise::run(args),
+        Command::Growth(args) => cmd::growth::run(args),
     };
     match result {
         Ok(Outcome::Done) => ExitCode::SUCCESS,

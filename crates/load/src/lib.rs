@@ -24,6 +24,7 @@
 mod arrivals;
 mod clock;
 mod dist;
+pub mod growth;
 pub mod hist;
 mod mix;
 mod results;

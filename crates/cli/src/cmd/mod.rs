@@ -2,6 +2,7 @@
 
 pub(crate) mod advise;
 pub(crate) mod compare;
+pub(crate) mod growth;
 pub(crate) mod list;
 pub(crate) mod report;
 pub(crate) mod run;

@@ -418,10 +418,11 @@ pub(crate) fn zeroed_array<K, V>(n: usize) -> Box<[Bucket<K, V>]> {
 }
 
 /// Arrays at least this large are freed on a helper thread. Measured with
-/// `examples/growth.rs` on a 2-core VM: returning 19 MB (2^17 buckets of
-/// `u64` pairs) to the OS took 2.2 ms inline and 75 MB took 6.0 ms, which
-/// was the worst insert of a 4M-key growth; a thread spawn costs ~50 µs,
-/// about what freeing 0.5 MB inline costs.
+/// the growth experiment (`examples/growth.rs`, now `mapknee growth`) on a
+/// 2-core VM: returning 19 MB (2^17 buckets of `u64` pairs) to the OS took
+/// 2.2 ms inline and 75 MB took 6.0 ms, which was the worst insert of a
+/// 4M-key growth; a thread spawn costs ~50 µs, about what freeing 0.5 MB
+/// inline costs.
 const BACKGROUND_FREE_BYTES: usize = 1 << 20;
 
 /// A block of memory that held a bucket array and now holds no value.

@@ -133,7 +133,7 @@ fn over_load_factor(count: usize, b: u8) -> bool {
 /// exactly in a `usize` (the count is also a reported gauge) and test
 /// `noverflow >= 2^B`, Go's effective trigger. Testing an exact count
 /// against 2^15 instead fired 5 spurious full-table same-size growths while
-/// inserting 4M keys (measured with `examples/growth.rs`).
+/// inserting 4M keys (measured with `examples/growth.rs`, now `mapknee growth`).
 fn too_many_overflow_buckets(noverflow: usize, b: u8) -> bool {
     noverflow >= 1usize << b
 }

@@ -1,0 +1,484 @@
+//! The growth experiment (study part 4.4, "pauses vs migration"): grow a
+//! map from empty, timing every insert, to see what each map's growth costs
+//! — one long pause (std `HashMap`'s all-at-once rehash) or many small
+//! steps (`GoMap`'s incremental evacuation) — and what it costs in total.
+//!
+//! Every insert's latency goes into an HDR histogram (ns, 3 significant
+//! digits) read with the TSC clock (`quanta`), and the exact maximum is kept
+//! beside it. Keys are distinct scrambled `u64`s, the same sequence for
+//! every map; [`study`] alternates the maps round by round so allocator
+//! warm-up favours none, and reports each map's median over the rounds.
+//!
+//! ```
+//! use mapknee_load::growth::{study, GrowthMap};
+//! let maps: Vec<GrowthMap> = vec!["gomap".parse()?, "std".parse()?, "rwlock".parse()?];
+//! let runs = study(&maps, 5_000, 1, 1, |_, _, _| {});
+//! assert_eq!(runs.len(), 3);
+//! assert!(runs[0].growths.unwrap() > 0);
+//! assert!(runs.iter().all(|r| r.max_insert_ns >= r.p9999_insert_ns));
+//! # Ok::<(), mapknee_load::ParseError>(())
+//! ```
+
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::BuildHasher;
+use std::str::FromStr;
+use std::sync::Barrier;
+
+use foldhash::fast::FixedState;
+use hdrhistogram::Histogram;
+use mapknee_maps::{ConcurrentMap, GoMap, HasherKind, MapKind, MapVisitor};
+use serde::{Deserialize, Serialize};
+
+use crate::{hist, Machine, ParseError, SCHEMA};
+
+/// Inserts per map when not told otherwise.
+pub const DEFAULT_INSERTS: u64 = 1_000_000;
+
+/// The foldhash seed of the single-threaded maps (`gomap`, `std`): fixed,
+/// so both hash every key alike in every run.
+pub const SEED: u64 = 0x006d_6170_6b6e_6565;
+
+/// A map the growth experiment can grow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrowthMap {
+    /// `gomap`: [`GoMap`] itself, single thread, `&mut` inserts.
+    GoMap,
+    /// `std`: std `HashMap`, single thread.
+    Std,
+    /// Any map the registry builds, grown through [`ConcurrentMap::insert`].
+    Concurrent(MapKind),
+}
+
+impl GrowthMap {
+    /// The name as the CLI spells it.
+    pub fn name(&self) -> String {
+        match self {
+            GrowthMap::GoMap => "gomap".into(),
+            GrowthMap::Std => "std".into(),
+            GrowthMap::Concurrent(kind) => kind.name(),
+        }
+    }
+
+    /// Whether the map is grown by one thread only, whatever `threads` says.
+    pub fn single_threaded(&self) -> bool {
+        !matches!(self, GrowthMap::Concurrent(_))
+    }
+}
+
+impl fmt::Display for GrowthMap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+impl FromStr for GrowthMap {
+    type Err = ParseError;
+
+    /// ```
+    /// use mapknee_load::growth::GrowthMap;
+    /// assert_eq!("std".parse::<GrowthMap>().unwrap(), GrowthMap::Std);
+    /// assert_eq!("dashmap".parse::<GrowthMap>().unwrap().name(), "dashmap");
+    /// assert!("btree".parse::<GrowthMap>().unwrap_err().0.contains("gomap, std"));
+    /// ```
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "gomap" => Ok(GrowthMap::GoMap),
+            "std" => Ok(GrowthMap::Std),
+            _ => s
+                .parse::<MapKind>()
+                .map(GrowthMap::Concurrent)
+                .map_err(|e| {
+                    let msg = e.0.replacen("(known: ", "(known: gomap, std, ", 1);
+                    ParseError(msg)
+                }),
+        }
+    }
+}
+
+/// One map's growth from empty: the `runs[]` entry of a growth result file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrowthRun {
+    /// The map's CLI name.
+    pub map: String,
+    /// Keys inserted, from empty.
+    pub inserts: u64,
+    /// Threads that inserted (1 for the single-threaded maps).
+    pub threads: usize,
+    /// Wall time of the whole growth, first insert to last, harness included
+    /// (two clock reads and a histogram record per insert, the same for all).
+    pub total_ns: u64,
+    /// The slowest single insert, exact.
+    pub max_insert_ns: u64,
+    /// 99th percentile of the insert latencies (HDR, 3 significant digits).
+    pub p99_insert_ns: u64,
+    /// 99.99th percentile of the insert latencies.
+    pub p9999_insert_ns: u64,
+    /// Growths the map counted (doublings + same-size), or `null` when the
+    /// map does not count them.
+    pub growths: Option<u64>,
+}
+
+/// A whole growth result file (`kind: "growth"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GrowthResults {
+    /// Always [`SCHEMA`].
+    pub schema: String,
+    /// Always `"growth"`.
+    pub kind: String,
+    /// Where it ran.
+    pub machine: Machine,
+    /// One per map: the median over the rounds.
+    pub runs: Vec<GrowthRun>,
+    /// Rounds each map ran (*extension*).
+    #[serde(default)]
+    pub repeat: usize,
+    /// Wall time of the whole command, in seconds (*extension*).
+    #[serde(default)]
+    pub elapsed_s: f64,
+}
+
+impl GrowthResults {
+    /// Wraps `runs` with the schema tag.
+    pub fn new(machine: Machine, runs: Vec<GrowthRun>, repeat: usize, elapsed_s: f64) -> Self {
+        GrowthResults {
+            schema: SCHEMA.into(),
+            kind: "growth".into(),
+            machine,
+            runs,
+            repeat,
+            elapsed_s,
+        }
+    }
+}
+
+/// `n` distinct keys in a scrambled order: the splitmix64 finalizer of
+/// `0..n`, a bijection on `u64`, so no two collide.
+pub fn keys(n: u64) -> Vec<u64> {
+    (0..n).map(scramble).collect()
+}
+
+fn scramble(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// Insert latencies of one thread: the HDR histogram and the exact max.
+#[derive(Debug)]
+pub struct Latencies {
+    hist: Histogram<u64>,
+    max: u64,
+}
+
+impl Default for Latencies {
+    fn default() -> Self {
+        Latencies {
+            hist: hist::new_histogram(),
+            max: 0,
+        }
+    }
+}
+
+impl Latencies {
+    /// Records one latency in ns.
+    #[inline]
+    pub fn record(&mut self, ns: u64) {
+        self.hist.saturating_record(ns);
+        self.max = self.max.max(ns);
+    }
+
+    /// Adds another thread's latencies.
+    pub fn merge(&mut self, other: &Latencies) {
+        hist::merge(&mut self.hist, &other.hist);
+        self.max = self.max.max(other.max);
+    }
+
+    /// Latencies recorded.
+    pub fn len(&self) -> u64 {
+        self.hist.len()
+    }
+
+    /// Whether none was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.hist.is_empty()
+    }
+
+    /// `(max, p99, p99.99)`: the exact max, and percentiles clamped to it
+    /// (an HDR quantile is its bucket's top, which can pass the true max).
+    pub fn summary(&self) -> (u64, u64, u64) {
+        if self.is_empty() {
+            return (0, 0, 0);
+        }
+        let at = |q: f64| self.hist.value_at_quantile(q).min(self.max);
+        (self.max, at(0.99), at(0.9999))
+    }
+}
+
+/// Times `insert` on each key with the TSC clock.
+#[inline]
+fn timed(clock: &quanta::Clock, keys: &[u64], lat: &mut Latencies, mut insert: impl FnMut(u64)) {
+    for &k in keys {
+        let start = clock.raw();
+        insert(k);
+        let end = clock.raw();
+        lat.record(clock.delta_as_nanos(start, end));
+    }
+}
+
+fn run_of(
+    map: &GrowthMap,
+    inserts: usize,
+    threads: usize,
+    total_ns: u64,
+    lat: &Latencies,
+) -> GrowthRun {
+    let (max, p99, p9999) = lat.summary();
+    GrowthRun {
+        map: map.name(),
+        inserts: inserts as u64,
+        threads,
+        total_ns,
+        max_insert_ns: max,
+        p99_insert_ns: p99,
+        p9999_insert_ns: p9999,
+        growths: None,
+    }
+}
+
+/// Grows `map` from empty with `keys` (in order), timing every insert.
+/// Concurrent maps are built with capacity hint 0 and the registry's
+/// foldhash, and `threads` threads each insert a contiguous slice of `keys`;
+/// `gomap` and `std` always use one thread.
+///
+/// # Panics
+/// If `threads` is 0, or a map ends with a length other than `keys.len()`.
+pub fn grow(map: &GrowthMap, keys: &[u64], threads: usize) -> GrowthRun {
+    assert!(threads > 0, "at least one thread");
+    let clock = quanta::Clock::new();
+    let hasher = FixedState::with_seed(SEED);
+    match map {
+        GrowthMap::GoMap => {
+            let mut m = GoMap::with_hasher(hasher);
+            let mut lat = Latencies::default();
+            let start = clock.raw();
+            timed(&clock, keys, &mut lat, |k| {
+                m.insert(k, k);
+            });
+            let total = clock.delta_as_nanos(start, clock.raw());
+            assert_eq!(m.len(), keys.len(), "gomap lost keys");
+            let g = m.growth_stats();
+            GrowthRun {
+                growths: Some(g.doublings + g.same_size),
+                ..run_of(map, keys.len(), 1, total, &lat)
+            }
+        }
+        GrowthMap::Std => grow_std(&clock, map, keys, hasher),
+        GrowthMap::Concurrent(kind) => kind.build(
+            HasherKind::Foldhash,
+            0,
+            Visit {
+                map,
+                keys,
+                threads,
+                clock: &clock,
+            },
+        ),
+    }
+}
+
+fn grow_std<S: BuildHasher>(
+    clock: &quanta::Clock,
+    map: &GrowthMap,
+    keys: &[u64],
+    hasher: S,
+) -> GrowthRun {
+    let mut m = HashMap::with_hasher(hasher);
+    let mut lat = Latencies::default();
+    let start = clock.raw();
+    timed(clock, keys, &mut lat, |k| {
+        m.insert(k, k);
+    });
+    let total = clock.delta_as_nanos(start, clock.raw());
+    assert_eq!(m.len(), keys.len(), "std lost keys");
+    run_of(map, keys.len(), 1, total, &lat)
+}
+
+struct Visit<'a> {
+    map: &'a GrowthMap,
+    keys: &'a [u64],
+    threads: usize,
+    clock: &'a quanta::Clock,
+}
+
+impl MapVisitor<u64, u64> for Visit<'_> {
+    type Output = GrowthRun;
+
+    fn visit<M: ConcurrentMap<u64, u64> + 'static>(self, m: M) -> GrowthRun {
+        let Visit {
+            map,
+            keys,
+            threads,
+            clock,
+        } = self;
+        let chunk = keys.len().div_ceil(threads).max(1);
+        let barrier = Barrier::new(threads + 1);
+        let (start, end, lat) = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..threads)
+                .map(|t| {
+                    let lo = (t * chunk).min(keys.len());
+                    let hi = ((t + 1) * chunk).min(keys.len());
+                    let part = &keys[lo..hi];
+                    let (m, barrier) = (&m, &barrier);
+                    s.spawn(move || {
+                        let mut lat = Latencies::default();
+                        barrier.wait();
+                        timed(clock, part, &mut lat, |k| {
+                            m.insert(k, k);
+                        });
+                        (lat, clock.raw())
+                    })
+                })
+                .collect();
+            let start = clock.raw();
+            barrier.wait();
+            let mut all = Latencies::default();
+            let mut end = start;
+            for w in workers {
+                let (lat, done) = w.join().expect("a growth thread panicked");
+                all.merge(&lat);
+                end = end.max(done);
+            }
+            (start, end, all)
+        });
+        let total = clock.delta_as_nanos(start, end);
+        assert_eq!(m.len(), keys.len(), "{} lost keys", map.name());
+        let growths = m.stats().growth.map(|g| g.doublings + g.same_size);
+        GrowthRun {
+            growths,
+            ..run_of(map, keys.len(), threads, total, &lat)
+        }
+    }
+}
+
+/// Grows every map in `maps` with the same `inserts` keys, `repeat` rounds,
+/// the maps alternating within each round; returns one run per map (in
+/// `maps` order), each field the median of its rounds (the lower middle
+/// one for an even count). `progress(map, round, run)` is called after
+/// each growth (rounds count from 1).
+///
+/// # Panics
+/// If `threads`, `repeat` or `inserts` is 0.
+pub fn study(
+    maps: &[GrowthMap],
+    inserts: u64,
+    threads: usize,
+    repeat: usize,
+    mut progress: impl FnMut(&GrowthMap, usize, &GrowthRun),
+) -> Vec<GrowthRun> {
+    assert!(inserts > 0 && repeat > 0 && threads > 0);
+    let keys = keys(inserts);
+    let mut rounds: Vec<Vec<GrowthRun>> = vec![Vec::with_capacity(repeat); maps.len()];
+    for round in 1..=repeat {
+        for (i, map) in maps.iter().enumerate() {
+            let run = grow(map, &keys, if map.single_threaded() { 1 } else { threads });
+            progress(map, round, &run);
+            rounds[i].push(run);
+        }
+    }
+    rounds.iter().map(|r| median_run(r)).collect()
+}
+
+/// Each field's median over `runs` (the lower middle for an even count).
+///
+/// # Panics
+/// If `runs` is empty.
+pub fn median_run(runs: &[GrowthRun]) -> GrowthRun {
+    let med = |f: &dyn Fn(&GrowthRun) -> u64| {
+        let mut v: Vec<u64> = runs.iter().map(f).collect();
+        v.sort_unstable();
+        v[(v.len() - 1) / 2]
+    };
+    GrowthRun {
+        total_ns: med(&|r| r.total_ns),
+        max_insert_ns: med(&|r| r.max_insert_ns),
+        p99_insert_ns: med(&|r| r.p99_insert_ns),
+        p9999_insert_ns: med(&|r| r.p9999_insert_ns),
+        growths: runs[0].growths.map(|_| med(&|r| r.growths.unwrap_or(0))),
+        ..runs[0].clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn keys_are_distinct_and_scrambled() {
+        let k = keys(100_000);
+        assert_eq!(k.len(), 100_000);
+        assert_eq!(k.iter().collect::<HashSet<_>>().len(), 100_000);
+        assert_eq!(k, keys(100_000), "the same sequence every time");
+        assert!(
+            k.windows(2).filter(|w| w[0] < w[1]).count() < 60_000,
+            "not in order"
+        );
+    }
+
+    #[test]
+    fn summary_keeps_the_exact_max_and_clamps_quantiles() {
+        let mut a = Latencies::default();
+        let mut b = Latencies::default();
+        for v in 1..=9_999u64 {
+            a.record(100 + v % 7);
+        }
+        b.record(123_457);
+        a.merge(&b);
+        assert_eq!(a.len(), 10_000);
+        let (max, p99, p9999) = a.summary();
+        assert_eq!(max, 123_457, "exact, not the HDR bucket's top");
+        assert!((100..=106).contains(&p99));
+        assert!(p9999 <= max);
+        assert_eq!(Latencies::default().summary(), (0, 0, 0));
+    }
+
+    #[test]
+    fn median_takes_each_field_s_middle() {
+        let run = |t, m, g| GrowthRun {
+            map: "x".into(),
+            inserts: 1,
+            threads: 1,
+            total_ns: t,
+            max_insert_ns: m,
+            p99_insert_ns: 1,
+            p9999_insert_ns: 2,
+            growths: g,
+        };
+        let m = median_run(&[
+            run(3, 10, Some(4)),
+            run(1, 30, Some(4)),
+            run(2, 20, Some(4)),
+        ]);
+        assert_eq!((m.total_ns, m.max_insert_ns, m.growths), (2, 20, Some(4)));
+        let m = median_run(&[run(5, 1, None), run(4, 2, None)]);
+        assert_eq!((m.total_ns, m.max_insert_ns, m.growths), (4, 1, None));
+    }
+
+    #[test]
+    fn concurrent_threads_split_the_keys() {
+        let k = keys(10_001);
+        let run = grow(&"sharded".parse().unwrap(), &k, 3);
+        assert_eq!((run.inserts, run.threads), (10_001, 3));
+        assert!(
+            run.max_insert_ns >= run.p9999_insert_ns && run.p9999_insert_ns >= run.p99_insert_ns
+        );
+        assert!(run.total_ns > 0);
+        let go = grow(&GrowthMap::GoMap, &k, 4);
+        assert_eq!(go.threads, 1, "gomap is single-threaded");
+        assert!(go.growths.unwrap() > 0);
+        let via_registry = grow(&"gomap-rwlock".parse().unwrap(), &k, 2);
+        assert!(via_registry.growths.unwrap() > 0);
+    }
+}
