@@ -66,6 +66,14 @@ fn lowest(mask: u64) -> usize {
     (mask.trailing_zeros() / 8) as usize
 }
 
+/// The first empty slot (`EMPTY_REST` or `EMPTY_ONE`) of a bucket with
+/// tophash word `word`, given `rest = match_byte(word, EMPTY_REST)`.
+#[inline]
+fn first_empty(word: u64, rest: u64) -> Option<usize> {
+    let empty = rest | match_byte(word, EMPTY_ONE);
+    (empty != 0).then(|| lowest(empty))
+}
+
 /// Go's `bmap`: `#[repr(C)]` so the tophash word comes first, as in Go, and
 /// keys and values are stored apart so `(u64, u8)` entries need no padding.
 #[repr(C)]
@@ -83,6 +91,18 @@ pub(crate) enum Probe {
     Found { depth: usize, slot: usize },
     /// The key is absent; `vacant` is the first empty slot of the chain, if
     /// any, and `last` the depth of its last bucket.
+    Absent {
+        vacant: Option<(usize, usize)>,
+        last: usize,
+    },
+}
+
+/// [`Bucket::probe_mut`]'s answer: the key's value, or where it could go.
+#[derive(Debug)]
+pub(crate) enum ProbeMut<'a, V> {
+    /// The key is present; its value.
+    Found(&'a mut V),
+    /// As [`Probe::Absent`].
     Absent {
         vacant: Option<(usize, usize)>,
         last: usize,
@@ -143,23 +163,6 @@ impl<K, V> Bucket<K, V> {
             Some((
                 self.keys[i].assume_init_ref(),
                 self.values[i].assume_init_ref(),
-            ))
-        }
-    }
-
-    /// The entry in slot `i`, value mutable, if the slot is occupied.
-    #[inline]
-    pub(crate) fn entry_mut(&mut self, i: usize) -> Option<(&K, &mut V)> {
-        if self.tophash[i] < MIN_TOPHASH {
-            return None;
-        }
-        // SAFETY: tophash[i] >= MIN_TOPHASH, so by the slot invariant both
-        // keys[i] and values[i] are initialized; `&mut self` makes the
-        // value reference unique.
-        unsafe {
-            Some((
-                self.keys[i].assume_init_ref(),
-                self.values[i].assume_init_mut(),
             ))
         }
     }
@@ -259,25 +262,61 @@ impl<K, V> Bucket<K, V> {
         }
     }
 
+    /// The slot of this bucket (not its chain) holding `key`, given the
+    /// bucket's tophash word and the key's tophash `top`, which must be
+    /// `>= MIN_TOPHASH` (the chain walks below assert it).
+    ///
+    /// This is the inner loop of every lookup, so it reads the matched key
+    /// without checking its slot again: `match_byte` is exact, so a match on
+    /// `top` names a slot whose tophash is `top`, an occupied one.
+    #[inline(always)]
+    fn slot_of<Q>(&self, word: u64, top: u8, key: &Q) -> Option<usize>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        debug_assert!(top >= MIN_TOPHASH);
+        let mut matches = match_byte(word, top);
+        while matches != 0 {
+            let i = lowest(matches);
+            // SAFETY: 1. `matches != 0`, so its lowest set bit is one of the
+            // eight byte-high bits and `i < BUCKET_SLOTS`; 2. `match_byte` is
+            // exact, so `tophash[i] == top >= MIN_TOPHASH`, and by the slot
+            // invariant `keys[i]` is initialized.
+            let k = unsafe { self.keys.get_unchecked(i).assume_init_ref() };
+            if k.borrow() == key {
+                return Some(i);
+            }
+            matches &= matches - 1;
+        }
+        None
+    }
+
     /// Looks for `key` (with tophash `top`) in the chain starting here.
+    ///
+    /// # Panics
+    /// If `top < MIN_TOPHASH` (a marker would match empty slots).
     #[inline]
     pub(crate) fn find<Q>(&self, top: u8, key: &Q) -> Option<(&K, &V)>
     where
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
-        debug_assert!(top >= MIN_TOPHASH);
+        // Free when `top` comes from `tophash()`: the compiler sees the range.
+        assert!(top >= MIN_TOPHASH, "tophash in marker range");
         let mut b = self;
         loop {
             let word = b.tophash_word();
-            let mut matches = match_byte(word, top);
-            while matches != 0 {
-                if let Some((k, v)) = b.entry(lowest(matches)) {
-                    if k.borrow() == key {
-                        return Some((k, v));
-                    }
-                }
-                matches &= matches - 1;
+            if let Some(i) = b.slot_of(word, top, key) {
+                // SAFETY: `slot_of` returned `i`, so `i < BUCKET_SLOTS` and
+                // slot `i` is occupied: `keys[i]` and `values[i]` are
+                // initialized (the slot invariant).
+                return unsafe {
+                    Some((
+                        b.keys.get_unchecked(i).assume_init_ref(),
+                        b.values.get_unchecked(i).assume_init_ref(),
+                    ))
+                };
             }
             // An EMPTY_REST slot means nothing follows in this chain.
             // NOTE: Go 1.19 walks the slots one by one and stops at the first
@@ -292,32 +331,26 @@ impl<K, V> Bucket<K, V> {
     }
 
     /// Where `key` is in the chain starting here, or where it could go.
+    ///
+    /// # Panics
+    /// If `top < MIN_TOPHASH` (see [`Bucket::find`]).
     pub(crate) fn probe<Q>(&self, top: u8, key: &Q) -> Probe
     where
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
+        assert!(top >= MIN_TOPHASH, "tophash in marker range");
         let mut vacant = None;
         let mut b = self;
         let mut depth = 0;
         loop {
             let word = b.tophash_word();
-            let mut matches = match_byte(word, top);
-            while matches != 0 {
-                let slot = lowest(matches);
-                if let Some((k, _)) = b.entry(slot) {
-                    if k.borrow() == key {
-                        return Probe::Found { depth, slot };
-                    }
-                }
-                matches &= matches - 1;
+            if let Some(slot) = b.slot_of(word, top, key) {
+                return Probe::Found { depth, slot };
             }
             let rest = match_byte(word, EMPTY_REST);
             if vacant.is_none() {
-                let empty = rest | match_byte(word, EMPTY_ONE);
-                if empty != 0 {
-                    vacant = Some((depth, lowest(empty)));
-                }
+                vacant = first_empty(word, rest).map(|slot| (depth, slot));
             }
             match b.overflow.as_deref() {
                 Some(next) if rest == 0 => {
@@ -326,6 +359,48 @@ impl<K, V> Bucket<K, V> {
                 }
                 _ => {
                     return Probe::Absent {
+                        vacant,
+                        last: depth,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Like [`Bucket::probe`], but a found key comes back as its value,
+    /// mutable, so a write needs no second walk down the chain to reach it.
+    ///
+    /// # Panics
+    /// If `top < MIN_TOPHASH` (see [`Bucket::find`]).
+    #[inline]
+    pub(crate) fn probe_mut<Q>(&mut self, top: u8, key: &Q) -> ProbeMut<'_, V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        assert!(top >= MIN_TOPHASH, "tophash in marker range");
+        let mut vacant = None;
+        let mut b = self;
+        let mut depth = 0;
+        loop {
+            let word = b.tophash_word();
+            if let Some(i) = b.slot_of(word, top, key) {
+                // SAFETY: `slot_of` returned `i`, so `i < BUCKET_SLOTS` and
+                // `values[i]` is initialized (the slot invariant); `&mut self`
+                // makes the reference unique.
+                return ProbeMut::Found(unsafe { b.values.get_unchecked_mut(i).assume_init_mut() });
+            }
+            let rest = match_byte(word, EMPTY_REST);
+            if vacant.is_none() {
+                vacant = first_empty(word, rest).map(|slot| (depth, slot));
+            }
+            match b.overflow.as_deref_mut() {
+                Some(next) if rest == 0 => {
+                    b = next;
+                    depth += 1;
+                }
+                _ => {
+                    return ProbeMut::Absent {
                         vacant,
                         last: depth,
                     }
