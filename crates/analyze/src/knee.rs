@@ -100,18 +100,23 @@ pub struct KneeAt {
     pub rule: String,
 }
 
-/// The first step past the knee, by offered rate (the slice need not be
-/// sorted), or `None` when every step keeps up.
-pub fn find_knee(steps: &[Step], rules: &KneeRules) -> Option<KneeAt> {
+/// Indices of the open-loop steps not cut short, by offered rate: the
+/// curve every knee method reads.
+pub fn open_loop_order(steps: &[Step]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..steps.len())
         .filter(|&i| !steps[i].interrupted && steps[i].target_ops_per_sec.is_some())
         .collect();
     order.sort_by(|&a, &b| {
-        steps[a]
-            .target_ops_per_sec
-            .partial_cmp(&steps[b].target_ops_per_sec)
-            .unwrap_or(std::cmp::Ordering::Equal)
+        let rate = |i: usize| steps[i].target_ops_per_sec.unwrap_or(0.0);
+        rate(a).total_cmp(&rate(b))
     });
+    order
+}
+
+/// The first step past the knee, by offered rate (the slice need not be
+/// sorted), or `None` when every step keeps up.
+pub fn find_knee(steps: &[Step], rules: &KneeRules) -> Option<KneeAt> {
+    let order = open_loop_order(steps);
     let base = &steps[*order.first()?];
     let fired: Vec<Vec<Rule>> = order
         .iter()

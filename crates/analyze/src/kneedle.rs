@@ -78,7 +78,7 @@ pub fn knee_index(x: &[f64], y: &[f64], sensitivity: f64, log_y: bool) -> Option
 /// Kneedle on a run's p99-vs-offered curve: the index (into `steps`) of
 /// the knee, over the open-loop steps not cut short, sorted by offered rate.
 pub fn knee_of_steps(steps: &[mapknee_load::Step], sensitivity: f64) -> Option<usize> {
-    let order = sorted_open_loop(steps);
+    let order = crate::knee::open_loop_order(steps);
     let x: Vec<f64> = order
         .iter()
         .map(|&i| steps[i].target_ops_per_sec.unwrap_or(0.0))
@@ -94,25 +94,12 @@ pub fn knee_of_steps(steps: &[mapknee_load::Step], sensitivity: f64) -> Option<u
 /// one just before it on the ladder (Kneedle marks where the curve bends,
 /// the rules the first step past it).
 pub fn agrees(steps: &[mapknee_load::Step], rule_index: usize, kneedle_index: usize) -> bool {
-    let order = sorted_open_loop(steps);
+    let order = crate::knee::open_loop_order(steps);
     let pos = |i| order.iter().position(|&j| j == i);
     match (pos(rule_index), pos(kneedle_index)) {
         (Some(r), Some(k)) => k == r || k + 1 == r,
         _ => false,
     }
-}
-
-fn sorted_open_loop(steps: &[mapknee_load::Step]) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..steps.len())
-        .filter(|&i| !steps[i].interrupted && steps[i].target_ops_per_sec.is_some())
-        .collect();
-    order.sort_by(|&a, &b| {
-        steps[a]
-            .target_ops_per_sec
-            .unwrap_or(0.0)
-            .total_cmp(&steps[b].target_ops_per_sec.unwrap_or(0.0))
-    });
-    order
 }
 
 #[cfg(test)]

@@ -2,22 +2,13 @@
 //! `compare`, `advise`, and USL fits on `scale`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::Mutex;
+use std::process::Output;
 
 use serde_json::Value;
 
-/// One `mapknee` at a time: runs measure, and two sharing the cores would
-/// measure each other.
-static SERIAL: Mutex<()> = Mutex::new(());
+mod common;
 
-fn mapknee(args: &[&str]) -> Output {
-    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    Command::new(env!("CARGO_BIN_EXE_mapknee"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
+use common::mapknee;
 
 fn ok(out: &Output) -> String {
     assert!(

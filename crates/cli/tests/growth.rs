@@ -1,31 +1,11 @@
 //! End-to-end tests of `mapknee growth`: the `kind: "growth"` contract,
 //! `--out`, and bad input.
 
-use std::process::{Command, Output};
-use std::sync::Mutex;
-
 use serde_json::Value;
 
-/// One `mapknee` at a time: the tests measure.
-static SERIAL: Mutex<()> = Mutex::new(());
+mod common;
 
-fn mapknee(args: &[&str]) -> Output {
-    let _one_at_a_time = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    Command::new(env!("CARGO_BIN_EXE_mapknee"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn json(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "status {:?}, stderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("stdout is JSON")
-}
+use common::{json, mapknee};
 
 fn u(v: &Value, field: &str) -> u64 {
     v[field]

@@ -15,6 +15,31 @@ use mapknee_load::{harness_cost, Clock, Machine};
 use crate::settings::Common;
 use crate::{CliError, RUSTC};
 
+/// What `run` and `scale` do first: print the settings' warnings, create
+/// `--out`, and measure the clock and the harness (printed with
+/// `--verbose`).
+pub(crate) fn prepare(common: &Common) -> Result<(Clock, Machine), CliError> {
+    for w in &common.warnings {
+        eprintln!("mapknee: warning: {w}");
+    }
+    if let Some(dir) = &common.out {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            CliError::usage(format!(
+                "cannot create --out directory '{}': {e}",
+                dir.display()
+            ))
+        })?;
+    }
+    let (clock, machine) = machine(common);
+    if common.verbose {
+        eprintln!(
+            "mapknee: clock {:.1} ns/read; harness {:.1} ns per recorded txn (no-op map, open loop)",
+            machine.clock_overhead_ns, machine.harness_ns_per_op
+        );
+    }
+    Ok((clock, machine))
+}
+
 /// The clock and the machine record, with the clock's and the harness's
 /// own costs measured now (≈ 0.1 s).
 pub(crate) fn machine(common: &Common) -> (Clock, Machine) {

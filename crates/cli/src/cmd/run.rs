@@ -16,18 +16,7 @@ use crate::{CliError, Outcome, STOP};
 
 pub(crate) fn run(s: RunSettings) -> Result<Outcome, CliError> {
     let started = Instant::now();
-    for w in &s.common.warnings {
-        eprintln!("mapknee: warning: {w}");
-    }
-    if let Some(dir) = &s.common.out {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            CliError::usage(format!(
-                "cannot create --out directory '{}': {e}",
-                dir.display()
-            ))
-        })?;
-    }
-    let (clock, machine) = super::machine(&s.common);
+    let (clock, machine) = super::prepare(&s.common)?;
     if s.common.verbose {
         let c = &s.staircase;
         let maps: Vec<String> = s.common.maps.iter().map(|m| m.name()).collect();
@@ -42,10 +31,6 @@ pub(crate) fn run(s: RunSettings) -> Result<Outcome, CliError> {
             c.step,
             c.warmup,
             s.estimate().as_secs_f64()
-        );
-        eprintln!(
-            "mapknee: clock {:.1} ns/read; harness {:.1} ns per recorded txn (no-op map, open loop)",
-            machine.clock_overhead_ns, machine.harness_ns_per_op
         );
     }
 

@@ -14,24 +14,7 @@ use crate::{CliError, Outcome, STOP};
 
 pub(crate) fn run(s: ScaleSettings) -> Result<Outcome, CliError> {
     let started = Instant::now();
-    for w in &s.common.warnings {
-        eprintln!("mapknee: warning: {w}");
-    }
-    if let Some(dir) = &s.common.out {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            CliError::usage(format!(
-                "cannot create --out directory '{}': {e}",
-                dir.display()
-            ))
-        })?;
-    }
-    let (clock, machine) = super::machine(&s.common);
-    if s.common.verbose {
-        eprintln!(
-            "mapknee: clock {:.1} ns/read; harness {:.1} ns per recorded txn (no-op map, open loop)",
-            machine.clock_overhead_ns, machine.harness_ns_per_op
-        );
-    }
+    let (clock, machine) = super::prepare(&s.common)?;
     let bar = Bar::new((s.common.maps.len() * s.threads.len()) as u64);
     let workload = s.common.workload(&s.mix);
     let mut runs = run_scale(
