@@ -5,7 +5,8 @@
 use std::hash::BuildHasher;
 
 use super::bucket::{
-    self, Bucket, BUCKET_SLOTS, EVACUATED_EMPTY, EVACUATED_X, EVACUATED_Y, MIN_TOPHASH,
+    self, BucketArray, BucketMut, BUCKET_SLOTS, EVACUATED_EMPTY, EVACUATED_X, EVACUATED_Y,
+    MIN_TOPHASH,
 };
 use super::GoMap;
 
@@ -18,12 +19,12 @@ const EVACUATION_SCAN: usize = 1024;
 /// (every write evacuates the old bucket it maps to before touching the new
 /// one), so entries are appended in order.
 struct EvacDst<'a, K, V> {
-    bucket: Option<&'a mut Bucket<K, V>>,
+    bucket: Option<BucketMut<'a, K, V>>,
     slot: usize,
 }
 
 impl<'a, K, V> EvacDst<'a, K, V> {
-    fn new(bucket: Option<&'a mut Bucket<K, V>>) -> Self {
+    fn new(bucket: Option<BucketMut<'a, K, V>>) -> Self {
         EvacDst { bucket, slot: 0 }
     }
 
@@ -52,7 +53,7 @@ where
         debug_assert!(self.old.is_none(), "growth already in progress");
         let bigger = super::over_load_factor(self.count + 1, self.b);
         let new_b = self.b + u8::from(bigger);
-        let new = bucket::zeroed_array(1usize << new_b);
+        let new = BucketArray::zeroed(1usize << new_b);
         self.old = Some(std::mem::replace(&mut self.buckets, new));
         self.b = new_b;
         self.same_size = !bigger;
@@ -87,22 +88,20 @@ where
         let Some(old) = self.old.as_mut() else { return };
         // The old length is the bit that splits a doubled bucket in two.
         let newbit = old.len();
-        let src = &mut old[oldbucket];
-        if !src.evacuated() {
+        // Reads only the old array's tophash side array.
+        if !old.evacuated(oldbucket) {
+            let mut src = old.head_mut(oldbucket);
             let mut dst = if self.same_size {
                 [
-                    EvacDst::new(Some(&mut self.buckets[oldbucket])),
+                    EvacDst::new(Some(self.buckets.head_mut(oldbucket))),
                     EvacDst::new(None),
                 ]
             } else {
-                let (lo, hi) = self.buckets.split_at_mut(newbit);
-                [
-                    EvacDst::new(Some(&mut lo[oldbucket])),
-                    EvacDst::new(Some(&mut hi[oldbucket])),
-                ]
+                let [x, y] = self.buckets.pair_mut(oldbucket, oldbucket + newbit);
+                [EvacDst::new(Some(x)), EvacDst::new(Some(y))]
             };
-            let mut cur = Some(&mut *src);
-            while let Some(b) = cur {
+            let mut cur = Some(src.reborrow());
+            while let Some(mut b) = cur {
                 for i in 0..BUCKET_SLOTS {
                     let top = b.tophash(i);
                     if top < MIN_TOPHASH {
@@ -110,7 +109,7 @@ where
                         b.set_marker(i, EVACUATED_EMPTY);
                         continue;
                     }
-                    let use_y = match b.entry(i) {
+                    let use_y = match b.as_ref().entry(i) {
                         Some((key, _)) if !self.same_size => {
                             self.hasher.hash_one(key) & newbit as u64 != 0
                         }
@@ -141,7 +140,7 @@ where
         let old = self.old.as_ref().expect("advancing with no growth");
         self.nevacuate += 1;
         let stop = (self.nevacuate + EVACUATION_SCAN).min(newbit);
-        while self.nevacuate != stop && old[self.nevacuate].evacuated() {
+        while self.nevacuate != stop && old.evacuated(self.nevacuate) {
             self.nevacuate += 1;
         }
         if self.nevacuate == newbit {

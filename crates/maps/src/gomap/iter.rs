@@ -3,7 +3,7 @@
 use std::fmt;
 use std::iter::FusedIterator;
 
-use super::bucket::{Bucket, BUCKET_SLOTS};
+use super::bucket::{BucketArray, BucketRef, BUCKET_SLOTS};
 
 /// An iterator over a [`GoMap`](super::GoMap)'s entries, in bucket order.
 ///
@@ -30,12 +30,15 @@ use super::bucket::{Bucket, BUCKET_SLOTS};
 /// assert_eq!(seen, [("a", 1), ("b", 2)]);
 /// ```
 pub struct Iter<'a, K, V> {
-    /// Old buckets not yet visited (empty when no growth is in progress).
-    old: &'a [Bucket<K, V>],
-    /// New buckets not yet visited.
-    new: &'a [Bucket<K, V>],
+    /// The old array (when a growth is in progress) and the next old
+    /// bucket to visit.
+    old: Option<&'a BucketArray<K, V>>,
+    old_next: usize,
+    /// The new array and the next new bucket to visit.
+    new: &'a BucketArray<K, V>,
+    new_next: usize,
     /// The bucket being walked, and the next slot in it.
-    current: Option<&'a Bucket<K, V>>,
+    current: Option<BucketRef<'a, K, V>>,
     slot: usize,
     /// Entries not yet yielded: ends the walk early and sizes it exactly.
     remaining: usize,
@@ -43,13 +46,15 @@ pub struct Iter<'a, K, V> {
 
 impl<'a, K, V> Iter<'a, K, V> {
     pub(super) fn new(
-        old: Option<&'a [Bucket<K, V>]>,
-        new: &'a [Bucket<K, V>],
+        old: Option<&'a BucketArray<K, V>>,
+        new: &'a BucketArray<K, V>,
         len: usize,
     ) -> Self {
         Iter {
-            old: old.unwrap_or(&[]),
+            old,
+            old_next: 0,
             new,
+            new_next: 0,
             current: None,
             slot: 0,
             remaining: len,
@@ -78,17 +83,20 @@ impl<'a, K, V> Iterator for Iter<'a, K, V> {
                 self.slot = 0;
                 continue;
             }
-            if let Some((first, rest)) = self.old.split_first() {
-                self.old = rest;
-                if !first.evacuated() {
-                    self.current = Some(first);
+            if let Some(old) = self.old.filter(|old| self.old_next < old.len()) {
+                let i = self.old_next;
+                self.old_next += 1;
+                if !old.evacuated(i) {
+                    self.current = Some(old.head(i));
                 }
                 continue;
             }
             // `remaining > 0` guarantees an entry is left in the new array.
-            let (first, rest) = self.new.split_first()?;
-            self.new = rest;
-            self.current = Some(first);
+            if self.new_next == self.new.len() {
+                return None;
+            }
+            self.current = Some(self.new.head(self.new_next));
+            self.new_next += 1;
         }
     }
 

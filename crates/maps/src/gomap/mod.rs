@@ -5,11 +5,21 @@
 //! # Layout
 //!
 //! The map is an array of 2^B *buckets* (`bucket.rs`). A bucket has eight
-//! slots: eight *tophash* bytes, then eight keys, then eight values, then a
-//! pointer to an *overflow bucket*, so a bucket that fills up grows a chain.
-//! A key's hash picks its bucket with its low B bits, and its top eight bits
-//! are stored as the slot's tophash, so a lookup compares one byte per slot
+//! slots: eight *tophash* bytes, eight keys, eight values, and a pointer to
+//! an *overflow bucket*, so a bucket that fills up grows a chain. A key's
+//! hash picks its bucket with its low B bits, and its top eight bits are
+//! stored as the slot's tophash, so a lookup compares one byte per slot
 //! (here, all eight bytes of a bucket at once) before comparing any key.
+//!
+//! Unlike Go, the main buckets' tophash bytes are not inside the buckets:
+//! each bucket array is two arrays, a dense one of tophash words (8 bytes a
+//! bucket, indexed by bucket number) and one of keys, values and overflow
+//! pointers. A lookup reads the small, cache-resident tophash array first
+//! and touches the bucket's keys only on a tophash match (or to follow a
+//! full bucket's overflow pointer); during a growth the old and the new
+//! array each have their own. Overflow buckets, which are rare, keep their
+//! tophash bytes inline, as in Go. The marker values, chains, load factor
+//! and evacuation are Go's.
 //! Tophash values below 5 are markers, never hashes (hashes that small are
 //! bumped up by 5):
 //!
@@ -90,7 +100,8 @@
 //! is not renewed when the map empties; overflow counts are exact at every
 //! size; overflow chains of evacuated buckets and the finished old array are
 //! freed at once (no GC); iteration order is not randomized; `clear` frees
-//! overflow chains.
+//! overflow chains; the main buckets' tophash bytes live in a side array,
+//! and a lookup prefetches its bucket's keys while it reads them.
 //!
 //! A panicking `Hash` or `Eq` implementation leaves the map memory-safe but
 //! may lose entries, as it would in Go.
@@ -105,7 +116,7 @@ use std::hash::{BuildHasher, Hash};
 use std::mem;
 use std::time::Instant;
 
-use bucket::{tophash, Bucket, Probe, ProbeMut, EMPTY_ONE};
+use bucket::{tophash, BucketArray, BucketRef, Probe, ProbeMut, EMPTY_ONE};
 pub use iter::Iter;
 
 use crate::{DefaultHashBuilder, GrowthStats, SeqMap};
@@ -176,9 +187,9 @@ struct Counters {
 /// ```
 pub struct GoMap<K, V, S = DefaultHashBuilder> {
     /// 2^`b` buckets, or none until the first insert.
-    buckets: Box<[Bucket<K, V>]>,
+    buckets: BucketArray<K, V>,
     /// The array being evacuated, while a growth is in progress.
-    old: Option<Box<[Bucket<K, V>]>>,
+    old: Option<BucketArray<K, V>>,
     /// log2 of the bucket count (Go's `B`).
     b: u8,
     /// Entries present.
@@ -256,9 +267,9 @@ impl<K, V, S> GoMap<K, V, S> {
             b += 1;
         }
         let buckets = if b == 0 {
-            bucket::zeroed_array(0)
+            BucketArray::zeroed(0)
         } else {
-            bucket::zeroed_array(1 << b)
+            BucketArray::zeroed(1 << b)
         };
         GoMap {
             buckets,
@@ -397,7 +408,7 @@ impl<K, V, S> GoMap<K, V, S> {
     /// assert_eq!(m.iter().map(|(_, v)| v).sum::<i32>(), 30);
     /// ```
     pub fn iter(&self) -> Iter<'_, K, V> {
-        Iter::new(self.old.as_deref(), &self.buckets, self.count)
+        Iter::new(self.old.as_ref(), &self.buckets, self.count)
     }
 
     /// Removes every entry, keeping the bucket array (as Go's `mapclear`)
@@ -415,9 +426,7 @@ impl<K, V, S> GoMap<K, V, S> {
     /// ```
     pub fn clear(&mut self) {
         self.old = None; // drops the entries not yet evacuated
-        for b in self.buckets.iter_mut() {
-            b.clear();
-        }
+        self.buckets.clear();
         self.count = 0;
         self.nevacuate = 0;
         self.same_size = false;
@@ -444,14 +453,14 @@ where
     /// The bucket a read of `hash` looks in: the old one while it is not
     /// yet evacuated, else the new one. Requires a non-empty map.
     #[inline]
-    fn read_bucket(&self, hash: u64) -> &Bucket<K, V> {
+    fn read_bucket(&self, hash: u64) -> BucketRef<'_, K, V> {
         if let Some(old) = &self.old {
-            let b = &old[hash as usize & (old.len() - 1)];
-            if !b.evacuated() {
-                return b;
+            let i = hash as usize & (old.len() - 1);
+            if !old.evacuated(i) {
+                return old.head(i);
             }
         }
-        &self.buckets[hash as usize & self.mask()]
+        self.buckets.head(hash as usize & self.mask())
     }
 
     /// The value for `key`.
@@ -527,11 +536,11 @@ where
         let top = tophash(hash);
         let idx = hash as usize & self.mask();
         let head = match &mut self.old {
-            Some(old) if !old[hash as usize & (old.len() - 1)].evacuated() => {
+            Some(old) if !old.evacuated(hash as usize & (old.len() - 1)) => {
                 let len = old.len();
-                &mut old[hash as usize & (len - 1)]
+                old.head_mut(hash as usize & (len - 1))
             }
-            _ => &mut self.buckets[idx],
+            _ => self.buckets.head_mut(idx),
         };
         match head.probe_mut(top, key) {
             ProbeMut::Found(v) => Some(v),
@@ -565,7 +574,7 @@ where
         if self.old.is_none() && !self.buckets.is_empty() {
             let top = tophash(hash);
             let idx = hash as usize & self.mask();
-            match self.buckets[idx].probe_mut(top, &key) {
+            match self.buckets.head_mut(idx).probe_mut(top, &key) {
                 ProbeMut::Found(v) => return Some(mem::replace(v, value)),
                 // Go's `mapassign` checks the growth triggers before placing
                 // a new key, whether or not the chain has room.
@@ -573,7 +582,10 @@ where
                     vacant: Some((depth, slot)),
                     ..
                 } if !needs_growth(self.count, self.noverflow, self.b) => {
-                    self.buckets[idx].nth_mut(depth).put(slot, top, key, value);
+                    self.buckets
+                        .head_mut(idx)
+                        .nth(depth)
+                        .put(slot, top, key, value);
                     self.count += 1;
                     return None;
                 }
@@ -590,7 +602,7 @@ where
     fn insert_slow(&mut self, hash: u64, key: K, value: V) -> Option<V> {
         let top = tophash(hash);
         if self.buckets.is_empty() {
-            self.buckets = bucket::zeroed_array(1);
+            self.buckets = BucketArray::zeroed(1);
         }
         let mut started = None;
         loop {
@@ -601,7 +613,7 @@ where
             }
             let idx = hash as usize & self.mask();
             let grow = self.old.is_none() && needs_growth(self.count, self.noverflow, self.b);
-            match self.buckets[idx].probe_mut(top, &key) {
+            match self.buckets.head_mut(idx).probe_mut(top, &key) {
                 ProbeMut::Found(v) => return Some(mem::replace(v, value)),
                 ProbeMut::Absent { vacant, last } => {
                     if grow {
@@ -610,11 +622,11 @@ where
                         // The key's bucket changed; evacuate it and look again.
                         continue;
                     }
-                    let head = &mut self.buckets[idx];
+                    let head = self.buckets.head_mut(idx);
                     match vacant {
-                        Some((depth, slot)) => head.nth_mut(depth).put(slot, top, key, value),
+                        Some((depth, slot)) => head.nth(depth).put(slot, top, key, value),
                         None => {
-                            head.nth_mut(last).push_overflow().put(0, top, key, value);
+                            head.nth(last).push_overflow().put(0, top, key, value);
                             self.noverflow += 1;
                         }
                     }
@@ -651,12 +663,13 @@ where
             self.note_evacuation(t);
         }
         let idx = hash as usize & self.mask();
-        let head = &mut self.buckets[idx];
-        let Probe::Found { depth, slot } = head.probe(tophash(hash), key) else {
+        let mut head = self.buckets.head_mut(idx);
+        let Probe::Found { depth, slot } = head.as_ref().probe(tophash(hash), key) else {
             return None;
         };
         let (_, value) = head
-            .nth_mut(depth)
+            .reborrow()
+            .nth(depth)
             .take(slot, EMPTY_ONE)
             .expect("probed slot is occupied");
         head.mark_empty_rest(depth, slot);
