@@ -186,6 +186,7 @@ mod tests {
             kneedle_ops_per_sec: None,
             kneedle: None,
             mm1_ops_per_sec: None,
+            ops_per_sec_range: None,
         })
     }
 

@@ -82,6 +82,9 @@ pub struct RunChange {
     pub change_pct: Option<f64>,
     /// The run's verdict.
     pub verdict: Verdict,
+    /// Whether both knees carried `--repeat` ranges (and so the verdict
+    /// weighed their spread).
+    pub knee_ranges: bool,
     /// Steps offered the same rate.
     pub steps: Vec<StepChange>,
 }
@@ -195,7 +198,7 @@ fn compare_run(base: &Run, new: &Run, threshold: f64) -> RunChange {
         }
         _ => ("nothing", None, None),
     };
-    let (change, verdict) = match (basis, b, n) {
+    let (change, mut verdict) = match (basis, b, n) {
         ("p99", _, Some(m)) => (Some(m), classify(-m, threshold)),
         (_, Some(b), Some(n)) => {
             let c = pct(b, n);
@@ -203,6 +206,23 @@ fn compare_run(base: &Run, new: &Run, threshold: f64) -> RunChange {
         }
         _ => (None, Verdict::WithinNoise),
     };
+    // With repeats, each knee carries the range its repetitions spanned:
+    // knees whose ranges overlap are indistinguishable, whatever the
+    // medians did.
+    let mut knee_ranges = false;
+    if basis == "knee" {
+        let ranges = base
+            .knee
+            .as_ref()
+            .and_then(|k| k.ops_per_sec_range)
+            .zip(new.knee.as_ref().and_then(|k| k.ops_per_sec_range));
+        if let Some((br, nr)) = ranges {
+            knee_ranges = true;
+            if br[0] <= nr[1] && nr[0] <= br[1] {
+                verdict = Verdict::WithinNoise;
+            }
+        }
+    }
     RunChange {
         base_map: base.map.clone(),
         new_map: new.map.clone(),
@@ -212,6 +232,7 @@ fn compare_run(base: &Run, new: &Run, threshold: f64) -> RunChange {
         new_value: if basis == "p99" { None } else { n },
         change_pct: change,
         verdict,
+        knee_ranges,
         steps,
     }
 }
@@ -286,6 +307,7 @@ mod tests {
             kneedle_ops_per_sec: None,
             kneedle: None,
             mm1_ops_per_sec: None,
+            ops_per_sec_range: None,
         });
         r
     }
@@ -354,6 +376,36 @@ mod tests {
             (Verdict::Regressed, "p99"),
             "{c:?}"
         );
+    }
+
+    #[test]
+    fn knee_ranges_from_repeats_decide_between_noise_and_regression() {
+        let steps = || {
+            vec![
+                step(1e5, 1e5, 1000),
+                step(2e5, 2e5, 1100),
+                step(4e5, 3e5, 90_000),
+            ]
+        };
+        let ranged = |map: &str, at: f64, lo: f64, hi: f64| {
+            let mut r = with_knee(run(map, "mixed", 5e5, steps()), at);
+            r.knee.as_mut().unwrap().ops_per_sec_range = Some([lo, hi]);
+            results(vec![r])
+        };
+        // Medians 40 % apart, but the repetitions overlap: noise.
+        let c = compare(
+            &ranged("m", 5e5, 3e5, 6e5),
+            &ranged("m", 3e5, 2.5e5, 4e5),
+            15.0,
+        );
+        assert_eq!(c.verdict, Verdict::WithinNoise, "{c:?}");
+        // Disjoint ranges and beyond the threshold: a regression.
+        let c = compare(
+            &ranged("m", 5e5, 4.6e5, 5.2e5),
+            &ranged("m", 3.3e5, 3.1e5, 3.5e5),
+            15.0,
+        );
+        assert_eq!(c.verdict, Verdict::Regressed, "{c:?}");
     }
 
     #[test]

@@ -66,6 +66,7 @@ pub fn analyze_run(run: &mut Run, rules: &KneeRules, thresholds: &Thresholds) {
                 .unwrap_or_else(|| Bottleneck::Cpu.label().into()),
             kneedle_ops_per_sec: None,
             kneedle: None,
+            ops_per_sec_range: None,
             mm1_ops_per_sec: run
                 .capacity_ops_per_sec
                 .map(|c| c * (1.0 - 1.0 / rules.p99_factor)),

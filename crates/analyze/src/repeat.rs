@@ -5,6 +5,8 @@
 
 use mapknee_load::{median_step, Run, Step};
 
+use crate::knee::{find_knee, KneeRules};
+
 use crate::stats::{bootstrap_median_ci, median};
 
 /// Confidence of the intervals reported.
@@ -61,7 +63,94 @@ pub fn merge_steps(steps: &[Step]) -> Vec<Step> {
         .collect()
 }
 
-/// [`merge_steps`] on a run, in place.
-pub fn merge(run: &mut Run) {
+/// Splits repeated steps into repetitions: the k-th step at each offered
+/// rate (in the order they ran) belongs to repetition k. `None` when no
+/// rate was repeated.
+pub fn repetitions(steps: &[Step]) -> Option<Vec<Vec<Step>>> {
+    let mut seen: Vec<(f64, usize)> = Vec::new();
+    let mut reps: Vec<Vec<Step>> = Vec::new();
+    for s in steps.iter().filter(|s| !s.interrupted) {
+        let Some(rate) = s.target_ops_per_sec else {
+            continue;
+        };
+        let k = match seen.iter_mut().find(|(r, _)| *r == rate) {
+            Some((_, n)) => {
+                *n += 1;
+                *n - 1
+            }
+            None => {
+                seen.push((rate, 1));
+                0
+            }
+        };
+        if reps.len() <= k {
+            reps.resize_with(k + 1, Vec::new);
+        }
+        reps[k].push(s.clone());
+    }
+    (reps.len() > 1).then_some(reps)
+}
+
+/// The knee of each repetition analysed alone (its highest offered rate
+/// when it has none): the spread a single run's knee carries.
+pub fn knee_samples(steps: &[Step], rules: &KneeRules) -> Vec<f64> {
+    let Some(reps) = repetitions(steps) else {
+        return Vec::new();
+    };
+    reps.iter()
+        .filter(|r| r.len() >= 2)
+        .map(|r| match find_knee(r, rules) {
+            Some(k) => r[k.index].target_ops_per_sec.unwrap_or(0.0),
+            None => r
+                .iter()
+                .filter_map(|s| s.target_ops_per_sec)
+                .fold(0.0, f64::max),
+        })
+        .collect()
+}
+
+/// [`merge_steps`] on a run, in place; returns the per-repetition knees
+/// (see [`knee_samples`]) for [`crate::analyze_run`]'s caller to attach.
+pub fn merge(run: &mut Run, rules: &KneeRules) -> Vec<f64> {
+    let samples = knee_samples(&run.steps, rules);
     run.steps = merge_steps(&run.steps);
+    samples
+}
+
+/// Attaches the per-repetition knee range to the run's knee.
+pub fn attach_knee_range(run: &mut Run, samples: &[f64]) {
+    if let (Some(knee), false) = (run.knee.as_mut(), samples.is_empty()) {
+        let lo = samples.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = samples.iter().copied().fold(0.0, f64::max);
+        knee.ops_per_sec_range = Some([lo.min(knee.ops_per_sec), hi.max(knee.ops_per_sec)]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decay::tests::step;
+
+    #[test]
+    fn each_repetition_gets_its_own_knee() {
+        // Two repetitions of a 4-rate ladder, interleaved as the staircase
+        // runs them: rep 0 breaks at 3k, rep 1 at 4k.
+        let steps = vec![
+            step(1e3, 1e3, 100),
+            step(1e3, 1e3, 110),
+            step(2e3, 2e3, 120),
+            step(2e3, 2e3, 100),
+            step(3e3, 3e3, 900),
+            step(3e3, 3e3, 150),
+            step(4e3, 4e3, 990),
+            step(4e3, 4e3, 800),
+        ];
+        let reps = repetitions(&steps).unwrap();
+        assert_eq!(reps.len(), 2);
+        assert!(reps.iter().all(|r| r.len() == 4));
+        let mut knees = knee_samples(&steps, &KneeRules::default());
+        knees.sort_by(f64::total_cmp);
+        assert_eq!(knees, vec![3e3, 4e3]);
+        assert!(repetitions(&steps[..1]).is_none());
+    }
 }

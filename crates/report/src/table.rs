@@ -178,8 +178,12 @@ pub fn run(results: &Results) -> String {
                         .mm1_ops_per_sec
                         .map(|m| format!(" · M/M/1 ref {}/s", fmt_rate(m)))
                         .unwrap_or_default();
+                    let range = k
+                        .ops_per_sec_range
+                        .map(|[lo, hi]| format!(" [repeats {}–{}]", fmt_rate(lo), fmt_rate(hi)))
+                        .unwrap_or_default();
                     format!(
-                        "knee at {}/s ({}) · cause {}{p99}{kneedle}{mm1}{cap}",
+                        "knee at {}/s{range} ({}) · cause {}{p99}{kneedle}{mm1}{cap}",
                         fmt_rate(k.ops_per_sec),
                         k.rule,
                         k.bottleneck

@@ -238,6 +238,7 @@ mod edges {
                 kneedle_ops_per_sec: Some(f64::INFINITY),
                 kneedle: None,
                 mm1_ops_per_sec: Some(-1.0),
+                ops_per_sec_range: None,
             });
             r.runs[1].steps[2].target_ops_per_sec = Some(f64::NAN);
             r.runs[1].steps[3].achieved_ops_per_sec = f64::NEG_INFINITY;

@@ -68,6 +68,12 @@ fn table(c: &mapknee_analyze::compare::Comparison) -> String {
             );
         }
     }
+    if c.runs.iter().any(|r| r.basis == "knee" && !r.knee_ranges) {
+        out.push_str(
+            "note: knees without --repeat ranges: their verdicts rest on single measurements \
+             (on a small or busy machine, run both sides with --repeat 3)\n",
+        );
+    }
     for u in &c.unpaired {
         let _ = writeln!(out, "unpaired: {u}");
     }

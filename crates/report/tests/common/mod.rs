@@ -185,6 +185,7 @@ pub(crate) fn run_results() -> Results {
                 kneedle_ops_per_sec: Some(2e6),
                 kneedle: Some("agree".into()),
                 mm1_ops_per_sec: Some(3.4e6),
+                ops_per_sec_range: None,
             }),
         ),
         run(
@@ -208,6 +209,7 @@ pub(crate) fn run_results() -> Results {
                 kneedle_ops_per_sec: Some(2e6),
                 kneedle: Some("agree".into()),
                 mm1_ops_per_sec: None,
+                ops_per_sec_range: None,
             }),
         ),
         run(
@@ -231,6 +233,7 @@ pub(crate) fn run_results() -> Results {
                 kneedle_ops_per_sec: Some(8e6),
                 kneedle: Some("disagree".into()),
                 mm1_ops_per_sec: Some(2.6e6),
+                ops_per_sec_range: None,
             }),
         ),
     ];
