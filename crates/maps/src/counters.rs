@@ -20,34 +20,56 @@ use crossbeam_utils::CachePadded;
 /// Slots handed back by exited threads, and the next never-used slot.
 static SLOTS: Mutex<(Vec<usize>, usize)> = Mutex::new((Vec::new(), 0));
 
+/// `SLOT` before the thread has leased one.
+const UNLEASED: usize = usize::MAX - 1;
+/// `SLOT` once the thread's lease was handed back (thread exit): such late
+/// increments go to the overflow row.
+const RETIRED: usize = usize::MAX;
+
+thread_local! {
+    /// The slot this thread writes. Const-initialized and without a
+    /// destructor, so reading it is one thread-local load with no lazy-init
+    /// check: measured, the lazily initialized form cost ~2 ns more per
+    /// increment on SyncMap's ~20 ns hit path.
+    static SLOT: Cell<usize> = const { Cell::new(UNLEASED) };
+    /// Owns the lease; its destructor hands the slot back.
+    static LEASE: SlotLease = SlotLease(lease());
+}
+
+/// Takes a free slot (or a new one).
+fn lease() -> usize {
+    let mut slots = SLOTS.lock().unwrap_or_else(|e| e.into_inner());
+    let slot = match slots.0.pop() {
+        Some(slot) => slot,
+        None => {
+            slots.1 += 1;
+            slots.1 - 1
+        }
+    };
+    let _ = SLOT.try_with(|s| s.set(slot));
+    slot
+}
+
 /// A slot number owned by the current thread until it exits.
-struct SlotLease(Cell<usize>);
+struct SlotLease(usize);
 
 impl Drop for SlotLease {
     fn drop(&mut self) {
+        let _ = SLOT.try_with(|s| s.set(RETIRED));
         let mut slots = SLOTS.lock().unwrap_or_else(|e| e.into_inner());
-        slots.0.push(self.0.get());
+        slots.0.push(self.0);
     }
 }
 
-thread_local! {
-    static SLOT: SlotLease = SlotLease(Cell::new({
-        let mut slots = SLOTS.lock().unwrap_or_else(|e| e.into_inner());
-        match slots.0.pop() {
-            Some(slot) => slot,
-            None => {
-                slots.1 += 1;
-                slots.1 - 1
-            }
-        }
-    }));
-}
-
-/// The current thread's slot, or `usize::MAX` while thread-locals are being
-/// torn down (the caller then uses the overflow row).
+/// The current thread's slot, leasing one on first use; `RETIRED` (so the
+/// caller uses the overflow row) once the thread is tearing down.
 #[inline]
 fn current_slot() -> usize {
-    SLOT.try_with(|s| s.0.get()).unwrap_or(usize::MAX)
+    match SLOT.try_with(Cell::get) {
+        Ok(UNLEASED) => LEASE.try_with(|l| l.0).unwrap_or(RETIRED),
+        Ok(slot) => slot,
+        Err(_) => RETIRED,
+    }
 }
 
 /// Owned stripes per counter set: two per core, so a machine's worth of
