@@ -265,9 +265,10 @@ pub struct Knee {
     /// step), else `disagree` (*extension*).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kneedle: Option<String>,
-    /// With `--repeat N`: the lowest and highest knee found when each
-    /// repetition's steps are analysed on their own, txn/s (*extension*). A
-    /// repetition with no knee counts as its highest offered rate.
+    /// With `--repeat N`: where the knee may lie, txn/s (*extension*): from
+    /// the lowest rate just below any repetition's own knee to the highest
+    /// such knee (a ladder only brackets a knee; a repetition with no knee
+    /// counts as its highest offered rate).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ops_per_sec_range: Option<[f64; 2]>,
     /// The M/M/1 reference knee: the rate at which an M/M/1 queue with the
