@@ -91,50 +91,37 @@ pub fn repetitions(steps: &[Step]) -> Option<Vec<Vec<Step>>> {
     (reps.len() > 1).then_some(reps)
 }
 
-/// Where each repetition, analysed alone, puts the knee: between its last
-/// rate that kept up and its knee rate (a ladder only brackets a knee), or
-/// at its highest rate when it has none. The spread a run's knee carries.
-pub fn knee_samples(steps: &[Step], rules: &KneeRules) -> Vec<[f64; 2]> {
+/// The knee of each repetition analysed alone (its highest offered rate
+/// when it has none): the spread a single run's knee carries.
+pub fn knee_samples(steps: &[Step], rules: &KneeRules) -> Vec<f64> {
     let Some(reps) = repetitions(steps) else {
         return Vec::new();
     };
     reps.iter()
         .filter(|r| r.len() >= 2)
-        .map(|r| {
-            let order = crate::knee::open_loop_order(r);
-            let rate = |i: usize| r[i].target_ops_per_sec.unwrap_or(0.0);
-            match find_knee(r, rules) {
-                Some(k) => {
-                    let pos = order.iter().position(|&i| i == k.index).unwrap_or(0);
-                    let below = if pos > 0 {
-                        rate(order[pos - 1])
-                    } else {
-                        rate(k.index)
-                    };
-                    [below, rate(k.index)]
-                }
-                None => {
-                    let top = order.last().map_or(0.0, |&i| rate(i));
-                    [top, top]
-                }
-            }
+        .map(|r| match find_knee(r, rules) {
+            Some(k) => r[k.index].target_ops_per_sec.unwrap_or(0.0),
+            None => r
+                .iter()
+                .filter_map(|s| s.target_ops_per_sec)
+                .fold(0.0, f64::max),
         })
         .collect()
 }
 
 /// [`merge_steps`] on a run, in place; returns the per-repetition knees
 /// (see [`knee_samples`]) for [`crate::analyze_run`]'s caller to attach.
-pub fn merge(run: &mut Run, rules: &KneeRules) -> Vec<[f64; 2]> {
+pub fn merge(run: &mut Run, rules: &KneeRules) -> Vec<f64> {
     let samples = knee_samples(&run.steps, rules);
     run.steps = merge_steps(&run.steps);
     samples
 }
 
 /// Attaches the per-repetition knee range to the run's knee.
-pub fn attach_knee_range(run: &mut Run, samples: &[[f64; 2]]) {
+pub fn attach_knee_range(run: &mut Run, samples: &[f64]) {
     if let (Some(knee), false) = (run.knee.as_mut(), samples.is_empty()) {
-        let lo = samples.iter().map(|s| s[0]).fold(f64::INFINITY, f64::min);
-        let hi = samples.iter().map(|s| s[1]).fold(0.0, f64::max);
+        let lo = samples.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = samples.iter().copied().fold(0.0, f64::max);
         knee.ops_per_sec_range = Some([lo.min(knee.ops_per_sec), hi.max(knee.ops_per_sec)]);
     }
 }
@@ -162,9 +149,8 @@ mod tests {
         assert_eq!(reps.len(), 2);
         assert!(reps.iter().all(|r| r.len() == 4));
         let mut knees = knee_samples(&steps, &KneeRules::default());
-        knees.sort_by(|a, b| a[1].total_cmp(&b[1]));
-        // Each knee is bracketed by the last rate that kept up.
-        assert_eq!(knees, vec![[2e3, 3e3], [3e3, 4e3]]);
+        knees.sort_by(f64::total_cmp);
+        assert_eq!(knees, vec![3e3, 4e3]);
         assert!(repetitions(&steps[..1]).is_none());
     }
 }
