@@ -43,7 +43,7 @@ fn sigma_kappa(pts: &[(f64, f64)], lambda: f64) -> (f64, f64) {
     } else {
         (-1.0, -1.0) // singular: fall through to the one-variable fits
     };
-    if s >= 0.0 && k >= 0.0 {
+    if (0.0..=1.0).contains(&s) && k >= 0.0 {
         return (s, k);
     }
     // Constrained: best of κ = 0, σ = 0, or both 0.
@@ -54,10 +54,22 @@ fn sigma_kappa(pts: &[(f64, f64)], lambda: f64) -> (f64, f64) {
             .map(|&(a, b, c)| (s * a + k * b - c).powi(2))
             .sum::<f64>()
     };
-    [(only_s, 0.0), (0.0, only_k), (0.0, 0.0)]
-        .into_iter()
-        .min_by(|p, q| sse(p.0, p.1).total_cmp(&sse(q.0, q.1)))
-        .unwrap_or((0.0, 0.0))
+    // σ is a fraction (the serialized share): at most 1. With σ = 1 fixed,
+    // κ fits Σ b·(c − a) / Σ b².
+    let k_at_s1 = if sbb > 0.0 {
+        ((sbc - sab) / sbb).max(0.0)
+    } else {
+        0.0
+    };
+    [
+        (only_s.min(1.0), 0.0),
+        (0.0, only_k),
+        (1.0, k_at_s1),
+        (0.0, 0.0),
+    ]
+    .into_iter()
+    .min_by(|p, q| sse(p.0, p.1).total_cmp(&sse(q.0, q.1)))
+    .unwrap_or((0.0, 0.0))
 }
 
 /// Fits the USL to scaling points (one per thread count; duplicates are
@@ -224,6 +236,29 @@ mod tests {
         let few = fit_usl(&points(0.1, 0.002, 1e6, &[1, 2, 4], &[0.0])).unwrap();
         assert!(!few.trusted && few.points == 3);
         assert!(fit_usl(&points(0.1, 0.0, 1e6, &[1, 2], &[0.0])).is_none());
+    }
+
+    #[test]
+    fn sigma_stays_a_fraction_when_throughput_falls() {
+        // Throughput halving from 1 to 2 threads and flat after: an
+        // unconstrained fit wants σ > 1.
+        let pts: Vec<Point> = [
+            (1, 30e6),
+            (2, 15e6),
+            (3, 15e6),
+            (4, 14e6),
+            (5, 14e6),
+            (6, 13e6),
+        ]
+        .into_iter()
+        .map(|(n, x)| Point {
+            threads: n,
+            ops_per_sec: x,
+            p99_ns: 0,
+        })
+        .collect();
+        let u = fit_usl(&pts).unwrap();
+        assert!((0.0..=1.0).contains(&u.sigma) && u.kappa >= 0.0, "{u:?}");
     }
 
     #[test]
