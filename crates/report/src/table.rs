@@ -292,7 +292,7 @@ pub fn scale(results: &Results) -> String {
         for (r, u) in fitted {
             let peak = u
                 .peak_threads
-                .map_or("none (κ = 0)".to_string(), |n| format!("{n:.1} threads"));
+                .map_or("none".to_string(), |n| format!("{n:.1} threads"));
             let trust = if u.trusted {
                 String::new()
             } else {
