@@ -775,8 +775,7 @@ fn scale_section(o: &mut String, i: usize, mix: &str, runs: &[&Run], colors: &Co
                     format::sig(u.sigma, 3),
                     format::sig(u.kappa, 3),
                     format::rate(u.lambda),
-                    u.peak_threads
-                        .map_or("none".into(), |n| format::sig(n, 3)),
+                    u.peak_threads.map_or("none".into(), |n| format::sig(n, 3)),
                     format::sig(u.r2, 3),
                     u.points,
                     note
