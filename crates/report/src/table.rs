@@ -72,6 +72,16 @@ fn same(a: f64, b: f64) -> bool {
 }
 
 /// `run`'s tables.
+/// The table for `results`' kind: [`scale`] for `scale` results, [`run`]
+/// otherwise.
+pub fn render(results: &Results) -> String {
+    if results.kind == "scale" {
+        scale(results)
+    } else {
+        run(results)
+    }
+}
+
 /// The study-shaped tables of a `run` result, one per mix, then each
 /// map's knee and its cause.
 pub fn run(results: &Results) -> String {

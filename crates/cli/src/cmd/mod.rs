@@ -56,25 +56,59 @@ pub(crate) fn machine(common: &Common) -> (Clock, Machine) {
     (clock, machine)
 }
 
-/// Writes `results.json` and `results.csv` into `dir`.
-pub(crate) fn write_out(
+/// The files `--out` gets: the results contract, the CSV and the report.
+pub(crate) const OUT_FILES: &[&str] = &["results.json", "results.csv", "report.html"];
+
+/// Writes each named file of [`OUT_FILES`] in `names` into `dir`.
+pub(crate) fn write_files(
     dir: &std::path::Path,
     results: &mapknee_load::Results,
+    names: &[&str],
 ) -> Result<(), CliError> {
     let fail = |what: &str, e: std::io::Error| {
         CliError::runtime(format!("cannot write {what} in '{}': {e}", dir.display()))
     };
     std::fs::create_dir_all(dir).map_err(|e| fail("the directory", e))?;
-    std::fs::write(
-        dir.join("results.json"),
-        crate::render::json::render(results),
-    )
-    .map_err(|e| fail("results.json", e))?;
-    std::fs::write(dir.join("results.csv"), crate::render::csv::render(results))
-        .map_err(|e| fail("results.csv", e))?;
-    std::fs::write(dir.join("report.html"), mapknee_report::html(results))
-        .map_err(|e| fail("report.html", e))?;
+    for &name in names {
+        let text = match name {
+            "results.json" => mapknee_report::json::render(results),
+            "results.csv" => mapknee_report::csv::render(results),
+            _ => mapknee_report::html(results),
+        };
+        std::fs::write(dir.join(name), text).map_err(|e| fail(name, e))?;
+    }
     Ok(())
+}
+
+/// What `run` and `scale` do last: assemble the results, write `--out`,
+/// print in the chosen format, and say how the command ended.
+pub(crate) fn finish(
+    kind: &str,
+    machine: Machine,
+    runs: Vec<mapknee_load::Run>,
+    decay: Vec<mapknee_load::Decay>,
+    started: std::time::Instant,
+    common: &Common,
+) -> Result<crate::Outcome, CliError> {
+    let interrupted = crate::STOP.load(std::sync::atomic::Ordering::Relaxed);
+    let results = mapknee_load::Results {
+        schema: mapknee_load::SCHEMA.into(),
+        kind: kind.into(),
+        machine,
+        runs,
+        elapsed_s: started.elapsed().as_secs_f64(),
+        interrupted,
+        decay,
+    };
+    crate::render::emit(&results, common.format, common.out.as_deref())?;
+    if common.format != crate::args::Format::Table {
+        eprintln!("mapknee: elapsed {:.1} s", results.elapsed_s);
+    }
+    Ok(if interrupted {
+        crate::Outcome::Interrupted
+    } else {
+        crate::Outcome::Done
+    })
 }
 
 /// Reads a results file: one clear line for an unreadable file, malformed

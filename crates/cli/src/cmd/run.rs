@@ -6,11 +6,10 @@ use std::time::Instant;
 
 use mapknee_analyze::decay::fit_decay;
 use mapknee_analyze::{analyze_run, step_rules, KneeRules, Thresholds};
-use mapknee_load::{run_mix, Ctx, Results, Step, SCHEMA};
+use mapknee_load::{run_mix, Ctx, Step};
 
-use crate::args::Format;
 use crate::progress::Bar;
-use crate::render::{self, fmt_ns, fmt_rate};
+use crate::render::{fmt_ns, fmt_rate};
 use crate::settings::RunSettings;
 use crate::{CliError, Outcome, STOP};
 
@@ -77,7 +76,6 @@ pub(crate) fn run(s: RunSettings) -> Result<Outcome, CliError> {
     }
     bar.finish();
 
-    let interrupted = STOP.load(Ordering::Relaxed);
     let mut maps: Vec<&str> = Vec::new();
     for r in &runs {
         if !maps.contains(&r.map.as_str()) {
@@ -85,27 +83,5 @@ pub(crate) fn run(s: RunSettings) -> Result<Outcome, CliError> {
         }
     }
     let decay = maps.iter().filter_map(|m| fit_decay(m, &runs)).collect();
-    let results = Results {
-        schema: SCHEMA.into(),
-        kind: "run".into(),
-        machine,
-        runs,
-        elapsed_s: started.elapsed().as_secs_f64(),
-        interrupted,
-        decay,
-    };
-    render::emit(
-        &results,
-        s.common.format,
-        s.common.out.as_deref(),
-        render::table::run,
-    )?;
-    if s.common.format != Format::Table {
-        eprintln!("mapknee: elapsed {:.1} s", results.elapsed_s);
-    }
-    Ok(if interrupted {
-        Outcome::Interrupted
-    } else {
-        Outcome::Done
-    })
+    super::finish("run", machine, runs, decay, started, &s.common)
 }

@@ -14,18 +14,13 @@ use crate::args::Format;
 use crate::CliError;
 
 /// Writes `--out` files, then prints `results` on stdout in `format`.
-pub(crate) fn emit(
-    results: &Results,
-    format: Format,
-    out: Option<&Path>,
-    table: fn(&Results) -> String,
-) -> Result<(), CliError> {
+pub(crate) fn emit(results: &Results, format: Format, out: Option<&Path>) -> Result<(), CliError> {
     if let Some(dir) = out {
-        crate::cmd::write_out(dir, results)?;
+        crate::cmd::write_files(dir, results, crate::cmd::OUT_FILES)?;
     }
     match format {
         Format::Table => {
-            print!("{}", table(results));
+            print!("{}", table::render(results));
             println!(
                 "elapsed {:.1} s{}",
                 results.elapsed_s,
