@@ -176,7 +176,7 @@ mod tests {
     use mapknee_load::Knee;
 
     use super::*;
-    use crate::decay::tests::{run, step};
+    use crate::fixtures::{run, step};
 
     fn knee(at: f64, b: &str) -> Option<Knee> {
         Some(Knee {

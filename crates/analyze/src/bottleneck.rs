@@ -103,7 +103,7 @@ pub fn bottleneck(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::knee::tests::step;
+    use crate::fixtures::step;
 
     fn with(counters: &[(&str, u64)], achieved: f64) -> Step {
         let mut s = step(1e5, achieved, 1_000);

@@ -285,7 +285,7 @@ mod tests {
     use mapknee_load::Knee;
 
     use super::*;
-    use crate::decay::tests::{run, step};
+    use crate::fixtures::{run, step};
 
     fn results(runs: Vec<Run>) -> Results {
         Results {

@@ -141,50 +141,12 @@ pub fn fit_decay(map: &str, runs: &[Run]) -> Option<DecayFit> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use mapknee_load::{Mix, Percentiles, Step};
+mod tests {
+    use mapknee_load::{Mix, Run};
+
+    use crate::fixtures::{run, step};
 
     use super::*;
-
-    pub(crate) fn step(target: f64, achieved: f64, p99: u64) -> Step {
-        Step {
-            target_ops_per_sec: Some(target),
-            achieved_ops_per_sec: achieved,
-            ops: achieved as u64,
-            latency_ns: Percentiles {
-                p99,
-                p50: p99 / 2,
-                ..Default::default()
-            },
-            service_ns: Default::default(),
-            counters: Default::default(),
-            timeline: vec![],
-            duration_s: 1.0,
-            refine: false,
-            interrupted: false,
-            bottleneck: None,
-            repeats: 1,
-            p99_ci_ns: None,
-        }
-    }
-
-    pub(crate) fn run(map: &str, mix: &str, capacity: f64, steps: Vec<Step>) -> Run {
-        Run {
-            map: map.into(),
-            mix: mix.parse::<Mix>().unwrap(),
-            threads: 2,
-            keys: 1024,
-            prefill: 0.5,
-            dist: "uniform".into(),
-            ops_per_txn: 1,
-            arrivals: "even".into(),
-            capacity_ops_per_sec: Some(capacity),
-            steps,
-            points: vec![],
-            knee: None,
-            usl: None,
-        }
-    }
 
     /// Runs whose p99 follows the model exactly.
     fn synthetic(map: &str, a: f64, b: f64, c: f64, d: f64) -> Vec<Run> {

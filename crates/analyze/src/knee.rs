@@ -153,30 +153,9 @@ pub fn first_confirmed(bad: &[bool]) -> Option<usize> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use mapknee_load::Percentiles;
-
-    pub(crate) fn step(rate: f64, achieved: f64, p99: u64) -> Step {
-        Step {
-            target_ops_per_sec: Some(rate),
-            achieved_ops_per_sec: achieved,
-            ops: achieved as u64,
-            latency_ns: Percentiles {
-                p99,
-                ..Default::default()
-            },
-            service_ns: Percentiles::default(),
-            counters: Default::default(),
-            timeline: vec![],
-            duration_s: 1.0,
-            refine: false,
-            interrupted: false,
-            bottleneck: None,
-            repeats: 1,
-            p99_ci_ns: None,
-        }
-    }
+    use crate::fixtures::step;
 
     #[test]
     fn flat_staircase_has_no_knee() {
@@ -259,8 +238,8 @@ pub(crate) mod tests {
 
 #[cfg(test)]
 mod repeat_tests {
-    use super::tests::step;
     use super::*;
+    use crate::fixtures::step;
 
     #[test]
     fn a_repeated_step_fires_only_when_its_interval_clears_the_line() {

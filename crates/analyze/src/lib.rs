@@ -19,6 +19,8 @@ pub mod advise;
 pub mod bottleneck;
 pub mod compare;
 pub mod decay;
+#[cfg(test)]
+mod fixtures;
 pub mod knee;
 pub mod kneedle;
 pub mod repeat;

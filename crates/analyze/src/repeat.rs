@@ -129,7 +129,7 @@ pub fn attach_knee_range(run: &mut Run, samples: &[f64]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decay::tests::step;
+    use crate::fixtures::step;
 
     #[test]
     fn each_repetition_gets_its_own_knee() {
