@@ -7,6 +7,7 @@
 //! runner-up within 10 % is named as a tie, since on a small machine that
 //! difference is noise. The reason names what stopped the others.
 
+use mapknee_load::short::fmt_rate as rate;
 use mapknee_load::{Results, Run};
 use serde::Serialize;
 
@@ -73,16 +74,6 @@ fn standing(run: &Run) -> Option<Standing> {
         bottleneck: run.knee.as_ref().map(|k| k.bottleneck.clone()),
         p99_ns_at_hold: held.unwrap_or(first).latency_ns.p99,
     })
-}
-
-fn rate(r: f64) -> String {
-    if r >= 1e6 {
-        format!("{:.2}M", r / 1e6)
-    } else if r >= 1e3 {
-        format!("{:.0}k", r / 1e3)
-    } else {
-        format!("{r:.0}")
-    }
 }
 
 /// Advice for every mix in a `run` result, in the order mixes first appear.

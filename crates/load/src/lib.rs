@@ -30,6 +30,7 @@ mod mix;
 mod results;
 mod rng;
 mod runner;
+pub mod short;
 mod staircase;
 mod workload;
 

@@ -18,11 +18,11 @@ mod escape;
 mod format;
 mod html;
 pub mod json;
-pub mod short;
 mod style;
 mod svg;
 pub mod table;
 
+pub use mapknee_load::short;
 use mapknee_load::Results;
 
 /// Renders `results` as a self-contained `report.html`.

@@ -1,5 +1,6 @@
-//! Short numbers for terminal tables: rates and latencies in a few
-//! characters.
+//! Short numbers for terminal tables and one-line explanations: rates and
+//! latencies in a few characters. (The HTML report spells units out in its
+//! own `format` module.)
 
 /// A rate in txn/s, short: `950`, `12.8k`, `1.25M`.
 pub fn fmt_rate(r: f64) -> String {
