@@ -57,36 +57,30 @@ pub fn analyze_run(run: &mut Run, rules: &KneeRules, thresholds: &Thresholds) {
         let b = bottleneck(step, threads, ops_per_txn, rules, thresholds);
         step.bottleneck = Some(b.label().to_string());
     }
-    run.knee = find_knee(&run.steps, rules).map(|k| {
-        let step = &run.steps[k.index];
-        Knee {
-            ops_per_sec: step.target_ops_per_sec.unwrap_or(step.achieved_ops_per_sec),
-            rule: k.rule,
-            bottleneck: step
-                .bottleneck
-                .clone()
-                .unwrap_or_else(|| Bottleneck::Cpu.label().into()),
-            kneedle_ops_per_sec: None,
-            kneedle: None,
-            ops_per_sec_range: None,
-            mm1_ops_per_sec: run
-                .capacity_ops_per_sec
-                .map(|c| c * (1.0 - 1.0 / rules.p99_factor)),
-        }
+    let Some(at) = find_knee(&run.steps, rules) else {
+        run.knee = None;
+        return;
+    };
+    let step = &run.steps[at.index];
+    // Kneedle confirms (or not) the rules' knee on the p99 curve.
+    let kneedle_at = kneedle::knee_of_steps(&run.steps, kneedle::DEFAULT_SENSITIVITY);
+    let kneedle = match kneedle_at {
+        Some(k) if kneedle::agrees(&run.steps, at.index, k) => "agree",
+        Some(_) => "disagree",
+        None => "no-knee",
+    };
+    run.knee = Some(Knee {
+        ops_per_sec: step.target_ops_per_sec.unwrap_or(step.achieved_ops_per_sec),
+        bottleneck: step
+            .bottleneck
+            .clone()
+            .unwrap_or_else(|| Bottleneck::Cpu.label().into()),
+        rule: at.rule,
+        kneedle_ops_per_sec: kneedle_at.and_then(|k| run.steps[k].target_ops_per_sec),
+        kneedle: Some(kneedle.into()),
+        ops_per_sec_range: None,
+        mm1_ops_per_sec: run
+            .capacity_ops_per_sec
+            .map(|c| c * (1.0 - 1.0 / rules.p99_factor)),
     });
-    if let (Some(knee), Some(at)) = (run.knee.as_mut(), find_knee(&run.steps, rules)) {
-        if let Some(k) = kneedle::knee_of_steps(&run.steps, kneedle::DEFAULT_SENSITIVITY) {
-            knee.kneedle_ops_per_sec = run.steps[k].target_ops_per_sec;
-            knee.kneedle = Some(
-                if kneedle::agrees(&run.steps, at.index, k) {
-                    "agree"
-                } else {
-                    "disagree"
-                }
-                .into(),
-            );
-        } else {
-            knee.kneedle = Some("no-knee".into());
-        }
-    }
 }
