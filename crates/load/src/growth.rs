@@ -184,7 +184,7 @@ impl Latencies {
     /// Records one latency in ns.
     #[inline]
     pub fn record(&mut self, ns: u64) {
-        self.hist.saturating_record(ns);
+        crate::hist::record(&mut self.hist, ns);
         self.max = self.max.max(ns);
     }
 
@@ -442,6 +442,23 @@ mod tests {
         assert!((100..=106).contains(&p99));
         assert!(p9999 <= max);
         assert_eq!(Latencies::default().summary(), (0, 0, 0));
+    }
+
+    /// Regression: `saturating_record` on a fresh histogram clamped every
+    /// insert slower than its initial range (~2 µs) down to that range, so
+    /// the tail quantiles came out far too low.
+    #[test]
+    fn slow_inserts_keep_their_tail() {
+        let mut l = Latencies::default();
+        for _ in 0..9_900 {
+            l.record(100);
+        }
+        for _ in 0..100 {
+            l.record(1_000_000);
+        }
+        let (max, _, p9999) = l.summary();
+        assert_eq!(max, 1_000_000);
+        assert!(p9999 >= 999_000, "p99.99 {p9999} lost the slow inserts");
     }
 
     #[test]

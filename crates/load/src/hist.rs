@@ -21,6 +21,17 @@ pub fn new_window_histogram() -> Histogram<u64> {
     Histogram::new(WINDOW_SIG_DIGITS).expect("2 significant digits is valid")
 }
 
+/// Records `v` (ns), growing the histogram as needed. An auto-resizing
+/// histogram only refuses values beyond `i64::MAX`; those are clamped.
+/// (`saturating_record` alone never resizes: on a fresh histogram it would
+/// clamp every value above its initial range.)
+#[inline]
+pub fn record<T: hdrhistogram::Counter>(h: &mut Histogram<T>, v: u64) {
+    if h.record(v).is_err() {
+        h.saturating_record(v);
+    }
+}
+
 /// Adds `from` into `into`. Both auto-resize, so the merge cannot fail for
 /// lack of range.
 pub fn merge<T: hdrhistogram::Counter>(into: &mut Histogram<T>, from: &Histogram<T>) {

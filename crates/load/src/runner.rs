@@ -37,7 +37,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use mapknee_maps::{ConcurrentMap, HasherKind, MapKind, MapStats, MapVisitor};
 
-use crate::hist::{merge, new_histogram, new_window_histogram};
+use crate::hist::{merge, new_histogram, new_window_histogram, record};
 use crate::{prefill, Arrivals, Clock, Percentiles, Schedule, Step, TxnGen, Window, Workload};
 
 /// Timeline window length: 10 ms.
@@ -111,14 +111,6 @@ struct Times {
     measure_start: u64,
     end: u64,
     window_ns: u64,
-}
-
-#[inline]
-fn record<T: hdrhistogram::Counter>(h: &mut Histogram<T>, v: u64) {
-    // Auto-resizing histograms only refuse values beyond i64::MAX ns.
-    if h.record(v).is_err() {
-        h.saturating_record(v);
-    }
 }
 
 /// Waits until the clock reads `target` (or `end`, or stop), sleeping for
