@@ -74,10 +74,15 @@ fn current_slot() -> usize {
 
 /// Owned stripes per counter set: two per core, so a machine's worth of
 /// worker threads plus the harness's own threads each get one. Must be ≥ 1.
+/// Asked once per process: every counting lock (one per shard) builds a
+/// `Counters`, and `available_parallelism` reads cgroup files on Linux.
 fn owned_stripes() -> usize {
-    std::thread::available_parallelism()
-        .map_or(8, |n| n.get() * 2)
-        .max(8)
+    static STRIPES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *STRIPES.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map_or(8, |n| n.get() * 2)
+            .max(8)
+    })
 }
 
 /// `N` counters, striped per thread.

@@ -39,9 +39,11 @@ enum Shards<K, V, S> {
 /// A concurrent map made of `2^k` shards, each a std `HashMap` behind its
 /// own counting `RwLock`.
 ///
-/// The key is hashed once with the map's hasher `S` to pick the shard (from
-/// the bits just below the top 7, see [`ShardedMap::shard_of`]); the shard's
-/// `HashMap` holds a clone of the same `S`.
+/// The key is hashed with the map's hasher `S` to pick the shard (from the
+/// bits just below the top 7, see [`ShardedMap::shard_of`]), and hashed again
+/// by the shard's `HashMap`, which holds a clone of the same `S`: std's map
+/// takes no precomputed hash. (dashmap hashes once; a shard of
+/// `hashbrown::HashTable` would let this map do the same.)
 ///
 /// `get_or_insert` follows the Go idiom (as [`Locked`](crate::Locked)'s
 /// reader-writer flavour does): look under the shard's read lock, and only on

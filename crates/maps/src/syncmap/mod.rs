@@ -111,7 +111,6 @@ pub struct SyncMap<K, V, S = DefaultHashBuilder> {
     /// The current `ReadOnly`; never null. Replaced only under `mu`.
     read: Atomic<ReadOnly<K, V, S>>,
     mu: CountingMutex<Dirty<K, V, S>>,
-    hasher: S,
     counters: Counters<FIELDS>,
     /// loom cannot model crossbeam-epoch's global collector, so loom builds
     /// give each map its own.
@@ -140,17 +139,17 @@ impl<K, V> Default for SyncMap<K, V, DefaultHashBuilder> {
     }
 }
 
-impl<K, V, S: Clone> SyncMap<K, V, S> {
-    /// An empty map hashing with `hasher`.
+impl<K, V, S> SyncMap<K, V, S> {
+    /// An empty map hashing with `hasher` (every later snapshot and dirty
+    /// map clones it from the current snapshot).
     pub fn with_hasher(hasher: S) -> Self {
         let read = ReadOnly {
-            m: Arc::new(HashMap::with_hasher(hasher.clone())),
+            m: Arc::new(HashMap::with_hasher(hasher)),
             amended: false,
         };
         Self {
             read: Atomic::new(read),
             mu: CountingMutex::new(Dirty { m: None, misses: 0 }),
-            hasher,
             counters: Counters::new(),
             #[cfg(loom)]
             collector: Collector::new(),
@@ -158,11 +157,13 @@ impl<K, V, S: Clone> SyncMap<K, V, S> {
     }
 }
 
+// `Send + 'static`: retired snapshots and values are dropped by whichever
+// thread next collects the epoch garbage, possibly after the map is gone.
 impl<K, V, S> SyncMap<K, V, S>
 where
-    K: Hash + Eq + Clone,
-    V: Clone,
-    S: BuildHasher + Clone,
+    K: Hash + Eq + Clone + Send + 'static,
+    V: Clone + Send + 'static,
+    S: BuildHasher + Clone + Send + 'static,
 {
     #[cfg(not(loom))]
     #[inline]
@@ -202,6 +203,12 @@ where
         if d.misses < dirty_len {
             return;
         }
+        self.promote_locked(d, guard);
+    }
+
+    /// Makes dirty the new snapshot (O(1): the map moves, it is not
+    /// copied) and starts counting misses afresh. Call with `mu` held.
+    fn promote_locked(&self, d: &mut Dirty<K, V, S>, guard: &Guard) {
         if let Some(m) = d.m.take() {
             self.counters.incr(PROMOTIONS);
             self.store_read(
@@ -222,7 +229,7 @@ where
             return;
         }
         let read = self.load_read(guard);
-        let mut m = HashMap::with_capacity_and_hasher(read.m.len(), self.hasher.clone());
+        let mut m = HashMap::with_capacity_and_hasher(read.m.len(), read.m.hasher().clone());
         let mut expunged = 0;
         for (k, e) in read.m.iter() {
             if e.try_expunge_locked(guard) {
@@ -483,18 +490,8 @@ where
             let mut d = self.lock();
             read = self.load_read(&guard);
             if read.amended {
-                if let Some(m) = d.m.take() {
-                    self.counters.incr(PROMOTIONS);
-                    self.store_read(
-                        ReadOnly {
-                            m: Arc::new(m),
-                            amended: false,
-                        },
-                        &guard,
-                    );
-                    read = self.load_read(&guard);
-                }
-                d.misses = 0;
+                self.promote_locked(&mut d, &guard);
+                read = self.load_read(&guard);
             }
         }
         for (k, e) in read.m.iter() {
@@ -570,9 +567,9 @@ impl<K, V, S> Drop for SyncMap<K, V, S> {
 
 impl<K, V, S> ConcurrentMap<K, V> for SyncMap<K, V, S>
 where
-    K: Hash + Eq + Clone + Send + Sync,
-    V: Clone + PartialEq + Send + Sync,
-    S: BuildHasher + Clone + Send + Sync,
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + PartialEq + Send + Sync + 'static,
+    S: BuildHasher + Clone + Send + Sync + 'static,
 {
     #[inline]
     fn get(&self, key: &K) -> Option<V> {
