@@ -15,7 +15,7 @@
 //! (DESIGN also asks for confirmation by Kneedle on the p99 curve: a later
 //! part; the rules alone decide for now.)
 
-use mapknee_load::Step;
+use mapknee_load::{first_confirmed, Step};
 
 /// The knee rules' parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -129,8 +129,8 @@ pub fn find_knee(steps: &[Step], rules: &KneeRules) -> Option<KneeAt> {
         .iter()
         .map(|&i| step_rules(base, &steps[i], rules))
         .collect();
-    let at = (0..order.len())
-        .find(|&k| !fired[k].is_empty() && fired.get(k + 1).is_none_or(|next| !next.is_empty()))?;
+    let bad: Vec<bool> = fired.iter().map(|f| !f.is_empty()).collect();
+    let at = first_confirmed(&bad)?;
     Some(KneeAt {
         index: order[at],
         rule: fired[at]
@@ -139,17 +139,6 @@ pub fn find_knee(steps: &[Step], rules: &KneeRules) -> Option<KneeAt> {
             .collect::<Vec<_>>()
             .join("+"),
     })
-}
-
-/// The index of the first confirmed bad step in `bad` (see the module docs).
-///
-/// ```
-/// assert_eq!(mapknee_analyze::first_confirmed(&[false, true, false, true, true]), Some(3));
-/// assert_eq!(mapknee_analyze::first_confirmed(&[false, false, true]), Some(2));
-/// assert_eq!(mapknee_analyze::first_confirmed(&[true, false]), None);
-/// ```
-pub fn first_confirmed(bad: &[bool]) -> Option<usize> {
-    (0..bad.len()).find(|&k| bad[k] && bad.get(k + 1).is_none_or(|&next| next))
 }
 
 #[cfg(test)]

@@ -28,7 +28,8 @@ pub mod stats;
 pub mod usl;
 
 pub use bottleneck::{bottleneck, Bottleneck, Thresholds};
-pub use knee::{find_knee, first_confirmed, step_rules, KneeAt, KneeRules, Rule};
+pub use knee::{find_knee, step_rules, KneeAt, KneeRules, Rule};
+pub use mapknee_load::first_confirmed;
 
 use mapknee_load::{Knee, Run};
 

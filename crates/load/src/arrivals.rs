@@ -64,8 +64,6 @@ pub struct Schedule {
     next_fp: u128,
     /// The gap in 32.32 fixed point.
     gap_fp: u128,
-    /// Arrivals issued so far.
-    k: u64,
     /// Poisson: the time of the last arrival.
     t_ns: f64,
     rng: FastRng,
@@ -86,7 +84,6 @@ impl Schedule {
             gap_ns,
             next_fp: fp(phase_ns) + FP_ONE / 2,
             gap_fp: fp(gap_ns),
-            k: 0,
             t_ns: 0.0,
             rng: FastRng::new(seed ^ 0x5bd1_e995 ^ thread as u64),
         }
@@ -99,14 +96,12 @@ impl Schedule {
             Arrivals::Even => {
                 let t = (self.next_fp >> 32) as u64;
                 self.next_fp += self.gap_fp;
-                self.k += 1;
                 t
             }
             Arrivals::Poisson => {
                 // Inverse transform: −ln(U) · mean, U in (0, 1].
                 let u = 1.0 - self.rng.next_f64();
                 self.t_ns += -u.ln() * self.gap_ns;
-                self.k += 1;
                 self.t_ns as u64
             }
         }

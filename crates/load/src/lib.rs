@@ -43,10 +43,13 @@ pub use hist::Percentiles;
 pub use mix::{Mix, Op, NAMED_MIXES};
 pub use results::{Decay, Knee, Machine, Point, Results, Run, Step, Usl, Window, SCHEMA};
 pub use rng::FastRng;
-pub use runner::{harness_cost, run_map_step, run_step, HarnessCost, NoopMap, StepSpec, WINDOW};
+pub use runner::{
+    harness_cost, harness_open_loop_ns, run_map_step, run_step, HarnessCost, NoopMap, StepSpec,
+    WINDOW,
+};
 pub use staircase::{
-    ladder, median_step, parse_rate, representatives, run_mix, run_scale, Ctx, NoProgress, Phase,
-    Progress, Rates, ScaleConfig, StaircaseConfig,
+    first_confirmed, ladder, median_step, parse_rate, representatives, run_mix, run_scale, Ctx,
+    NoProgress, Phase, Progress, Rates, ScaleConfig, StaircaseConfig,
 };
 pub use workload::{prefill, TxnGen, Workload, DEFAULT_KEYS, DEFAULT_PREFILL};
 

@@ -78,14 +78,6 @@ impl Mix {
     pub fn percentages(&self) -> [u32; 4] {
         [self.get, self.insert, self.get_or_insert, self.remove]
     }
-
-    /// Every named mix.
-    pub fn named() -> Vec<Mix> {
-        NAMED_MIXES
-            .iter()
-            .map(|&(n, p)| Mix::new(n, p).expect("named mixes sum to 100"))
-            .collect()
-    }
 }
 
 impl fmt::Display for Mix {

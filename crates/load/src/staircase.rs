@@ -315,10 +315,7 @@ pub fn run_mix(
                 let by_rate = representatives(&run.steps);
                 let base = by_rate.first()?;
                 let bad: Vec<bool> = by_rate.iter().map(|s| is_bad(base, s)).collect();
-                // An isolated bad step (a preemption spike) is not the knee:
-                // the next step must be bad too, as the analysis requires.
-                let first_bad =
-                    (0..bad.len()).find(|&k| bad[k] && bad.get(k + 1).is_none_or(|&next| next))?;
+                let first_bad = first_confirmed(&bad)?;
                 (first_bad > 0).then(|| {
                     (
                         rate_of(&by_rate[first_bad - 1]),
@@ -365,6 +362,19 @@ pub fn run_mix(
         run.steps.sort_by(|a, b| rate_of(a).total_cmp(&rate_of(b)));
     }
     runs
+}
+
+/// The index of the first *confirmed* bad step: bad, and followed by a bad
+/// step or by none. An isolated bad step (a preemption spike) is not the
+/// knee. The staircase's bisection and the analysis's knee rule share this.
+///
+/// ```
+/// assert_eq!(mapknee_load::first_confirmed(&[false, true, false, true, true]), Some(3));
+/// assert_eq!(mapknee_load::first_confirmed(&[false, false, true]), Some(2));
+/// assert_eq!(mapknee_load::first_confirmed(&[true, false]), None);
+/// ```
+pub fn first_confirmed(bad: &[bool]) -> Option<usize> {
+    (0..bad.len()).find(|&k| bad[k] && bad.get(k + 1).is_none_or(|&next| next))
 }
 
 /// The repetition whose p99 is the median (the lower one for an even

@@ -9,14 +9,13 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use mapknee_load::growth::{study, GrowthMap, GrowthResults, GrowthRun, DEFAULT_INSERTS};
-use mapknee_load::{harness_cost, Clock, Machine};
 
 use crate::args::{Format, GrowthArgs};
 use crate::render::fmt_ns;
-use crate::{CliError, Outcome, RUSTC};
+use crate::{CliError, Outcome};
 
 /// Validated `growth` flags.
 #[derive(Debug)]
@@ -94,15 +93,7 @@ pub(crate) fn run(args: GrowthArgs) -> Result<Outcome, CliError> {
         }
     }
     // The same machine record as `run`'s (clock and harness costs included).
-    let clock = Clock::new();
-    let harness = harness_cost(&clock, Duration::from_millis(100));
-    let machine = Machine::detect(
-        RUSTC,
-        env!("CARGO_PKG_VERSION"),
-        "foldhash",
-        clock.overhead_ns(),
-        harness.open_loop_ns,
-    );
+    let (_, machine) = super::machine("foldhash");
     let runs = study(
         &s.maps,
         s.inserts,
@@ -255,7 +246,7 @@ mod tests {
             p9999_insert_ns: 60,
             growths: None,
         };
-        let machine = Machine::detect("rustc", "0", "foldhash", 10.0, 0.0);
+        let machine = mapknee_load::Machine::detect("rustc", "0", "foldhash", 10.0, 0.0);
         let res = GrowthResults::new(
             machine,
             vec![run("gomap", 3000, 100), run("std", 2000, 10_000)],

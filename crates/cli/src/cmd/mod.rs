@@ -10,7 +10,7 @@ pub(crate) mod scale;
 
 use std::time::Duration;
 
-use mapknee_load::{harness_cost, Clock, Machine};
+use mapknee_load::{harness_open_loop_ns, Clock, Machine};
 
 use crate::settings::Common;
 use crate::{CliError, RUSTC};
@@ -30,7 +30,7 @@ pub(crate) fn prepare(common: &Common) -> Result<(Clock, Machine), CliError> {
             ))
         })?;
     }
-    let (clock, machine) = machine(common);
+    let (clock, machine) = machine(common.hasher.name());
     if common.verbose {
         eprintln!(
             "mapknee: clock {:.1} ns/read; harness {:.1} ns per recorded txn (no-op map, open loop)",
@@ -41,17 +41,15 @@ pub(crate) fn prepare(common: &Common) -> Result<(Clock, Machine), CliError> {
 }
 
 /// The clock and the machine record, with the clock's and the harness's
-/// own costs measured now (≈ 0.1 s).
-pub(crate) fn machine(common: &Common) -> (Clock, Machine) {
+/// own costs measured now (≈ 0.1 s). `hasher` is the one every map uses.
+pub(crate) fn machine(hasher: &str) -> (Clock, Machine) {
     let clock = Clock::new();
-    let overhead = clock.overhead_ns();
-    let harness = harness_cost(&clock, Duration::from_millis(100));
     let machine = Machine::detect(
         RUSTC,
         env!("CARGO_PKG_VERSION"),
-        common.hasher.name(),
-        overhead,
-        harness.open_loop_ns,
+        hasher,
+        clock.overhead_ns(),
+        harness_open_loop_ns(&clock, Duration::from_millis(100)),
     );
     (clock, machine)
 }
