@@ -19,11 +19,10 @@ use mapknee_load::{Decay, Run};
 /// Highest utilization used, so q stays finite.
 const MAX_RHO: f64 = 0.98;
 
-/// A fitted decay model for one map (the results type).
-pub type DecayFit = Decay;
-
-/// Predicted p99 / base p99 at utilization `rho` and write share `w`.
-pub fn predict_ratio(fit: &Decay, rho: f64, w: f64) -> f64 {
+/// Predicted p99 / base p99 at utilization `rho` and write share `w` (what
+/// the coefficients mean, checked by the tests).
+#[cfg(test)]
+fn predict_ratio(fit: &Decay, rho: f64, w: f64) -> f64 {
     let rho = rho.clamp(0.0, MAX_RHO);
     let q = rho / (1.0 - rho);
     (fit.a + fit.b * q + fit.c * w + fit.d * w * q).exp()
@@ -63,7 +62,7 @@ fn least_squares(rows: &[Vec<f64>], y: &[f64]) -> Option<Vec<f64>> {
 
 /// Fits the decay model to every run of `map` among `runs`. `None` when
 /// fewer than 4 usable steps (or a singular design).
-pub fn fit_decay(map: &str, runs: &[Run]) -> Option<DecayFit> {
+pub fn fit_decay(map: &str, runs: &[Run]) -> Option<Decay> {
     let mut obs: Vec<(f64, f64, f64)> = Vec::new(); // (q, w, y)
     for run in runs.iter().filter(|r| r.map == map) {
         let steps: Vec<_> = run
@@ -128,7 +127,7 @@ pub fn fit_decay(map: &str, runs: &[Run]) -> Option<DecayFit> {
     } else {
         1.0
     };
-    Some(DecayFit {
+    Some(Decay {
         map: map.to_string(),
         a,
         b,

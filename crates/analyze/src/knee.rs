@@ -12,8 +12,8 @@
 //! When both rules fire on the knee step the rule reads `p99x3+throughput`.
 //! Steps cut short by Ctrl-C and closed-loop steps are ignored.
 //!
-//! (DESIGN also asks for confirmation by Kneedle on the p99 curve: a later
-//! part; the rules alone decide for now.)
+//! The rules decide; Kneedle (see [`crate::kneedle`]) then says whether the
+//! p99 curve's own knee agrees, and `analyze_run` records its answer.
 
 use mapknee_load::{first_confirmed, Step};
 

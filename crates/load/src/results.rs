@@ -77,7 +77,7 @@ pub struct Machine {
     pub clock_overhead_ns: f64,
     /// The harness's own cost per recorded transaction, in ns, measured on
     /// a no-op map in the open loop (clock read, key and op generation, and
-    /// three histogram records) (*extension*).
+    /// two histogram records) (*extension*).
     #[serde(default)]
     pub harness_ns_per_op: f64,
 }
@@ -262,13 +262,14 @@ pub struct Knee {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kneedle_ops_per_sec: Option<f64>,
     /// `agree` when Kneedle confirms the rule's knee (same or adjacent
-    /// step), else `disagree` (*extension*).
+    /// step), `disagree` when it puts it elsewhere, `no-knee` when the p99
+    /// curve has none (*extension*).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kneedle: Option<String>,
-    /// With `--repeat N`: where the knee may lie, txn/s (*extension*): from
-    /// the lowest rate just below any repetition's own knee to the highest
-    /// such knee (a ladder only brackets a knee; a repetition with no knee
-    /// counts as its highest offered rate).
+    /// With `--repeat N`: the lowest and highest knee found when each
+    /// repetition's steps are analysed on their own, widened to include the
+    /// median knee, txn/s (*extension*). A repetition with no knee counts as
+    /// its highest offered rate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ops_per_sec_range: Option<[f64; 2]>,
     /// The M/M/1 reference knee: the rate at which an M/M/1 queue with the

@@ -2,7 +2,7 @@
 //! latencies in a few characters. (The HTML report spells units out in its
 //! own `format` module.)
 
-/// A rate in txn/s, short: `950`, `12.8k`, `1.25M`.
+/// A rate in txn/s, short: `950`, `2.5k`, `13k`, `1.25M`.
 pub fn fmt_rate(r: f64) -> String {
     if r >= 1e6 {
         format!("{:.2}M", r / 1e6)

@@ -71,7 +71,6 @@ fn same(a: f64, b: f64) -> bool {
     (a - b).abs() < 0.5
 }
 
-/// `run`'s tables.
 /// The table for `results`' kind: [`scale`] for `scale` results, [`run`]
 /// otherwise.
 pub fn render(results: &Results) -> String {

@@ -19,6 +19,11 @@ pub(crate) fn run(args: AdviseArgs) -> Result<Outcome, CliError> {
         )));
     }
     let advice = advise(&results);
+    if args.format == Format::Csv {
+        return Err(CliError::usage(
+            "--format csv is not available here: use table or json",
+        ));
+    }
     match args.format {
         Format::Json => println!(
             "{}",

@@ -25,6 +25,11 @@ pub(crate) fn run(args: CompareArgs) -> Result<Outcome, CliError> {
         )));
     }
     let c = compare(&base, &new, threshold);
+    if args.format == Format::Csv {
+        return Err(CliError::usage(
+            "--format csv is not available here: use table or json",
+        ));
+    }
     match args.format {
         Format::Json => println!(
             "{}",
