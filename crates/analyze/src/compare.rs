@@ -3,25 +3,35 @@
 //!
 //! Runs are paired by map and mix; when the files hold different maps (say
 //! `synthetic:2us` against `synthetic:3us`) and the same number of runs,
-//! by position. The run's verdict rests on its most robust figure:
-//! 1. the knee rate, when both runs have a knee (a lower knee is worse);
-//! 2. else the closed-loop capacity, when both have one;
-//! 3. else the median p99 change over the steps offered the same rate
-//!    (within 2 %), before either knee.
+//! by position.
 //!
-//! A change counts only beyond `threshold` percent *and* outside both
-//! runs' measured spread when steps carry repeat intervals. Step-level
-//! changes are reported too, as information.
+//! **With `--repeat N` on both sides** every run carries each repetition's
+//! own knee and peak achieved rate ([`mapknee_load::Repetition`]): the
+//! noise measured, not guessed. Both figures are judged, each with a
+//! bootstrap interval of the ratio of the two sides' medians. A figure
+//! counts as changed only when its change passes `threshold` *and* its
+//! interval excludes "no change". The intervals are family-wise: at
+//! 1 − 0.05 / m for m judged figures (Bonferroni), so that comparing 15 runs
+//! does not raise 15 chances of a false alarm.
+//!
+//! **With single runs** no noise is measured. The verdict then rests on the
+//! threshold alone, on the run's most robust figure: the knee rate when
+//! both runs have one, else the closed-loop capacity, else the median p99
+//! change over the steps offered the same rate before either knee.
+//!
+//! Step-level changes are reported too, as information.
 
 use mapknee_load::{Results, Run, Step};
 use serde::Serialize;
 
-use crate::stats::median;
+use crate::stats::{bootstrap_ratio_ci, median};
 
-/// The default noise threshold, percent. On a 2-core machine two runs of
-/// one build differ in knee rate by up to ~10 % (ladder placement and
-/// scheduling noise), so anything tighter cries wolf.
+/// The default noise threshold, percent: a change smaller than this is
+/// never called a change, however tight its interval.
 pub const DEFAULT_THRESHOLD_PCT: f64 = 15.0;
+
+/// The family-wise error rate the intervals are set for.
+pub const FAMILY_ERROR: f64 = 0.05;
 
 /// A verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -31,7 +41,7 @@ pub enum Verdict {
     Improved,
     /// Worse beyond noise.
     Regressed,
-    /// Within the threshold.
+    /// Not shown to differ.
     WithinNoise,
 }
 
@@ -46,17 +56,65 @@ impl Verdict {
     }
 }
 
+/// A figure a run's verdict can rest on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Figure {
+    /// The knee rate, txn/s (higher is better).
+    Knee,
+    /// The capacity, txn/s (higher is better): the repetitions' peak
+    /// achieved rate, or for single runs the closed-loop probe.
+    Capacity,
+    /// The median p99 change over the steps before either knee (lower is
+    /// better; single runs only).
+    PreKneeP99,
+}
+
+impl Figure {
+    /// The name printed.
+    pub fn label(self) -> &'static str {
+        match self {
+            Figure::Knee => "knee",
+            Figure::Capacity => "capacity",
+            Figure::PreKneeP99 => "pre-knee p99",
+        }
+    }
+}
+
+/// One figure of a run, before and after.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FigureChange {
+    /// Which figure.
+    pub figure: Figure,
+    /// Its base value (the repetitions' median); `None` for the pre-knee p99.
+    pub base: Option<f64>,
+    /// Its new value.
+    pub new: Option<f64>,
+    /// (new − base) / base, percent.
+    pub change_pct: f64,
+    /// The interval of `change_pct` at [`Comparison::confidence`], when both
+    /// sides have repetitions.
+    pub interval_pct: Option<[f64; 2]>,
+    /// Repetitions behind the base and the new value.
+    pub repetitions: [usize; 2],
+    /// This figure's verdict.
+    pub verdict: Verdict,
+}
+
 /// One step offered the same rate in both files.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StepChange {
     /// Offered rate, txn/s (the base file's).
     pub target_ops_per_sec: f64,
-    /// p99 before and after, ns.
+    /// p99 before, ns.
     pub base_p99_ns: u64,
     /// p99 after, ns.
     pub new_p99_ns: u64,
     /// (new − base) / base, percent; positive is slower.
     pub p99_change_pct: f64,
+    /// With repeats on both sides: the widest change the two p99 intervals
+    /// allow, percent.
+    pub p99_interval_pct: Option<[f64; 2]>,
     /// Achieved rate change, percent; negative is worse.
     pub achieved_change_pct: f64,
     /// This step's verdict.
@@ -72,19 +130,10 @@ pub struct RunChange {
     pub new_map: String,
     /// The mix.
     pub mix: String,
-    /// What the verdict rests on: `knee`, `capacity`, `p99` or `nothing`.
-    pub basis: String,
-    /// Base and new value of that figure.
-    pub base_value: Option<f64>,
-    /// New value of that figure.
-    pub new_value: Option<f64>,
-    /// Its change, percent (positive = better for knee/capacity).
-    pub change_pct: Option<f64>,
-    /// The run's verdict.
+    /// The figures judged (empty when the runs share none).
+    pub figures: Vec<FigureChange>,
+    /// Regressed if any figure regressed, else improved if any improved.
     pub verdict: Verdict,
-    /// Whether both knees carried `--repeat` ranges (and so the verdict
-    /// weighed their spread).
-    pub knee_ranges: bool,
     /// Steps offered the same rate.
     pub steps: Vec<StepChange>,
 }
@@ -94,6 +143,9 @@ pub struct RunChange {
 pub struct Comparison {
     /// The threshold used, percent.
     pub threshold_pct: f64,
+    /// The confidence of each figure's interval: 1 − 0.05 / (figures with
+    /// intervals).
+    pub confidence: f64,
     /// One per paired run.
     pub runs: Vec<RunChange>,
     /// Runs present in only one file, as `map/mix`.
@@ -110,12 +162,25 @@ fn pct(base: f64, new: f64) -> f64 {
     }
 }
 
-/// Classifies a change where positive is better.
-fn classify(better_pct: f64, threshold: f64) -> Verdict {
-    if better_pct > threshold {
+/// Classifies a change where positive is better. With an interval (same
+/// sign convention) the change must also exclude zero.
+fn classify(better_pct: f64, interval: Option<[f64; 2]>, threshold: f64) -> Verdict {
+    let [lo, hi] = interval.unwrap_or([better_pct, better_pct]);
+    if better_pct > threshold && lo > 0.0 {
         Verdict::Improved
-    } else if better_pct < -threshold {
+    } else if better_pct < -threshold && hi < 0.0 {
         Verdict::Regressed
+    } else {
+        Verdict::WithinNoise
+    }
+}
+
+/// Regressed if any regressed, else improved if any improved.
+fn overall(verdicts: impl Iterator<Item = Verdict> + Clone) -> Verdict {
+    if verdicts.clone().any(|v| v == Verdict::Regressed) {
+        Verdict::Regressed
+    } else if verdicts.into_iter().any(|v| v == Verdict::Improved) {
+        Verdict::Improved
     } else {
         Verdict::WithinNoise
     }
@@ -146,18 +211,18 @@ fn compare_steps(base: &Run, new: &Run, threshold: f64) -> Vec<StepChange> {
                     .is_some_and(|nt| (nt - t).abs() <= 0.02 * t)
             })?;
             let p99_change = pct(b.latency_ns.p99 as f64, n.latency_ns.p99 as f64);
-            let mut verdict = classify(-p99_change, threshold);
-            // With repeat intervals, overlapping intervals are noise.
-            if let (Some(bi), Some(ni)) = (b.p99_ci_ns, n.p99_ci_ns) {
-                if bi[0] <= ni[1] && ni[0] <= bi[1] {
-                    verdict = Verdict::WithinNoise;
-                }
-            }
+            let interval = b
+                .p99_ci_ns
+                .zip(n.p99_ci_ns)
+                .and_then(|(bi, ni)| (bi[0] > 0.0).then(|| [pct(bi[1], ni[0]), pct(bi[0], ni[1])]));
+            // Slower is worse: negate into "positive is better".
+            let verdict = classify(-p99_change, interval.map(|[lo, hi]| [-hi, -lo]), threshold);
             Some(StepChange {
                 target_ops_per_sec: t,
                 base_p99_ns: b.latency_ns.p99,
                 new_p99_ns: n.latency_ns.p99,
                 p99_change_pct: p99_change,
+                p99_interval_pct: interval,
                 achieved_change_pct: pct(b.achieved_ops_per_sec, n.achieved_ops_per_sec),
                 verdict,
             })
@@ -165,76 +230,101 @@ fn compare_steps(base: &Run, new: &Run, threshold: f64) -> Vec<StepChange> {
         .collect()
 }
 
-fn compare_run(base: &Run, new: &Run, threshold: f64) -> RunChange {
-    let steps = compare_steps(base, new, threshold);
-    let (basis, b, n) = match (
+/// A figure measured once per repetition on both sides.
+fn repeated_figure(figure: Figure, base: &[f64], new: &[f64]) -> FigureChange {
+    let (b, n) = (median(base), median(new));
+    FigureChange {
+        figure,
+        base: Some(b),
+        new: Some(n),
+        change_pct: pct(b, n),
+        interval_pct: None,
+        repetitions: [base.len(), new.len()],
+        verdict: Verdict::WithinNoise,
+    }
+}
+
+/// A figure measured once on each side.
+fn single_figure(figure: Figure, base: Option<f64>, new: Option<f64>, change: f64) -> FigureChange {
+    FigureChange {
+        figure,
+        base,
+        new,
+        change_pct: change,
+        interval_pct: None,
+        repetitions: [1, 1],
+        verdict: Verdict::WithinNoise,
+    }
+}
+
+/// The figures a pair of runs can be judged by, without verdicts yet.
+/// Their samples come back alongside for the intervals.
+fn figures(base: &Run, new: &Run, steps: &[StepChange]) -> Vec<(FigureChange, Vec<f64>, Vec<f64>)> {
+    if base.repetitions.len() >= 2 && new.repetitions.len() >= 2 {
+        let knees =
+            |r: &Run| -> Vec<f64> { r.repetitions.iter().map(|x| x.knee_ops_per_sec).collect() };
+        let peaks = |r: &Run| -> Vec<f64> {
+            r.repetitions
+                .iter()
+                .map(|x| x.peak_achieved_ops_per_sec)
+                .collect()
+        };
+        return [
+            (Figure::Knee, knees(base), knees(new)),
+            (Figure::Capacity, peaks(base), peaks(new)),
+        ]
+        .into_iter()
+        .map(|(f, b, n)| (repeated_figure(f, &b, &n), b, n))
+        .collect();
+    }
+    let single = match (
         &base.knee,
         &new.knee,
         base.capacity_ops_per_sec,
         new.capacity_ops_per_sec,
     ) {
-        (Some(bk), Some(nk), _, _) => ("knee", Some(bk.ops_per_sec), Some(nk.ops_per_sec)),
-        (_, _, Some(bc), Some(nc)) => ("capacity", Some(bc), Some(nc)),
-        _ if !steps.is_empty() => {
-            let before_knee = |s: &&StepChange| {
-                base.knee
-                    .as_ref()
-                    .is_none_or(|k| s.target_ops_per_sec < k.ops_per_sec)
-                    && new
-                        .knee
-                        .as_ref()
-                        .is_none_or(|k| s.target_ops_per_sec < k.ops_per_sec)
+        (Some(bk), Some(nk), _, _) => Some(single_figure(
+            Figure::Knee,
+            Some(bk.ops_per_sec),
+            Some(nk.ops_per_sec),
+            pct(bk.ops_per_sec, nk.ops_per_sec),
+        )),
+        (_, _, Some(bc), Some(nc)) => Some(single_figure(
+            Figure::Capacity,
+            Some(bc),
+            Some(nc),
+            pct(bc, nc),
+        )),
+        _ => {
+            let before = |k: &Option<mapknee_load::Knee>, rate: f64| {
+                k.as_ref().is_none_or(|k| rate < k.ops_per_sec)
             };
             let changes: Vec<f64> = steps
                 .iter()
-                .filter(before_knee)
+                .filter(|s| {
+                    before(&base.knee, s.target_ops_per_sec)
+                        && before(&new.knee, s.target_ops_per_sec)
+                })
                 .map(|s| s.p99_change_pct)
                 .collect();
-            if changes.is_empty() {
-                ("nothing", None, None)
-            } else {
-                ("p99", Some(0.0), Some(median(&changes)))
-            }
+            (!changes.is_empty())
+                .then(|| single_figure(Figure::PreKneeP99, None, None, median(&changes)))
         }
-        _ => ("nothing", None, None),
     };
-    let (change, mut verdict) = match (basis, b, n) {
-        ("p99", _, Some(m)) => (Some(m), classify(-m, threshold)),
-        (_, Some(b), Some(n)) => {
-            let c = pct(b, n);
-            (Some(c), classify(c, threshold))
-        }
-        _ => (None, Verdict::WithinNoise),
+    single
+        .into_iter()
+        .map(|f| (f, Vec::new(), Vec::new()))
+        .collect()
+}
+
+/// Sets a figure's interval (from its samples, at `confidence`) and verdict.
+fn judge(f: &mut FigureChange, base: &[f64], new: &[f64], confidence: f64, threshold: f64) {
+    f.interval_pct = bootstrap_ratio_ci(base, new, confidence)
+        .map(|(lo, hi)| [(lo - 1.0) * 100.0, (hi - 1.0) * 100.0]);
+    f.verdict = match f.figure {
+        Figure::Knee | Figure::Capacity => classify(f.change_pct, f.interval_pct, threshold),
+        Figure::PreKneeP99 => classify(-f.change_pct, None, threshold),
     };
-    // With repeats, each knee carries the range its repetitions spanned:
-    // knees whose ranges overlap are indistinguishable, whatever the
-    // medians did.
-    let mut knee_ranges = false;
-    if basis == "knee" {
-        let ranges = base
-            .knee
-            .as_ref()
-            .and_then(|k| k.ops_per_sec_range)
-            .zip(new.knee.as_ref().and_then(|k| k.ops_per_sec_range));
-        if let Some((br, nr)) = ranges {
-            knee_ranges = true;
-            if br[0] <= nr[1] && nr[0] <= br[1] {
-                verdict = Verdict::WithinNoise;
-            }
-        }
-    }
-    RunChange {
-        base_map: base.map.clone(),
-        new_map: new.map.clone(),
-        mix: base.mix.name.clone(),
-        basis: basis.into(),
-        base_value: if basis == "p99" { None } else { b },
-        new_value: if basis == "p99" { None } else { n },
-        change_pct: change,
-        verdict,
-        knee_ranges,
-        steps,
-    }
 }
 
 /// Compares `new` against `base`.
@@ -261,28 +351,55 @@ pub fn compare(base: &Results, new: &Results, threshold_pct: f64) -> Comparison 
     } else {
         pairs = base.runs.iter().zip(&new.runs).collect();
     }
-    let runs: Vec<RunChange> = pairs
+    let prepared: Vec<_> = pairs
         .into_iter()
-        .map(|(b, n)| compare_run(b, n, threshold_pct))
+        .map(|(b, n)| {
+            let steps = compare_steps(b, n, threshold_pct);
+            let figures = figures(b, n, &steps);
+            (b, n, steps, figures)
+        })
         .collect();
-    let verdict = if runs.iter().any(|r| r.verdict == Verdict::Regressed) {
-        Verdict::Regressed
-    } else if runs.iter().any(|r| r.verdict == Verdict::Improved) {
-        Verdict::Improved
-    } else {
-        Verdict::WithinNoise
-    };
+    // Bonferroni: each interval at 1 − α/m keeps the chance of any false
+    // alarm among the m figures at most α.
+    let m = prepared
+        .iter()
+        .flat_map(|p| &p.3)
+        .filter(|(_, b, _)| !b.is_empty())
+        .count()
+        .max(1);
+    let confidence = 1.0 - FAMILY_ERROR / m as f64;
+    let runs: Vec<RunChange> = prepared
+        .into_iter()
+        .map(|(b, n, steps, figures)| {
+            let figures: Vec<FigureChange> = figures
+                .into_iter()
+                .map(|(mut f, bs, ns)| {
+                    judge(&mut f, &bs, &ns, confidence, threshold_pct);
+                    f
+                })
+                .collect();
+            RunChange {
+                base_map: b.map.clone(),
+                new_map: n.map.clone(),
+                mix: b.mix.name.clone(),
+                verdict: overall(figures.iter().map(|f| f.verdict)),
+                figures,
+                steps,
+            }
+        })
+        .collect();
     Comparison {
         threshold_pct,
+        confidence,
+        verdict: overall(runs.iter().map(|r| r.verdict)),
         runs,
         unpaired,
-        verdict,
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use mapknee_load::Knee;
+    use mapknee_load::{Knee, Repetition};
 
     use super::*;
     use crate::fixtures::{run, step};
@@ -299,6 +416,14 @@ mod tests {
         }
     }
 
+    fn steps() -> Vec<Step> {
+        vec![
+            step(1e5, 1e5, 1000),
+            step(2e5, 2e5, 1100),
+            step(4e5, 3e5, 90_000),
+        ]
+    }
+
     fn with_knee(mut r: Run, at: f64) -> Run {
         r.knee = Some(Knee {
             ops_per_sec: at,
@@ -312,15 +437,27 @@ mod tests {
         r
     }
 
+    /// A run whose repetitions found these knees and peak achieved rates.
+    fn repeated(map: &str, knees: &[f64], peaks: &[f64]) -> Run {
+        let mut r = with_knee(run(map, "mixed", 5e5, steps()), median(knees));
+        r.repetitions = knees
+            .iter()
+            .zip(peaks)
+            .map(|(&k, &p)| Repetition {
+                knee_ops_per_sec: k,
+                knee_found: true,
+                peak_achieved_ops_per_sec: p,
+            })
+            .collect();
+        r
+    }
+
+    fn figure(c: &Comparison, f: Figure) -> &FigureChange {
+        c.runs[0].figures.iter().find(|x| x.figure == f).unwrap()
+    }
+
     #[test]
-    fn lower_knee_regresses_similar_knee_is_noise() {
-        let steps = || {
-            vec![
-                step(1e5, 1e5, 1000),
-                step(2e5, 2e5, 1100),
-                step(4e5, 3e5, 90_000),
-            ]
-        };
+    fn single_runs_judge_the_knee_by_the_threshold() {
         let base = results(vec![with_knee(
             run("synthetic:2us", "mixed", 5e5, steps()),
             4.2e5,
@@ -336,11 +473,10 @@ mod tests {
         let c = compare(&base, &same, DEFAULT_THRESHOLD_PCT);
         assert_eq!(c.verdict, Verdict::WithinNoise, "{c:?}");
         let c = compare(&base, &slower, DEFAULT_THRESHOLD_PCT);
-        assert_eq!(
-            (c.verdict, c.runs[0].basis.as_str()),
-            (Verdict::Regressed, "knee"),
-            "{c:?}"
-        );
+        assert_eq!(c.verdict, Verdict::Regressed, "{c:?}");
+        assert_eq!(c.runs[0].figures.len(), 1);
+        let knee = figure(&c, Figure::Knee);
+        assert_eq!((knee.repetitions, knee.interval_pct), ([1, 1], None));
         assert!(c.unpaired.is_empty(), "paired by position");
         let c = compare(&slower, &base, DEFAULT_THRESHOLD_PCT);
         assert_eq!(c.verdict, Verdict::Improved);
@@ -348,73 +484,115 @@ mod tests {
     }
 
     #[test]
-    fn without_knees_falls_back_to_capacity_then_p99() {
-        let mut a = run(
-            "rwlock",
-            "mixed",
-            1e6,
-            vec![step(1e5, 1e5, 1000), step(2e5, 2e5, 1000)],
-        );
-        let mut b = run(
-            "rwlock",
-            "mixed",
-            0.5e6,
-            vec![step(1e5, 1e5, 1000), step(2e5, 2e5, 1000)],
-        );
+    fn single_runs_without_knees_fall_back_to_capacity_then_p99() {
+        let steps = || vec![step(1e5, 1e5, 1000), step(2e5, 2e5, 1000)];
+        let mut a = run("rwlock", "mixed", 1e6, steps());
+        let mut b = run("rwlock", "mixed", 0.5e6, steps());
         let c = compare(&results(vec![a.clone()]), &results(vec![b.clone()]), 15.0);
-        assert_eq!(
-            (c.verdict, c.runs[0].basis.as_str()),
-            (Verdict::Regressed, "capacity")
-        );
+        assert_eq!(c.verdict, Verdict::Regressed);
+        assert_eq!(c.runs[0].figures[0].figure, Figure::Capacity);
         a.capacity_ops_per_sec = None;
         b.capacity_ops_per_sec = None;
         b.steps[0].latency_ns.p99 = 1500;
         b.steps[1].latency_ns.p99 = 1600;
         let c = compare(&results(vec![a]), &results(vec![b]), 15.0);
-        assert_eq!(
-            (c.verdict, c.runs[0].basis.as_str()),
-            (Verdict::Regressed, "p99"),
-            "{c:?}"
-        );
+        assert_eq!(c.verdict, Verdict::Regressed, "{c:?}");
+        assert_eq!(c.runs[0].figures[0].figure, Figure::PreKneeP99);
     }
 
     #[test]
-    fn knee_ranges_from_repeats_decide_between_noise_and_regression() {
-        let steps = || {
-            vec![
-                step(1e5, 1e5, 1000),
-                step(2e5, 2e5, 1100),
-                step(4e5, 3e5, 90_000),
-            ]
-        };
-        let ranged = |map: &str, at: f64, lo: f64, hi: f64| {
-            let mut r = with_knee(run(map, "mixed", 5e5, steps()), at);
-            r.knee.as_mut().unwrap().ops_per_sec_range = Some([lo, hi]);
-            results(vec![r])
-        };
-        // Medians 40 % apart, but the repetitions overlap: noise.
-        let c = compare(
-            &ranged("m", 5e5, 3e5, 6e5),
-            &ranged("m", 3e5, 2.5e5, 4e5),
-            15.0,
+    fn repetitions_tell_noise_from_a_regression() {
+        // One noisy distribution twice: the medians differ by 30 %, beyond
+        // the threshold, but the repetitions interleave: noise.
+        let base = repeated(
+            "m",
+            &[5e5, 3e5, 6e5, 4e5, 5.5e5],
+            &[9e5, 7e5, 8e5, 9.5e5, 7.5e5],
         );
+        let new = repeated(
+            "m",
+            &[3.5e5, 6e5, 3e5, 3.8e5, 5e5],
+            &[7e5, 9e5, 8.2e5, 6.8e5, 9.4e5],
+        );
+        let c = compare(&results(vec![base.clone()]), &results(vec![new]), 15.0);
+        let knee = figure(&c, Figure::Knee);
+        assert!(knee.change_pct < -15.0, "{knee:?}");
+        let [lo, hi] = knee.interval_pct.unwrap();
+        assert!(lo < 0.0 && 0.0 < hi, "{knee:?}");
         assert_eq!(c.verdict, Verdict::WithinNoise, "{c:?}");
-        // Disjoint ranges and beyond the threshold: a regression.
+        assert_eq!(knee.repetitions, [5, 5]);
+
+        // Tight repetitions a third lower on both figures: a regression,
+        // with the true change inside the interval.
+        let base = repeated(
+            "m",
+            &[5e5, 5.1e5, 4.9e5, 5.05e5, 4.95e5],
+            &[6e5, 6.1e5, 5.9e5, 6e5, 6.05e5],
+        );
+        let new = repeated(
+            "m",
+            &[3.3e5, 3.4e5, 3.2e5, 3.35e5, 3.3e5],
+            &[4e5, 4.1e5, 3.9e5, 4e5, 4.02e5],
+        );
         let c = compare(
-            &ranged("m", 5e5, 4.6e5, 5.2e5),
-            &ranged("m", 3.3e5, 3.1e5, 3.5e5),
+            &results(vec![base.clone()]),
+            &results(vec![new.clone()]),
             15.0,
         );
         assert_eq!(c.verdict, Verdict::Regressed, "{c:?}");
+        for f in &c.runs[0].figures {
+            let [lo, hi] = f.interval_pct.unwrap();
+            assert!(
+                lo <= f.change_pct && f.change_pct <= hi && hi < -15.0,
+                "{f:?}"
+            );
+            assert_eq!(f.verdict, Verdict::Regressed);
+        }
+        // The same change, the other way round, is an improvement.
+        let c = compare(&results(vec![new]), &results(vec![base.clone()]), 15.0);
+        assert_eq!(c.verdict, Verdict::Improved, "{c:?}");
+
+        // A tight but small change stays under the threshold.
+        let near = repeated(
+            "m",
+            &[4.6e5, 4.65e5, 4.55e5, 4.6e5, 4.62e5],
+            &[5.6e5, 5.65e5, 5.55e5, 5.6e5, 5.62e5],
+        );
+        let c = compare(&results(vec![base]), &results(vec![near]), 15.0);
+        assert_eq!(c.verdict, Verdict::WithinNoise, "{c:?}");
     }
 
     #[test]
-    fn overlapping_repeat_intervals_are_noise() {
+    fn intervals_widen_with_the_number_of_figures_judged() {
+        let r = |map: &str| repeated(map, &[5e5, 5.1e5, 4.9e5], &[6e5, 6.1e5, 5.9e5]);
+        let one = compare(&results(vec![r("a")]), &results(vec![r("a")]), 15.0);
+        assert!((one.confidence - (1.0 - 0.05 / 2.0)).abs() < 1e-12);
+        let many: Vec<Run> = (0..15).map(|i| r(&format!("m{i}"))).collect();
+        let c = compare(&results(many.clone()), &results(many), 15.0);
+        assert!((c.confidence - (1.0 - 0.05 / 30.0)).abs() < 1e-12);
+        // One side without repetitions: judged as single runs, no interval.
+        let c = compare(
+            &results(vec![with_knee(run("a", "mixed", 5e5, steps()), 5e5)]),
+            &results(vec![r("a")]),
+            15.0,
+        );
+        assert_eq!(c.runs[0].figures.len(), 1);
+        assert_eq!(c.runs[0].figures[0].interval_pct, None);
+    }
+
+    #[test]
+    fn overlapping_step_intervals_are_noise() {
         let mut a = run("rwlock", "mixed", 1e6, vec![step(1e5, 1e5, 1000)]);
         let mut b = run("rwlock", "mixed", 1e6, vec![step(1e5, 1e5, 1500)]);
         a.steps[0].p99_ci_ns = Some([800.0, 1600.0]);
         b.steps[0].p99_ci_ns = Some([900.0, 1700.0]);
+        let c = compare(&results(vec![a.clone()]), &results(vec![b.clone()]), 15.0);
+        let s = &c.runs[0].steps[0];
+        assert_eq!(s.verdict, Verdict::WithinNoise);
+        let [lo, hi] = s.p99_interval_pct.unwrap();
+        assert!(lo < 0.0 && s.p99_change_pct < hi, "{s:?}");
+        b.steps[0].p99_ci_ns = Some([1700.0, 2000.0]);
         let c = compare(&results(vec![a]), &results(vec![b]), 15.0);
-        assert_eq!(c.runs[0].steps[0].verdict, Verdict::WithinNoise);
+        assert_eq!(c.runs[0].steps[0].verdict, Verdict::Regressed);
     }
 }

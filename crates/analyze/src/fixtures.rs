@@ -40,5 +40,6 @@ pub(crate) fn run(map: &str, mix: &str, capacity: f64, steps: Vec<Step>) -> Run 
         points: vec![],
         knee: None,
         usl: None,
+        repetitions: Vec::new(),
     }
 }

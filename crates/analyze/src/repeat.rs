@@ -3,7 +3,7 @@
 //! median-p99 repetition — with a bootstrap confidence interval of the
 //! median p99 and the median achieved rate.
 
-use mapknee_load::{median_step, Run, Step};
+use mapknee_load::{median_step, Repetition, Run, Step};
 
 use crate::knee::{find_knee, KneeRules};
 
@@ -91,37 +91,47 @@ pub fn repetitions(steps: &[Step]) -> Option<Vec<Vec<Step>>> {
     (reps.len() > 1).then_some(reps)
 }
 
-/// The knee of each repetition analysed alone (its highest offered rate
-/// when it has none): the spread a single run's knee carries.
-pub fn knee_samples(steps: &[Step], rules: &KneeRules) -> Vec<f64> {
+/// Each repetition analysed alone: its knee (its highest offered rate
+/// when it has none) and its peak achieved rate. Their spread is the noise
+/// a single run carries.
+pub fn repetition_figures(steps: &[Step], rules: &KneeRules) -> Vec<Repetition> {
     let Some(reps) = repetitions(steps) else {
         return Vec::new();
     };
     reps.iter()
         .filter(|r| r.len() >= 2)
-        .map(|r| match find_knee(r, rules) {
-            Some(k) => r[k.index].target_ops_per_sec.unwrap_or(0.0),
-            None => r
+        .map(|r| {
+            let top = r
                 .iter()
                 .filter_map(|s| s.target_ops_per_sec)
-                .fold(0.0, f64::max),
+                .fold(0.0, f64::max);
+            let knee = find_knee(r, rules).and_then(|k| r[k.index].target_ops_per_sec);
+            Repetition {
+                knee_ops_per_sec: knee.unwrap_or(top),
+                knee_found: knee.is_some(),
+                peak_achieved_ops_per_sec: r
+                    .iter()
+                    .map(|s| s.achieved_ops_per_sec)
+                    .fold(0.0, f64::max),
+            }
         })
         .collect()
 }
 
-/// [`merge_steps`] on a run, in place; returns the per-repetition knees
-/// (see [`knee_samples`]) for [`crate::analyze_run`]'s caller to attach.
-pub fn merge(run: &mut Run, rules: &KneeRules) -> Vec<f64> {
-    let samples = knee_samples(&run.steps, rules);
+/// Folds a run's repetitions: records each repetition's figures (see
+/// [`repetition_figures`]) in `run.repetitions`, then merges its steps
+/// ([`merge_steps`]). Call [`attach_knee_range`] after [`crate::analyze_run`].
+pub fn merge(run: &mut Run, rules: &KneeRules) {
+    run.repetitions = repetition_figures(&run.steps, rules);
     run.steps = merge_steps(&run.steps);
-    samples
 }
 
-/// Attaches the per-repetition knee range to the run's knee.
-pub fn attach_knee_range(run: &mut Run, samples: &[f64]) {
-    if let (Some(knee), false) = (run.knee.as_mut(), samples.is_empty()) {
-        let lo = samples.iter().copied().fold(f64::INFINITY, f64::min);
-        let hi = samples.iter().copied().fold(0.0, f64::max);
+/// Attaches the repetitions' knee range to the run's knee.
+pub fn attach_knee_range(run: &mut Run) {
+    let knees = run.repetitions.iter().map(|r| r.knee_ops_per_sec);
+    let lo = knees.clone().fold(f64::INFINITY, f64::min);
+    let hi = knees.fold(0.0, f64::max);
+    if let (Some(knee), false) = (run.knee.as_mut(), run.repetitions.is_empty()) {
         knee.ops_per_sec_range = Some([lo.min(knee.ops_per_sec), hi.max(knee.ops_per_sec)]);
     }
 }
@@ -148,9 +158,12 @@ mod tests {
         let reps = repetitions(&steps).unwrap();
         assert_eq!(reps.len(), 2);
         assert!(reps.iter().all(|r| r.len() == 4));
-        let mut knees = knee_samples(&steps, &KneeRules::default());
+        let figures = repetition_figures(&steps, &KneeRules::default());
+        let mut knees: Vec<f64> = figures.iter().map(|r| r.knee_ops_per_sec).collect();
         knees.sort_by(f64::total_cmp);
         assert_eq!(knees, vec![3e3, 4e3]);
+        assert!(figures.iter().all(|r| r.knee_found));
+        assert!(figures.iter().all(|r| r.peak_achieved_ops_per_sec == 4e3));
         assert!(repetitions(&steps[..1]).is_none());
     }
 }

@@ -105,7 +105,8 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "A")]
     pub(crate) arrivals: Option<String>,
     /// Run every step N times, interleaved across maps, and report the
-    /// median with a 95 % bootstrap interval [default: 1].
+    /// median with a 95 % bootstrap interval; each repetition's own knee and
+    /// peak rate are kept for `compare` [default: 1].
     #[arg(long, value_name = "N")]
     pub(crate) repeat: Option<usize>,
     #[command(flatten)]

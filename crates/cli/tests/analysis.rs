@@ -126,7 +126,8 @@ fn repeat_report_advise_compare_end_to_end() {
     }
 
     // compare: a file against itself is within noise (exit 0); against a
-    // copy whose p99s doubled (and knees halved) it is a regression (exit 1).
+    // copy whose p99s doubled and whose repetitions fell to a quarter it is a
+    // regression (exit 1).
     let base = dir.join("results.json");
     let same = ok(&mapknee(&[
         "compare",
@@ -141,21 +142,17 @@ fn repeat_report_advise_compare_end_to_end() {
             step["latency_ns"]["p99"] = Value::from(p99 * 2 + 1);
             step["p99_ci_ns"] = Value::Null;
         }
-        if let Some(k) = run["knee"].as_object_mut() {
-            // Halve the knee. With repeats it also carries a range: move it
-            // below the base range, or the overlap would (rightly) read as
-            // noise.
-            let at = k["ops_per_sec"].as_f64().unwrap();
-            let low = k
-                .get("ops_per_sec_range")
-                .and_then(Value::as_array)
-                .map_or(at, |r| r[0].as_f64().unwrap());
-            k.insert("ops_per_sec".into(), Value::from(low / 2.0));
-            if k.contains_key("ops_per_sec_range") {
-                k.insert(
-                    "ops_per_sec_range".into(),
-                    serde_json::json!([low / 4.0, low / 2.0]),
-                );
+        // Each repetition's knee and peak at a quarter of the base's lowest:
+        // well past the threshold and the spread the repetitions showed.
+        let reps = run["repetitions"].as_array_mut().expect("repetitions");
+        assert_eq!(reps.len(), 3);
+        for field in ["knee_ops_per_sec", "peak_achieved_ops_per_sec"] {
+            let low = reps
+                .iter()
+                .map(|r| r[field].as_f64().unwrap())
+                .fold(f64::INFINITY, f64::min);
+            for r in reps.iter_mut() {
+                r[field] = Value::from(low / 4.0);
             }
         }
     }

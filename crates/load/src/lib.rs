@@ -41,7 +41,9 @@ pub use clock::Clock;
 pub use dist::{Dist, DISTRIBUTIONS};
 pub use hist::Percentiles;
 pub use mix::{Mix, Op, NAMED_MIXES};
-pub use results::{Decay, Knee, Machine, Point, Results, Run, Step, Usl, Window, SCHEMA};
+pub use results::{
+    Decay, Knee, Machine, Point, Repetition, Results, Run, Step, Usl, Window, SCHEMA,
+};
 pub use rng::FastRng;
 pub use runner::{
     harness_cost, harness_open_loop_ns, run_map_step, run_step, HarnessCost, NoopMap, StepSpec,

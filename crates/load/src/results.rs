@@ -151,6 +151,24 @@ pub struct Run {
     /// The Universal Scalability Law fitted to `points` (`scale` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usl: Option<Usl>,
+    /// With `--repeat N`: each repetition's own figures, in the order they
+    /// ran (*extension*). Their spread is the run's measured noise, which
+    /// `compare` weighs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repetitions: Vec<Repetition>,
+}
+
+/// One repetition of a run's staircase, analysed as if it had run alone.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Repetition {
+    /// The repetition's knee, txn/s; its highest offered rate when it has
+    /// none (the knee is at least that).
+    pub knee_ops_per_sec: f64,
+    /// Whether a rule fired (`false`: `knee_ops_per_sec` is a lower bound).
+    pub knee_found: bool,
+    /// The highest rate it achieved at any step, txn/s: its measured
+    /// capacity when the ladder went past saturation.
+    pub peak_achieved_ops_per_sec: f64,
 }
 
 /// The Universal Scalability Law, X(N) = λN / (1 + σ(N−1) + κN(N−1)),

@@ -212,6 +212,7 @@ fn empty_run(kind: &MapKind, workload: &Workload, threads: usize, arrivals: Arri
         points: Vec::new(),
         knee: None,
         usl: None,
+        repetitions: Vec::new(),
     }
 }
 

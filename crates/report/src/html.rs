@@ -297,7 +297,7 @@ fn knee_markers(chart: &mut Chart, runs: &[&Run], colors: &Colors, references: b
         let c = colors.of(&r.map).to_string();
         chart.markers.push(Marker {
             x: k.ops_per_sec,
-            label: format!("knee {} {}", r.map, format::rate(k.ops_per_sec)),
+            label: format!("{} {}", r.map, format::rate(k.ops_per_sec)),
             tooltip: format!(
                 "{}: knee at {} txn/s ({}, {})",
                 r.map,
@@ -316,7 +316,9 @@ fn knee_markers(chart: &mut Chart, runs: &[&Run], colors: &Colors, references: b
         if let Some(v) = k.kneedle_ops_per_sec {
             chart.markers.push(Marker {
                 x: v,
-                label: format!("Kneedle {}", r.map),
+                // Unlabelled: with five maps, fifteen labels crowd the
+                // top of the chart; the knee table and the tooltip say it.
+                label: String::new(),
                 tooltip: format!(
                     "{}: Kneedle knee at {} txn/s ({})",
                     r.map,
@@ -332,7 +334,7 @@ fn knee_markers(chart: &mut Chart, runs: &[&Run], colors: &Colors, references: b
         if let Some(v) = k.mm1_ops_per_sec {
             chart.markers.push(Marker {
                 x: v,
-                label: format!("M/M/1 {}", r.map),
+                label: String::new(),
                 tooltip: format!(
                     "{}: M/M/1 reference knee at {} txn/s",
                     r.map,
@@ -393,7 +395,7 @@ fn run_section(o: &mut String, i: usize, mix: &str, runs: &[&Run], colors: &Colo
         o,
         &p99,
         "wide",
-        "Solid vertical lines: knees. Dashed: Kneedle’s knee and the M/M/1 reference, when present.",
+        "Solid vertical lines: knees, labelled map and rate. Dashed, in the map’s colour: Kneedle’s knee and the M/M/1 reference (hover for which; the knee table above lists both).",
     );
 
     // Achieved vs offered.

@@ -87,10 +87,21 @@ mod realistic {
                 })
                 .count();
             assert!(marks > 0, "knee of {} in {}", run.map, run.mix.name);
-            let label = format!("knee {} ", run.map);
-            assert!(html.contains(&label), "{label}");
+            let labelled = doc.descendants().any(|n| {
+                n.attribute("class") == Some("mlabel")
+                    && n.text()
+                        .is_some_and(|t| t.starts_with(&format!("{} ", run.map)))
+            });
+            assert!(labelled, "knee label of {}", run.map);
             if knee.kneedle_ops_per_sec.is_some() {
-                assert!(html.contains(&format!("Kneedle {}", run.map)));
+                let kneedles = doc
+                    .descendants()
+                    .filter(|n| {
+                        n.attribute("class") == Some("marker kneedle")
+                            && n.attribute("data-map") == Some(run.map.as_str())
+                    })
+                    .count();
+                assert!(kneedles > 0, "Kneedle of {}", run.map);
             }
         }
         assert!(html.contains("class=\"marker mm1\""));

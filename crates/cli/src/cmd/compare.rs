@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use mapknee_analyze::compare::{compare, Verdict, DEFAULT_THRESHOLD_PCT};
+use mapknee_analyze::compare::{compare, Comparison, Verdict, DEFAULT_THRESHOLD_PCT};
 
 use crate::args::{CompareArgs, Format};
 use crate::render::{fmt_ns, fmt_rate};
@@ -44,47 +44,85 @@ pub(crate) fn run(args: CompareArgs) -> Result<Outcome, CliError> {
     })
 }
 
-fn table(c: &mapknee_analyze::compare::Comparison) -> String {
+/// A signed percentage, to 0.1 % below ±100 % and to 1 % above.
+fn pct(x: f64) -> String {
+    if x.abs() < 100.0 {
+        format!("{x:+.1} %")
+    } else {
+        format!("{x:+.0} %")
+    }
+}
+
+fn table(c: &Comparison) -> String {
     let mut out = String::new();
+    let interval = |i: Option<[f64; 2]>| {
+        i.map_or(String::new(), |[lo, hi]| {
+            format!("[{lo:+.1} %, {hi:+.1} %]")
+        })
+    };
     for r in &c.runs {
         let name = if r.base_map == r.new_map {
             r.base_map.clone()
         } else {
             format!("{} → {}", r.base_map, r.new_map)
         };
-        let figure = match (r.basis.as_str(), r.base_value, r.new_value, r.change_pct) {
-            ("p99", _, _, Some(ch)) => format!("median pre-knee p99 change {ch:+.1} %"),
-            (basis, Some(b), Some(n), Some(ch)) => {
-                format!("{basis} {}/s → {}/s ({ch:+.1} %)", fmt_rate(b), fmt_rate(n))
-            }
-            _ => "no common figure to judge by".into(),
-        };
-        let _ = writeln!(out, "{name} · {}: {} — {figure}", r.mix, r.verdict.label());
+        let _ = writeln!(out, "{name} · {}: {}", r.mix, r.verdict.label());
+        if r.figures.is_empty() {
+            let _ = writeln!(out, "    no common figure to judge by");
+        }
+        for f in &r.figures {
+            let values = match (f.base, f.new) {
+                (Some(b), Some(n)) => format!("{}/s → {}/s", fmt_rate(b), fmt_rate(n)),
+                _ => "median change over the steps".into(),
+            };
+            let [nb, nn] = f.repetitions;
+            let _ = writeln!(
+                out,
+                "    {:<13} {values:<24} {:>8}  {:<20} {nb} vs {nn} rep.  {}",
+                f.figure.label(),
+                pct(f.change_pct),
+                interval(f.interval_pct),
+                f.verdict.label()
+            );
+        }
         for s in &r.steps {
             let _ = writeln!(
                 out,
-                "    {:>8}/s  p99 {:>9} → {:>9} ({:+6.1} %)  achieved {:+6.1} %  {}",
+                "      {:>8}/s  p99 {:>9} → {:>9} {:>8} {:<20} achieved {:>8}  {}",
                 fmt_rate(s.target_ops_per_sec),
                 fmt_ns(s.base_p99_ns),
                 fmt_ns(s.new_p99_ns),
-                s.p99_change_pct,
-                s.achieved_change_pct,
+                pct(s.p99_change_pct),
+                interval(s.p99_interval_pct),
+                pct(s.achieved_change_pct),
                 s.verdict.label()
             );
         }
     }
-    if c.runs.iter().any(|r| r.basis == "knee" && !r.knee_ranges) {
-        out.push_str(
-            "note: knees without --repeat ranges: their verdicts rest on single measurements \
-             (on a small or busy machine, run both sides with --repeat 3)\n",
-        );
-    }
     for u in &c.unpaired {
         let _ = writeln!(out, "unpaired: {u}");
     }
+    let judged = c.runs.iter().flat_map(|r| &r.figures);
+    if judged.clone().any(|f| f.interval_pct.is_none()) {
+        out.push_str(
+            "note: figures marked 1 vs 1 rep. come from single runs: no noise was measured, so \
+             their verdicts rest on the threshold alone (on a small or busy machine, run both \
+             sides with --repeat 5)\n",
+        );
+    }
+    let m = judged.filter(|f| f.interval_pct.is_some()).count();
+    let rule = if m > 0 {
+        format!(
+            "a figure changed when its change passes the threshold and its {:.2} % interval \
+             (95 % over all {m}) excludes no change",
+            c.confidence * 100.0
+        )
+    } else {
+        "a figure changed when its change passes the threshold".into()
+    };
     let _ = writeln!(
         out,
-        "verdict: {} (threshold {:.0} %; the run verdict rests on the knee, else capacity, else pre-knee p99)",
+        "verdict: {} (threshold {:.0} %; {rule})",
         c.verdict.label(),
         c.threshold_pct
     );

@@ -46,9 +46,9 @@ pub(crate) fn run(s: RunSettings) -> Result<Outcome, CliError> {
         let workload = s.common.workload(mix);
         let mut mix_runs = run_mix(&s.common.maps, &workload, &s.staircase, &judge, &bar, ctx);
         for run in &mut mix_runs {
-            let knees = mapknee_analyze::repeat::merge(run, &rules);
+            mapknee_analyze::repeat::merge(run, &rules);
             analyze_run(run, &rules, &thresholds);
-            mapknee_analyze::repeat::attach_knee_range(run, &knees);
+            mapknee_analyze::repeat::attach_knee_range(run);
             if let Some(k) = &run.knee {
                 bar.println(&format!(
                     "mapknee: {} · {}: knee at {}/s ({}, {})",

@@ -105,6 +105,7 @@ fn run(map: &str, mix: &str, steps: Vec<Step>, knee: Option<Knee>) -> Run {
         points: vec![],
         knee,
         usl: None,
+        repetitions: Vec::new(),
     }
 }
 
