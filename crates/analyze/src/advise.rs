@@ -50,16 +50,7 @@ pub struct Advice {
 }
 
 fn standing(run: &Run) -> Option<Standing> {
-    let mut steps: Vec<_> = run
-        .steps
-        .iter()
-        .filter(|s| !s.interrupted && s.target_ops_per_sec.is_some())
-        .collect();
-    steps.sort_by(|a, b| {
-        a.target_ops_per_sec
-            .unwrap_or(0.0)
-            .total_cmp(&b.target_ops_per_sec.unwrap_or(0.0))
-    });
+    let steps = mapknee_load::open_loop_steps(&run.steps);
     let knee = run.knee.as_ref().map(|k| k.ops_per_sec);
     // A map past its knee from the lowest rate offered held nothing: it
     // still ranks (last), with the p99 of that first step.

@@ -21,7 +21,7 @@
 //!
 //! Step-level changes are reported too, as information.
 
-use mapknee_load::{Results, Run, Step};
+use mapknee_load::{open_loop_steps, Repetition, Results, Run};
 use serde::Serialize;
 
 use crate::stats::{bootstrap_ratio_ci, median};
@@ -97,6 +97,10 @@ pub struct FigureChange {
     pub interval_pct: Option<[f64; 2]>,
     /// Repetitions behind the base and the new value.
     pub repetitions: [usize; 2],
+    /// Of those, how many give only a lower bound: no knee found, or a
+    /// ladder that never saturated the map. A drop is claimed only when the
+    /// new side has none, a rise only when the base side has none.
+    pub lower_bounds: [usize; 2],
     /// This figure's verdict.
     pub verdict: Verdict,
 }
@@ -186,23 +190,9 @@ fn overall(verdicts: impl Iterator<Item = Verdict> + Clone) -> Verdict {
     }
 }
 
-fn open_loop(run: &Run) -> Vec<&Step> {
-    let mut s: Vec<&Step> = run
-        .steps
-        .iter()
-        .filter(|s| !s.interrupted && s.target_ops_per_sec.is_some())
-        .collect();
-    s.sort_by(|a, b| {
-        a.target_ops_per_sec
-            .unwrap_or(0.0)
-            .total_cmp(&b.target_ops_per_sec.unwrap_or(0.0))
-    });
-    s
-}
-
 fn compare_steps(base: &Run, new: &Run, threshold: f64) -> Vec<StepChange> {
-    let new_steps = open_loop(new);
-    open_loop(base)
+    let new_steps = open_loop_steps(&new.steps);
+    open_loop_steps(&base.steps)
         .into_iter()
         .filter_map(|b| {
             let t = b.target_ops_per_sec?;
@@ -231,7 +221,12 @@ fn compare_steps(base: &Run, new: &Run, threshold: f64) -> Vec<StepChange> {
 }
 
 /// A figure measured once per repetition on both sides.
-fn repeated_figure(figure: Figure, base: &[f64], new: &[f64]) -> FigureChange {
+fn repeated_figure(
+    figure: Figure,
+    base: &[f64],
+    new: &[f64],
+    lower_bounds: [usize; 2],
+) -> FigureChange {
     let (b, n) = (median(base), median(new));
     FigureChange {
         figure,
@@ -240,6 +235,7 @@ fn repeated_figure(figure: Figure, base: &[f64], new: &[f64]) -> FigureChange {
         change_pct: pct(b, n),
         interval_pct: None,
         repetitions: [base.len(), new.len()],
+        lower_bounds,
         verdict: Verdict::WithinNoise,
     }
 }
@@ -253,6 +249,7 @@ fn single_figure(figure: Figure, base: Option<f64>, new: Option<f64>, change: f6
         change_pct: change,
         interval_pct: None,
         repetitions: [1, 1],
+        lower_bounds: [0, 0],
         verdict: Verdict::WithinNoise,
     }
 }
@@ -261,21 +258,25 @@ fn single_figure(figure: Figure, base: Option<f64>, new: Option<f64>, change: f6
 /// Their samples come back alongside for the intervals.
 fn figures(base: &Run, new: &Run, steps: &[StepChange]) -> Vec<(FigureChange, Vec<f64>, Vec<f64>)> {
     if base.repetitions.len() >= 2 && new.repetitions.len() >= 2 {
-        let knees =
-            |r: &Run| -> Vec<f64> { r.repetitions.iter().map(|x| x.knee_ops_per_sec).collect() };
-        let peaks = |r: &Run| -> Vec<f64> {
-            r.repetitions
-                .iter()
-                .map(|x| x.peak_achieved_ops_per_sec)
-                .collect()
+        // Each repetition's value, and whether it is only a lower bound.
+        let knee = |x: &Repetition| (x.knee_ops_per_sec, !x.knee_found);
+        let peak = |x: &Repetition| (x.peak_achieved_ops_per_sec, !x.saturated);
+        let samples = |r: &Run, of: &dyn Fn(&Repetition) -> (f64, bool)| -> (Vec<f64>, usize) {
+            let v: Vec<(f64, bool)> = r.repetitions.iter().map(of).collect();
+            (
+                v.iter().map(|x| x.0).collect(),
+                v.iter().filter(|x| x.1).count(),
+            )
         };
-        return [
-            (Figure::Knee, knees(base), knees(new)),
-            (Figure::Capacity, peaks(base), peaks(new)),
-        ]
-        .into_iter()
-        .map(|(f, b, n)| (repeated_figure(f, &b, &n), b, n))
-        .collect();
+        let of: [(Figure, &dyn Fn(&Repetition) -> (f64, bool)); 2] =
+            [(Figure::Knee, &knee), (Figure::Capacity, &peak)];
+        return of
+            .into_iter()
+            .map(|(f, of)| {
+                let ((b, bb), (n, nb)) = (samples(base, of), samples(new, of));
+                (repeated_figure(f, &b, &n, [bb, nb]), b, n)
+            })
+            .collect();
     }
     let single = match (
         &base.knee,
@@ -325,6 +326,14 @@ fn judge(f: &mut FigureChange, base: &[f64], new: &[f64], confidence: f64, thres
         Figure::Knee | Figure::Capacity => classify(f.change_pct, f.interval_pct, threshold),
         Figure::PreKneeP99 => classify(-f.change_pct, None, threshold),
     };
+    // A lower bound on the side that came out lower proves nothing: the
+    // true value may lie above the other side's.
+    let [base_bounds, new_bounds] = f.lower_bounds;
+    if (f.verdict == Verdict::Regressed && new_bounds > 0)
+        || (f.verdict == Verdict::Improved && base_bounds > 0)
+    {
+        f.verdict = Verdict::WithinNoise;
+    }
 }
 
 /// Compares `new` against `base`.
@@ -399,7 +408,7 @@ pub fn compare(base: &Results, new: &Results, threshold_pct: f64) -> Comparison 
 
 #[cfg(test)]
 mod tests {
-    use mapknee_load::{Knee, Repetition};
+    use mapknee_load::{Knee, Step};
 
     use super::*;
     use crate::fixtures::{run, step};
@@ -447,6 +456,7 @@ mod tests {
                 knee_ops_per_sec: k,
                 knee_found: true,
                 peak_achieved_ops_per_sec: p,
+                saturated: true,
             })
             .collect();
         r
@@ -549,8 +559,35 @@ mod tests {
             assert_eq!(f.verdict, Verdict::Regressed);
         }
         // The same change, the other way round, is an improvement.
-        let c = compare(&results(vec![new]), &results(vec![base.clone()]), 15.0);
+        let c = compare(
+            &results(vec![new.clone()]),
+            &results(vec![base.clone()]),
+            15.0,
+        );
         assert_eq!(c.verdict, Verdict::Improved, "{c:?}");
+
+        // Lower bounds on the lower side prove nothing: a new side whose
+        // ladder never saturated it, and found no knee, may be as good.
+        let mut unsaturated = new.clone();
+        for r in &mut unsaturated.repetitions {
+            r.saturated = false;
+            r.knee_found = false;
+        }
+        let c = compare(
+            &results(vec![base.clone()]),
+            &results(vec![unsaturated.clone()]),
+            15.0,
+        );
+        assert_eq!(c.verdict, Verdict::WithinNoise, "{c:?}");
+        assert_eq!(figure(&c, Figure::Capacity).lower_bounds, [0, 5]);
+        // As the base, its true values may lie above the new side's: no
+        // improvement either.
+        let c = compare(
+            &results(vec![unsaturated]),
+            &results(vec![base.clone()]),
+            15.0,
+        );
+        assert_eq!(c.verdict, Verdict::WithinNoise, "{c:?}");
 
         // A tight but small change stays under the threshold.
         let near = repeated(

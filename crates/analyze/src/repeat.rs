@@ -46,21 +46,30 @@ pub fn merge_steps(steps: &[Step]) -> Vec<Step> {
     groups
         .into_iter()
         .map(|g| {
-            if g.len() == 1 {
-                return g[0].clone();
-            }
-            let owned: Vec<Step> = g.iter().map(|s| (*s).clone()).collect();
-            let mut rep = median_step(&owned);
-            let p99s: Vec<f64> = g.iter().map(|s| s.latency_ns.p99 as f64).collect();
-            let achieved: Vec<f64> = g.iter().map(|s| s.achieved_ops_per_sec).collect();
-            let (lo, hi) = bootstrap_median_ci(&p99s, CONFIDENCE);
-            rep.repeats = g.len() as u32;
-            rep.p99_ci_ns = Some([lo, hi]);
-            rep.achieved_ops_per_sec = median(&achieved);
-            rep.refine = g.iter().any(|s| s.refine);
-            rep
+            let owned: Vec<Step> = g.into_iter().cloned().collect();
+            fold(&owned)
         })
         .collect()
+}
+
+/// Folds the repetitions of one offered rate into one step: the
+/// median-p99 repetition, carrying a bootstrap interval of the median p99
+/// and the median achieved rate. One step is returned as it is. The
+/// staircase's bisection folds with this too (`load::run_mix`), so it
+/// refines around the knee the analysis reports. `group` must not be empty.
+pub fn fold(group: &[Step]) -> Step {
+    if group.len() == 1 {
+        return group[0].clone();
+    }
+    let mut rep = median_step(group);
+    let p99s: Vec<f64> = group.iter().map(|s| s.latency_ns.p99 as f64).collect();
+    let achieved: Vec<f64> = group.iter().map(|s| s.achieved_ops_per_sec).collect();
+    let (lo, hi) = bootstrap_median_ci(&p99s, CONFIDENCE);
+    rep.repeats = group.len() as u32;
+    rep.p99_ci_ns = Some([lo, hi]);
+    rep.achieved_ops_per_sec = median(&achieved);
+    rep.refine = group.iter().any(|s| s.refine);
+    rep
 }
 
 /// Splits repeated steps into repetitions: the k-th step at each offered
@@ -92,8 +101,8 @@ pub fn repetitions(steps: &[Step]) -> Option<Vec<Vec<Step>>> {
 }
 
 /// Each repetition analysed alone: its knee (its highest offered rate
-/// when it has none) and its peak achieved rate. Their spread is the noise
-/// a single run carries.
+/// when it has none), its peak achieved rate, and whether it saturated.
+/// Their spread is the noise a single run carries.
 pub fn repetition_figures(steps: &[Step], rules: &KneeRules) -> Vec<Repetition> {
     let Some(reps) = repetitions(steps) else {
         return Vec::new();
@@ -113,6 +122,7 @@ pub fn repetition_figures(steps: &[Step], rules: &KneeRules) -> Vec<Repetition> 
                     .iter()
                     .map(|s| s.achieved_ops_per_sec)
                     .fold(0.0, f64::max),
+                saturated: r.iter().any(|s| rules.saturated(s)),
             }
         })
         .collect()
@@ -164,6 +174,7 @@ mod tests {
         assert_eq!(knees, vec![3e3, 4e3]);
         assert!(figures.iter().all(|r| r.knee_found));
         assert!(figures.iter().all(|r| r.peak_achieved_ops_per_sec == 4e3));
+        assert!(figures.iter().all(|r| !r.saturated), "every step kept up");
         assert!(repetitions(&steps[..1]).is_none());
     }
 }

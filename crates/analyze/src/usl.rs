@@ -18,11 +18,6 @@ use mapknee_load::{Point, Usl};
 /// Thread counts needed before σ and κ are trusted.
 pub const MIN_TRUSTED_POINTS: usize = 6;
 
-/// The model's throughput at `n` threads.
-pub fn usl_throughput(u: &Usl, n: f64) -> f64 {
-    u.lambda * n / (1.0 + u.sigma * (n - 1.0) + u.kappa * n * (n - 1.0))
-}
-
 /// σ, κ ≥ 0 minimizing Σ (σ·a + κ·b − c)² (a = N−1, b = N(N−1)).
 fn sigma_kappa(pts: &[(f64, f64)], lambda: f64) -> (f64, f64) {
     let rows: Vec<(f64, f64, f64)> = pts
@@ -122,7 +117,7 @@ pub fn fit_usl(points: &[Point]) -> Option<Usl> {
             trusted: false,
         };
         pts.iter()
-            .map(|&(n, x)| ((usl_throughput(&u, n) - x) / x).powi(2))
+            .map(|&(n, x)| ((u.throughput(n) - x) / x).powi(2))
             .sum::<f64>()
     };
     // λ is the single-thread rate: search around the best per-thread rate.
@@ -165,7 +160,7 @@ pub fn fit_usl(points: &[Point]) -> Option<Usl> {
     let ss_tot: f64 = pts.iter().map(|p| (p.1 - mean).powi(2)).sum();
     let ss_res: f64 = pts
         .iter()
-        .map(|&(n, x)| (usl_throughput(&u, n) - x).powi(2))
+        .map(|&(n, x)| (u.throughput(n) - x).powi(2))
         .sum();
     u.r2 = if ss_tot > 0.0 {
         1.0 - ss_res / ss_tot
@@ -194,7 +189,7 @@ mod tests {
                 };
                 Point {
                     threads: n,
-                    ops_per_sec: usl_throughput(&u, n as f64) * (1.0 + e),
+                    ops_per_sec: u.throughput(n as f64) * (1.0 + e),
                     p99_ns: 0,
                 }
             })

@@ -155,6 +155,12 @@ fn repeat_report_advise_compare_end_to_end() {
                 r[field] = Value::from(low / 4.0);
             }
         }
+        // ... and measured, not lower bounds (the tiny ladder may not have
+        // reached a knee or saturation).
+        for r in reps.iter_mut() {
+            r["knee_found"] = Value::from(true);
+            r["saturated"] = Value::from(true);
+        }
     }
     let worse_path = dir.join("worse.json");
     std::fs::write(&worse_path, serde_json::to_string(&worse).unwrap()).unwrap();

@@ -42,7 +42,8 @@ pub use dist::{Dist, DISTRIBUTIONS};
 pub use hist::Percentiles;
 pub use mix::{Mix, Op, NAMED_MIXES};
 pub use results::{
-    Decay, Knee, Machine, Point, Repetition, Results, Run, Step, Usl, Window, SCHEMA,
+    open_loop_steps, Decay, Knee, Machine, Point, Repetition, Results, Run, Step, Usl, Window,
+    SCHEMA,
 };
 pub use rng::FastRng;
 pub use runner::{

@@ -169,6 +169,10 @@ pub struct Repetition {
     /// The highest rate it achieved at any step, txn/s: its measured
     /// capacity when the ladder went past saturation.
     pub peak_achieved_ops_per_sec: f64,
+    /// Whether some step fell short of its offered rate (`false`: the
+    /// ladder never saturated the map, and `peak_achieved_ops_per_sec` is a
+    /// lower bound).
+    pub saturated: bool,
 }
 
 /// The Universal Scalability Law, X(N) = λN / (1 + σ(N−1) + κN(N−1)),
@@ -234,6 +238,25 @@ pub struct Step {
     /// median p99, ns (*extension*).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p99_ci_ns: Option<[f64; 2]>,
+}
+
+impl Usl {
+    /// The model's throughput at `n` threads: λN / (1 + σ(N−1) + κN(N−1)).
+    pub fn throughput(&self, n: f64) -> f64 {
+        self.lambda * n / (1.0 + self.sigma * (n - 1.0) + self.kappa * n * (n - 1.0))
+    }
+}
+
+/// The open-loop steps not cut short by Ctrl-C, by offered rate: the curve
+/// every knee method, model and comparison reads.
+pub fn open_loop_steps(steps: &[Step]) -> Vec<&Step> {
+    let rate = |s: &Step| s.target_ops_per_sec.unwrap_or(0.0);
+    let mut open: Vec<&Step> = steps
+        .iter()
+        .filter(|s| !s.interrupted && s.target_ops_per_sec.is_some())
+        .collect();
+    open.sort_by(|a, b| rate(a).total_cmp(&rate(b)));
+    open
 }
 
 fn one() -> u32 {

@@ -138,10 +138,10 @@ pub struct StaircaseConfig {
     pub ladder_hi: f64,
     /// Bisection steps per map after the ladder (`auto`).
     pub refine_steps: usize,
-    /// Repetitions of every step (≥ 1), interleaved: each rate is run for
-    /// every map before its next repetition. The runs keep every
-    /// repetition; `mapknee-analyze`'s `repeat::merge` folds them into a
-    /// median with a confidence interval.
+    /// Repetitions of every step (≥ 1): the ladder is climbed `repeat`
+    /// times, each pass running every rate for every map in turn. The runs
+    /// keep every repetition; `mapknee-analyze`'s `repeat::merge` folds
+    /// them into a median with a confidence interval.
     pub repeat: usize,
     /// Arrival spacing.
     pub arrivals: Arrivals,
@@ -244,13 +244,17 @@ pub fn ladder(capacities: &[f64], n: usize, lo: f64, hi: f64) -> Vec<f64> {
 /// Runs the staircase for every map under one workload.
 ///
 /// `is_bad(base, step)` says whether `step` is past the knee, given the
-/// map's lowest step `base`. Runs come back in `maps` order with steps
-/// sorted by target and `knee` left `None` for the caller to fill.
+/// map's lowest step `base`; with `--repeat`, `fold` first folds the
+/// repetitions of each rate into one step. Both come from the caller's
+/// analysis, so bisection judges steps exactly as the reported knee does.
+/// Runs come back in `maps` order with steps sorted by target and `knee`
+/// left `None` for the caller to fill.
 pub fn run_mix(
     maps: &[MapKind],
     workload: &Workload,
     cfg: &StaircaseConfig,
     is_bad: &dyn Fn(&Step, &Step) -> bool,
+    fold: &dyn Fn(&[Step]) -> Step,
     progress: &dyn Progress,
     ctx: Ctx<'_>,
 ) -> Vec<Run> {
@@ -289,11 +293,14 @@ pub fn run_mix(
 
     let repeat = cfg.repeat.max(1);
     let names: Vec<String> = maps.iter().map(MapKind::name).collect();
-    // Rate-major and interleaved: every map (and every repetition) sees the
-    // machine in the same state at each rate, so drift and background load
-    // spread over all of them instead of biasing one.
-    for &rate in &rates {
-        for _ in 0..repeat {
+    // Maps interleave at every rate, so they see the machine in the same
+    // state and drift cannot favour one. Repetitions are whole passes over
+    // the ladder, spread across the run: their spread then holds the drift
+    // a run made minutes later would see, which is the noise `compare` must
+    // weigh. (Repeating each rate back to back measured only the noise of a
+    // few seconds, and made two runs of one build look different.)
+    for _ in 0..repeat {
+        for &rate in &rates {
             for ((kind, run), name) in maps.iter().zip(&mut runs).zip(&names) {
                 if ctx.stopped() {
                     return runs;
@@ -313,7 +320,7 @@ pub fn run_mix(
         let mut brackets: Vec<Option<(f64, f64)>> = runs
             .iter()
             .map(|run| {
-                let by_rate = representatives(&run.steps);
+                let by_rate = representatives(&run.steps, fold);
                 let base = by_rate.first()?;
                 let bad: Vec<bool> = by_rate.iter().map(|s| is_bad(base, s)).collect();
                 let first_bad = first_confirmed(&bad)?;
@@ -348,9 +355,9 @@ pub fn run_mix(
                 let (Some((good, bad)), false) = (brackets[i], steps.is_empty()) else {
                     continue;
                 };
-                let base = representatives(&runs[i].steps).into_iter().next();
+                let base = representatives(&runs[i].steps, fold).into_iter().next();
                 let mid = rate_of(&steps[0]);
-                let verdict = base.is_some_and(|b| is_bad(&b, &median_step(&steps)));
+                let verdict = base.is_some_and(|b| is_bad(&b, &fold(&steps)));
                 brackets[i] = Some(if verdict { (good, mid) } else { (mid, bad) });
                 runs[i].steps.extend(steps);
             }
@@ -386,18 +393,11 @@ pub fn median_step(steps: &[Step]) -> Step {
     by_p99[(by_p99.len() - 1) / 2].clone()
 }
 
-/// One median step per offered rate, sorted by rate (closed-loop and
-/// interrupted steps left out).
-pub fn representatives(steps: &[Step]) -> Vec<Step> {
-    let mut open: Vec<&Step> = steps
-        .iter()
-        .filter(|s| !s.interrupted && s.target_ops_per_sec.is_some())
-        .collect();
-    open.sort_by(|a, b| {
-        a.target_ops_per_sec
-            .unwrap_or(0.0)
-            .total_cmp(&b.target_ops_per_sec.unwrap_or(0.0))
-    });
+/// One step per offered rate, its repetitions folded by `fold` (e.g.
+/// [`median_step`]), sorted by rate (closed-loop and interrupted steps left
+/// out).
+pub fn representatives(steps: &[Step], fold: &dyn Fn(&[Step]) -> Step) -> Vec<Step> {
+    let open = crate::open_loop_steps(steps);
     let mut out = Vec::new();
     let mut i = 0;
     while i < open.len() {
@@ -408,7 +408,7 @@ pub fn representatives(steps: &[Step]) -> Vec<Step> {
             .map(|s| (*s).clone())
             .collect();
         i += group.len();
-        out.push(median_step(&group));
+        out.push(fold(&group));
     }
     out
 }
@@ -538,6 +538,7 @@ mod tests {
             &workload,
             &cfg,
             &judge,
+            &median_step,
             &NoProgress,
             Ctx {
                 clock: &clock,

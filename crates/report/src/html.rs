@@ -666,11 +666,6 @@ fn timeline(o: &mut String, r: &Run, label: &str, step: &Step, colors: &Colors) 
     }
 }
 
-/// X(N) = λN / (1 + σ(N−1) + κN(N−1)).
-fn usl_at(u: &mapknee_load::Usl, n: f64) -> f64 {
-    u.lambda * n / (1.0 + u.sigma * (n - 1.0) + u.kappa * n * (n - 1.0))
-}
-
 fn scale_section(o: &mut String, i: usize, mix: &str, runs: &[&Run], colors: &Colors) {
     w!(
         o,
@@ -709,7 +704,7 @@ fn scale_section(o: &mut String, i: usize, mix: &str, runs: &[&Run], colors: &Co
             let curve: Vec<(f64, f64)> = (0..=100)
                 .map(|k| {
                     let n = 1.0 + (top - 1.0) * k as f64 / 100.0;
-                    (n, usl_at(u, n))
+                    (n, u.throughput(n))
                 })
                 .filter(|(_, y)| y.is_finite() && *y >= 0.0)
                 .collect();

@@ -76,9 +76,13 @@ fn table(c: &Comparison) -> String {
                 _ => "median change over the steps".into(),
             };
             let [nb, nn] = f.repetitions;
+            let bounds = match f.lower_bounds {
+                [0, 0] => String::new(),
+                [b, n] => format!(" ({b} + {n} lower bounds)"),
+            };
             let _ = writeln!(
                 out,
-                "    {:<13} {values:<24} {:>8}  {:<20} {nb} vs {nn} rep.  {}",
+                "    {:<13} {values:<24} {:>8}  {:<20} {nb} vs {nn} rep.{bounds}  {}",
                 f.figure.label(),
                 pct(f.change_pct),
                 interval(f.interval_pct),
@@ -108,6 +112,13 @@ fn table(c: &Comparison) -> String {
             "note: figures marked 1 vs 1 rep. come from single runs: no noise was measured, so \
              their verdicts rest on the threshold alone (on a small or busy machine, run both \
              sides with --repeat 5)\n",
+        );
+    }
+    if judged.clone().any(|f| f.lower_bounds != [0, 0]) {
+        out.push_str(
+            "note: a lower bound is a repetition that found no knee, or whose ladder never \
+             saturated the map; a drop counts only when the new side has none, a rise only when \
+             the base side has none\n",
         );
     }
     let m = judged.filter(|f| f.interval_pct.is_some()).count();

@@ -44,7 +44,15 @@ pub(crate) fn run(s: RunSettings) -> Result<Outcome, CliError> {
     let mut runs = Vec::new();
     for mix in &s.mixes {
         let workload = s.common.workload(mix);
-        let mut mix_runs = run_mix(&s.common.maps, &workload, &s.staircase, &judge, &bar, ctx);
+        let mut mix_runs = run_mix(
+            &s.common.maps,
+            &workload,
+            &s.staircase,
+            &judge,
+            &mapknee_analyze::repeat::fold,
+            &bar,
+            ctx,
+        );
         for run in &mut mix_runs {
             mapknee_analyze::repeat::merge(run, &rules);
             analyze_run(run, &rules, &thresholds);

@@ -249,10 +249,6 @@ pub(crate) fn run_results() -> Results {
     }
 }
 
-fn usl_at(u: &Usl, n: f64) -> f64 {
-    u.lambda * n / (1.0 + u.sigma * (n - 1.0) + u.kappa * n * (n - 1.0))
-}
-
 /// A `scale` result: syncmap (8 thread counts, trusted fit) and gomap (4
 /// thread counts, untrusted) under mixed.
 pub(crate) fn scale_results() -> Results {
@@ -283,7 +279,7 @@ pub(crate) fn scale_results() -> Results {
                 .iter()
                 .map(|&n| Point {
                     threads: n,
-                    ops_per_sec: usl_at(&usl, n as f64) * (1.0 + 0.03 * wobble(n as u64)),
+                    ops_per_sec: usl.throughput(n as f64) * (1.0 + 0.03 * wobble(n as u64)),
                     p99_ns: 800 + 350 * (n as u64) * (n as u64),
                 })
                 .collect();
