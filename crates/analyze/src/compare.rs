@@ -254,23 +254,24 @@ fn single_figure(figure: Figure, base: Option<f64>, new: Option<f64>, change: f6
     }
 }
 
+/// A repetition's value of a figure, and whether it is only a lower bound.
+type Sampler = fn(&Repetition) -> (f64, bool);
+
 /// The figures a pair of runs can be judged by, without verdicts yet.
 /// Their samples come back alongside for the intervals.
 fn figures(base: &Run, new: &Run, steps: &[StepChange]) -> Vec<(FigureChange, Vec<f64>, Vec<f64>)> {
     if base.repetitions.len() >= 2 && new.repetitions.len() >= 2 {
         // Each repetition's value, and whether it is only a lower bound.
-        let knee = |x: &Repetition| (x.knee_ops_per_sec, !x.knee_found);
-        let peak = |x: &Repetition| (x.peak_achieved_ops_per_sec, !x.saturated);
-        let samples = |r: &Run, of: &dyn Fn(&Repetition) -> (f64, bool)| -> (Vec<f64>, usize) {
+        let knee: Sampler = |x| (x.knee_ops_per_sec, !x.knee_found);
+        let peak: Sampler = |x| (x.peak_achieved_ops_per_sec, !x.saturated);
+        let samples = |r: &Run, of: Sampler| -> (Vec<f64>, usize) {
             let v: Vec<(f64, bool)> = r.repetitions.iter().map(of).collect();
             (
                 v.iter().map(|x| x.0).collect(),
                 v.iter().filter(|x| x.1).count(),
             )
         };
-        let of: [(Figure, &dyn Fn(&Repetition) -> (f64, bool)); 2] =
-            [(Figure::Knee, &knee), (Figure::Capacity, &peak)];
-        return of
+        return [(Figure::Knee, knee), (Figure::Capacity, peak)]
             .into_iter()
             .map(|(f, of)| {
                 let ((b, bb), (n, nb)) = (samples(base, of), samples(new, of));
