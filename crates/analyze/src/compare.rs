@@ -220,27 +220,7 @@ fn compare_steps(base: &Run, new: &Run, threshold: f64) -> Vec<StepChange> {
         .collect()
 }
 
-/// A figure measured once per repetition on both sides.
-fn repeated_figure(
-    figure: Figure,
-    base: &[f64],
-    new: &[f64],
-    lower_bounds: [usize; 2],
-) -> FigureChange {
-    let (b, n) = (median(base), median(new));
-    FigureChange {
-        figure,
-        base: Some(b),
-        new: Some(n),
-        change_pct: pct(b, n),
-        interval_pct: None,
-        repetitions: [base.len(), new.len()],
-        lower_bounds,
-        verdict: Verdict::WithinNoise,
-    }
-}
-
-/// A figure measured once on each side.
+/// A figure measured once on each side, not judged yet.
 fn single_figure(figure: Figure, base: Option<f64>, new: Option<f64>, change: f64) -> FigureChange {
     FigureChange {
         figure,
@@ -251,6 +231,22 @@ fn single_figure(figure: Figure, base: Option<f64>, new: Option<f64>, change: f6
         repetitions: [1, 1],
         lower_bounds: [0, 0],
         verdict: Verdict::WithinNoise,
+    }
+}
+
+/// A figure measured once per repetition on both sides, not judged yet:
+/// the medians, with how many samples (and lower bounds) stand behind them.
+fn repeated_figure(
+    figure: Figure,
+    base: &[f64],
+    new: &[f64],
+    lower_bounds: [usize; 2],
+) -> FigureChange {
+    let (b, n) = (median(base), median(new));
+    FigureChange {
+        repetitions: [base.len(), new.len()],
+        lower_bounds,
+        ..single_figure(figure, Some(b), Some(n), pct(b, n))
     }
 }
 

@@ -69,6 +69,16 @@ fn charts(doc: &Document) -> usize {
 mod realistic {
     use super::*;
 
+    /// Vertical markers of this class (`knee`, `kneedle`) for `map`.
+    fn markers(doc: &Document<'_>, class: &str, map: &str) -> usize {
+        let class = format!("marker {class}");
+        doc.descendants()
+            .filter(|n| {
+                n.attribute("class") == Some(class.as_str()) && n.attribute("data-map") == Some(map)
+            })
+            .count()
+    }
+
     #[test]
     fn run_page_parses_and_marks_every_knee() {
         let results = common::run_results();
@@ -79,13 +89,7 @@ mod realistic {
         assert_eq!(charts(&doc), 2 * 4 + (1 + 2 + 2 + 2) * 2);
         for run in &results.runs {
             let Some(knee) = &run.knee else { continue };
-            let marks = doc
-                .descendants()
-                .filter(|n| {
-                    n.attribute("class") == Some("marker knee")
-                        && n.attribute("data-map") == Some(run.map.as_str())
-                })
-                .count();
+            let marks = markers(&doc, "knee", &run.map);
             assert!(marks > 0, "knee of {} in {}", run.map, run.mix.name);
             let labelled = doc.descendants().any(|n| {
                 n.attribute("class") == Some("mlabel")
@@ -94,14 +98,11 @@ mod realistic {
             });
             assert!(labelled, "knee label of {}", run.map);
             if knee.kneedle_ops_per_sec.is_some() {
-                let kneedles = doc
-                    .descendants()
-                    .filter(|n| {
-                        n.attribute("class") == Some("marker kneedle")
-                            && n.attribute("data-map") == Some(run.map.as_str())
-                    })
-                    .count();
-                assert!(kneedles > 0, "Kneedle of {}", run.map);
+                assert!(
+                    markers(&doc, "kneedle", &run.map) > 0,
+                    "Kneedle of {}",
+                    run.map
+                );
             }
         }
         assert!(html.contains("class=\"marker mm1\""));
