@@ -18,9 +18,7 @@ pub(crate) fn step(rate: f64, achieved: f64, p99: u64) -> Step {
         duration_s: 1.0,
         refine: false,
         interrupted: false,
-        bottleneck: None,
-        repeats: 1,
-        p99_ci_ns: None,
+        ..Default::default()
     }
 }
 

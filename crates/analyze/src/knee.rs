@@ -69,7 +69,7 @@ impl KneeRules {
 /// #   target_ops_per_sec: Some(rate), achieved_ops_per_sec: achieved, ops: 1,
 /// #   latency_ns: Percentiles { p99, ..Default::default() }, service_ns: Default::default(),
 /// #   counters: Default::default(), timeline: vec![], duration_s: 1.0, refine: false,
-/// #   interrupted: false, bottleneck: None, repeats: 1, p99_ci_ns: None } }
+/// #   ..Default::default() } }
 /// let r = KneeRules::default();
 /// let base = step(1e3, 1e3, 1000);
 /// assert!(step_rules(&base, &step(2e3, 2e3, 2999), &r).is_empty());

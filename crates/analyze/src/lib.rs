@@ -42,7 +42,7 @@ use mapknee_load::{Knee, Run};
 /// #   target_ops_per_sec: Some(rate), achieved_ops_per_sec: achieved, ops: achieved as u64,
 /// #   latency_ns: Percentiles { p99, ..Default::default() }, service_ns: Default::default(),
 /// #   counters: Default::default(), timeline: vec![], duration_s: 1.0, refine: false,
-/// #   interrupted: false, bottleneck: None, repeats: 1, p99_ci_ns: None } }
+/// #   ..Default::default() } }
 /// # let mut run = Run { map: "rwlock".into(), mix: "mixed".parse().unwrap(), threads: 2,
 /// #   keys: 1, prefill: 0.5, dist: "uniform".into(), ops_per_txn: 1, arrivals: "even".into(),
 /// #   capacity_ops_per_sec: None, steps: vec![], points: vec![], knee: None, usl: None,

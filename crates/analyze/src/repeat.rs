@@ -21,7 +21,7 @@ pub const CONFIDENCE: f64 = 0.95;
 /// #   target_ops_per_sec: Some(rate), achieved_ops_per_sec: rate, ops: 1,
 /// #   latency_ns: Percentiles { p99, ..Default::default() }, service_ns: Default::default(),
 /// #   counters: Default::default(), timeline: vec![], duration_s: 1.0, refine: false,
-/// #   interrupted: false, bottleneck: None, repeats: 1, p99_ci_ns: None } }
+/// #   ..Default::default() } }
 /// let steps = vec![step(1e3, 900), step(1e3, 1200), step(1e3, 1000), step(2e3, 5000)];
 /// let merged = mapknee_analyze::repeat::merge_steps(&steps);
 /// assert_eq!(merged.len(), 2);

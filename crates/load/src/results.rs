@@ -240,6 +240,28 @@ pub struct Step {
     pub p99_ci_ns: Option<[f64; 2]>,
 }
 
+impl Default for Step {
+    /// An empty open-loop step: no rate, nothing measured, one repetition.
+    /// Lets fixtures and tests name only the fields they care about.
+    fn default() -> Self {
+        Step {
+            target_ops_per_sec: None,
+            achieved_ops_per_sec: 0.0,
+            ops: 0,
+            latency_ns: Percentiles::default(),
+            service_ns: Percentiles::default(),
+            counters: BTreeMap::new(),
+            timeline: Vec::new(),
+            duration_s: 0.0,
+            refine: false,
+            interrupted: false,
+            bottleneck: None,
+            repeats: 1,
+            p99_ci_ns: None,
+        }
+    }
+}
+
 impl Usl {
     /// The model's throughput at `n` threads: λN / (1 + σ(N−1) + κN(N−1)).
     pub fn throughput(&self, n: f64) -> f64 {

@@ -166,9 +166,7 @@ mod edges {
             duration_s: 0.0,
             refine: false,
             interrupted: true,
-            bottleneck: None,
-            repeats: 1,
-            p99_ci_ns: None,
+            ..Default::default()
         }
     }
 

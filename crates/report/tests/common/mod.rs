@@ -84,9 +84,7 @@ fn step(
         duration_s: 1.0,
         refine: false,
         interrupted: false,
-        bottleneck: None,
-        repeats: 1,
-        p99_ci_ns: None,
+        ..Default::default()
     }
 }
 
