@@ -168,6 +168,7 @@ mod tests {
             kneedle_ops_per_sec: None,
             kneedle: None,
             mm1_ops_per_sec: None,
+            reference_model: None,
             ops_per_sec_range: None,
         })
     }

@@ -1,21 +1,31 @@
 //! Knee detection by rules.
 //!
 //! A step is past the knee when either rule fires against the *base* step
-//! (the lowest-rate step of the run):
+//! (of the three lowest-rate steps, the one with the median p99: one spike
+//! at the lowest rate cannot move every knee):
 //! - `p99x3` — its corrected p99 latency is at least J × the base p99
-//!   (J = 3 by default; the rule's name carries J, e.g. `p99x4` for J = 4);
-//! - `throughput` — it achieved less than 95 % of the rate it was offered.
+//!   (J = 3 by default; the rule's name carries J, e.g. `p99x4` for J = 4)
+//!   *and* at least J × the noise floor at that rate (the `noop` map's p99,
+//!   when the run measured it): a knee is where the map departs from what
+//!   the harness and the machine do with no map at all;
+//! - `throughput` — it completed less than 95 % of the arrivals actually
+//!   generated in its window (with Poisson arrivals these differ from the
+//!   nominal rate by chance).
+//!
+//! With `--repeat`, steps and base are both the median-p99 repetition of
+//! their rate: the same statistic on both sides of the comparison.
 //!
 //! The knee is the first step, by offered rate, past the knee *and
-//! confirmed*: the next higher step is past it too (or there is none). One
-//! isolated p99 spike — a preemption on a shared machine — is not a knee.
+//! confirmed*: the next higher step — a fresh measurement — is past it
+//! too. One isolated p99 spike (a preemption on a shared machine) is not a
+//! knee, and neither is a bad last step: nothing confirmed it.
 //! When both rules fire on the knee step the rule reads `p99x3+throughput`.
 //! Steps cut short by Ctrl-C and closed-loop steps are ignored.
 //!
 //! The rules decide; Kneedle (see [`crate::kneedle`]) then says whether the
 //! p99 curve's own knee agrees, and `analyze_run` records its answer.
 
-use mapknee_load::{first_confirmed, Step};
+use mapknee_load::{baseline, first_confirmed, Step};
 
 /// The knee rules' parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -53,8 +63,16 @@ impl KneeRules {
         }
     }
 
-    /// Whether `step` falls short of its offered rate.
+    /// Whether `step` falls short of its offered rate: of the arrivals
+    /// generated in its window when it counted them, else of the nominal
+    /// rate (results from before `arrivals` was recorded).
     pub fn saturated(&self, step: &Step) -> bool {
+        if step.target_ops_per_sec.is_none() {
+            return false;
+        }
+        if step.arrivals > 0 {
+            return (step.ops as f64) < self.min_achieved_ratio * step.arrivals as f64;
+        }
         step.target_ops_per_sec
             .is_some_and(|t| step.achieved_ops_per_sec < self.min_achieved_ratio * t)
     }
@@ -81,15 +99,9 @@ pub fn step_rules(base: &Step, step: &Step, rules: &KneeRules) -> Vec<Rule> {
     if step.interrupted || step.target_ops_per_sec.is_none() {
         return fired;
     }
-    let base_p99 = base.latency_ns.p99 as f64;
-    // With --repeat the step carries an interval for its median p99: the
-    // rule fires only when the interval's lower end clears J × base.
-    // Interference on a shared machine only ever adds latency, so a step
-    // whose best repetitions stay below the line is noise, not the knee.
-    let step_p99 = step
-        .p99_ci_ns
-        .map_or(step.latency_ns.p99 as f64, |ci| ci[0]);
-    if base.ops > 0 && step.ops > 0 && step_p99 >= rules.p99_factor * base_p99 {
+    let line = base.latency_ns.p99.max(step.floor_p99_ns.unwrap_or(0)) as f64;
+    let step_p99 = step.latency_ns.p99 as f64;
+    if base.ops > 0 && step.ops > 0 && step_p99 >= rules.p99_factor * line {
         fired.push(Rule::P99);
     }
     if rules.saturated(step) {
@@ -124,7 +136,11 @@ pub fn open_loop_order(steps: &[Step]) -> Vec<usize> {
 /// sorted), or `None` when every step keeps up.
 pub fn find_knee(steps: &[Step], rules: &KneeRules) -> Option<KneeAt> {
     let order = open_loop_order(steps);
-    let base = &steps[*order.first()?];
+    let lowest: Vec<Step> = order.iter().take(3).map(|&i| steps[i].clone()).collect();
+    if lowest.is_empty() {
+        return None;
+    }
+    let base = &baseline(&lowest);
     let fired: Vec<Vec<Rule>> = order
         .iter()
         .map(|&i| step_rules(base, &steps[i], rules))
@@ -158,30 +174,79 @@ mod tests {
     fn p99_rule_fires_at_three_times_base() {
         let steps = vec![
             step(1e4, 1e4, 1_000),
-            step(2e4, 2e4, 1_500),
-            step(3e4, 3e4, 3_000),
-            step(4e4, 4e4, 9_000),
+            step(2e4, 2e4, 1_100),
+            step(3e4, 3e4, 1_200),
+            step(4e4, 4e4, 3_300),
+            step(5e4, 5e4, 9_000),
         ];
         let k = find_knee(&steps, &KneeRules::default()).unwrap();
-        assert_eq!((k.index, k.rule.as_str()), (2, "p99x3"));
+        assert_eq!((k.index, k.rule.as_str()), (3, "p99x3"));
     }
 
     #[test]
-    fn throughput_rule_fires_below_95_percent() {
+    fn the_base_is_the_median_of_the_three_lowest_steps() {
+        // A spike at the lowest rate would make base 1,000 and the knee
+        // 4e4; a low outlier would make it 100 and the knee 2e4. The
+        // median of the three lowest (1,100) puts it at 5e4.
+        for first in [1_000, 100] {
+            let steps = vec![
+                step(1e4, 1e4, first),
+                step(2e4, 2e4, 1_100),
+                step(3e4, 3e4, 1_200),
+                step(4e4, 4e4, 3_200),
+                step(5e4, 5e4, 3_400),
+                step(6e4, 6e4, 9_000),
+            ];
+            let k = find_knee(&steps, &KneeRules::default()).unwrap();
+            assert_eq!(k.index, 4, "lowest step p99 {first}");
+        }
+    }
+
+    #[test]
+    fn the_noise_floor_raises_the_line() {
+        let r = KneeRules::default();
+        let base = step(1e3, 1e3, 1_000);
+        let mut s = step(2e3, 2e3, 4_000);
+        assert_eq!(step_rules(&base, &s, &r), [Rule::P99]);
+        // The no-op map itself showed 2,000 ns at this rate: 4,000 is only
+        // twice what the machine does with no map.
+        s.floor_p99_ns = Some(2_000);
+        assert!(step_rules(&base, &s, &r).is_empty());
+        s.latency_ns.p99 = 6_000;
+        assert_eq!(step_rules(&base, &s, &r), [Rule::P99]);
+    }
+
+    #[test]
+    fn throughput_rule_judges_the_arrivals_generated() {
         let steps = vec![
             step(1e4, 1e4, 1_000),
             step(2e4, 1.91e4, 1_100), // 95.5 %: keeps up
             step(3e4, 2.8e4, 1_200),  // 93 %: past the knee
+            step(4e4, 3e4, 1_200),
         ];
         let k = find_knee(&steps, &KneeRules::default()).unwrap();
         assert_eq!((k.index, k.rule.as_str()), (2, "throughput"));
+        // Poisson arrivals generated only 29,000 in the 3e4 step's window:
+        // 28,000 completed is 96.6 % of them, so it kept up.
+        let r = KneeRules::default();
+        let mut s = step(3e4, 2.8e4, 1_200);
+        s.arrivals = 29_000;
+        assert!(!r.saturated(&s));
+        s.arrivals = 30_000;
+        assert!(r.saturated(&s));
     }
 
     #[test]
     fn both_rules_are_named_and_the_factor_is_configurable() {
-        let steps = vec![step(1e4, 1e4, 1_000), step(2e4, 1e4, 5_000)];
+        let steps = vec![
+            step(1e4, 1e4, 1_000),
+            step(2e4, 2e4, 1_000),
+            step(3e4, 3e4, 1_100),
+            step(4e4, 1e4, 5_000),
+            step(5e4, 1e4, 9_000),
+        ];
         let k = find_knee(&steps, &KneeRules::default()).unwrap();
-        assert_eq!(k.rule, "p99x3+throughput");
+        assert_eq!((k.index, k.rule.as_str()), (3, "p99x3+throughput"));
         let strict = KneeRules {
             p99_factor: 6.0,
             ..Default::default()
@@ -190,30 +255,42 @@ mod tests {
     }
 
     #[test]
-    fn unsorted_steps_use_the_lowest_rate_as_base_and_skip_interrupted_ones() {
+    fn unsorted_steps_are_read_by_rate_and_interrupted_ones_skipped() {
         let mut cut = step(1.5e4, 10.0, 900_000);
         cut.interrupted = true;
         let steps = vec![
             step(3e4, 3e4, 4_000),
             step(1e4, 1e4, 1_000),
             cut,
-            step(2e4, 2e4, 3_500),
+            step(2e4, 2e4, 1_100),
+            step(4e4, 4e4, 5_000),
         ];
         let k = find_knee(&steps, &KneeRules::default()).unwrap();
-        assert_eq!(k.index, 3);
+        assert_eq!(k.index, 0);
     }
 
     #[test]
     fn an_isolated_spike_is_not_a_knee() {
         let steps = vec![
             step(1e4, 1e4, 1_000),
-            step(2e4, 2e4, 9_000), // a preemption, say
-            step(3e4, 3e4, 1_100),
-            step(4e4, 4e4, 5_000),
-            step(5e4, 4e4, 8_000),
+            step(2e4, 2e4, 1_000),
+            step(3e4, 3e4, 9_000), // a preemption, say
+            step(4e4, 4e4, 1_100),
+            step(5e4, 5e4, 5_000),
+            step(6e4, 5e4, 8_000),
         ];
         let k = find_knee(&steps, &KneeRules::default()).unwrap();
-        assert_eq!((k.index, k.rule.as_str()), (3, "p99x3"));
+        assert_eq!((k.index, k.rule.as_str()), (4, "p99x3"));
+    }
+
+    #[test]
+    fn a_bad_last_step_is_not_a_confirmed_knee() {
+        let steps = vec![
+            step(1e4, 1e4, 1_000),
+            step(2e4, 2e4, 1_000),
+            step(3e4, 3e4, 9_000),
+        ];
+        assert_eq!(find_knee(&steps, &KneeRules::default()), None);
     }
 
     #[test]
@@ -222,22 +299,5 @@ mod tests {
         let k = find_knee(&steps, &KneeRules::default()).unwrap();
         assert_eq!((k.index, k.rule.as_str()), (0, "throughput"));
         assert_eq!(find_knee(&[], &KneeRules::default()), None);
-    }
-}
-
-#[cfg(test)]
-mod repeat_tests {
-    use super::*;
-    use crate::fixtures::step;
-
-    #[test]
-    fn a_repeated_step_fires_only_when_its_interval_clears_the_line() {
-        let r = KneeRules::default();
-        let base = step(1e3, 1e3, 1000);
-        let mut noisy = step(2e3, 2e3, 3500); // median above 3x ...
-        noisy.p99_ci_ns = Some([1200.0, 9000.0]); // ... but not all repetitions
-        assert!(step_rules(&base, &noisy, &r).is_empty());
-        noisy.p99_ci_ns = Some([3100.0, 9000.0]);
-        assert_eq!(step_rules(&base, &noisy, &r), [Rule::P99]);
     }
 }

@@ -23,6 +23,7 @@ pub mod decay;
 mod fixtures;
 pub mod knee;
 pub mod kneedle;
+pub mod queue;
 pub mod repeat;
 pub mod stats;
 pub mod usl;
@@ -31,7 +32,7 @@ pub use bottleneck::{bottleneck, Bottleneck, Thresholds};
 pub use knee::{find_knee, step_rules, KneeAt, KneeRules, Rule};
 pub use mapknee_load::first_confirmed;
 
-use mapknee_load::{Knee, Run};
+use mapknee_load::{Knee, Run, Step};
 
 /// Labels every step of `run` with its bottleneck and sets `run.knee`.
 ///
@@ -47,7 +48,8 @@ use mapknee_load::{Knee, Run};
 /// #   keys: 1, prefill: 0.5, dist: "uniform".into(), ops_per_txn: 1, arrivals: "even".into(),
 /// #   capacity_ops_per_sec: None, steps: vec![], points: vec![], knee: None, usl: None,
 /// #   repetitions: vec![] };
-/// run.steps = vec![step(1e3, 1e3, 1_000), step(2e3, 2e3, 1_200), step(4e3, 3e3, 50_000)];
+/// run.steps = vec![step(1e3, 1e3, 1_000), step(2e3, 2e3, 1_200), step(3e3, 3e3, 1_100),
+///                  step(4e3, 3e3, 50_000), step(5e3, 3e3, 90_000)];
 /// analyze_run(&mut run, &KneeRules::default(), &Thresholds::default());
 /// let knee = run.knee.unwrap();
 /// assert_eq!((knee.ops_per_sec, knee.rule.as_str(), knee.bottleneck.as_str()),
@@ -64,6 +66,7 @@ pub fn analyze_run(run: &mut Run, rules: &KneeRules, thresholds: &Thresholds) {
         return;
     };
     let step = &run.steps[at.index];
+    let reference = reference_knee(run, rules);
     // Kneedle confirms (or not) the rules' knee on the p99 curve.
     let kneedle_at = kneedle::knee_of_steps(&run.steps, kneedle::DEFAULT_SENSITIVITY);
     let kneedle = match kneedle_at {
@@ -81,8 +84,36 @@ pub fn analyze_run(run: &mut Run, rules: &KneeRules, thresholds: &Thresholds) {
         kneedle_ops_per_sec: kneedle_at.and_then(|k| run.steps[k].target_ops_per_sec),
         kneedle: Some(kneedle.into()),
         ops_per_sec_range: None,
-        mm1_ops_per_sec: run
-            .capacity_ops_per_sec
-            .map(|c| c * (1.0 - 1.0 / rules.p99_factor)),
+        mm1_ops_per_sec: reference.map(|(rate, _)| rate),
+        reference_model: reference.map(|(_, m)| m.name().to_string()),
     });
+}
+
+/// The queueing reference knee (see [`queue`]): the model of the run's
+/// arrivals, from the base step's measured utilisation and the run's
+/// closed-loop capacity (else the capacity its service time implies).
+fn reference_knee(run: &Run, rules: &KneeRules) -> Option<(f64, queue::Model)> {
+    let lowest: Vec<Step> = mapknee_load::open_loop_steps(&run.steps)
+        .into_iter()
+        .take(3)
+        .cloned()
+        .collect();
+    if lowest.is_empty() {
+        return None;
+    }
+    let base = mapknee_load::baseline(&lowest);
+    let threads = run.threads.max(1) as f64;
+    let thread_ns = threads * base.duration_s * 1e9;
+    let busy_ns = base.service_ns.mean * base.ops as f64;
+    let rho0 = if thread_ns > 0.0 {
+        busy_ns / thread_ns
+    } else {
+        0.0
+    };
+    let capacity = run
+        .capacity_ops_per_sec
+        .or_else(|| (base.service_ns.mean > 0.0).then(|| threads * 1e9 / base.service_ns.mean))?;
+    let model = queue::Model::for_arrivals(&run.arrivals);
+    let rho = model.knee_utilisation(rho0, rules.p99_factor)?;
+    Some((rho * capacity, model))
 }

@@ -153,8 +153,9 @@ mod tests {
 
     #[test]
     fn each_repetition_gets_its_own_knee() {
-        // Two repetitions of a 4-rate ladder, interleaved as the staircase
-        // runs them: rep 0 breaks at 3k, rep 1 at 4k.
+        // Two repetitions of a 5-rate ladder, interleaved as the staircase
+        // runs them: rep 0 breaks at 3k, rep 1 at 4k (each confirmed by the
+        // next rate).
         let steps = vec![
             step(1e3, 1e3, 100),
             step(1e3, 1e3, 110),
@@ -164,16 +165,18 @@ mod tests {
             step(3e3, 3e3, 150),
             step(4e3, 4e3, 990),
             step(4e3, 4e3, 800),
+            step(5e3, 5e3, 990),
+            step(5e3, 5e3, 800),
         ];
         let reps = repetitions(&steps).unwrap();
         assert_eq!(reps.len(), 2);
-        assert!(reps.iter().all(|r| r.len() == 4));
+        assert!(reps.iter().all(|r| r.len() == 5));
         let figures = repetition_figures(&steps, &KneeRules::default());
         let mut knees: Vec<f64> = figures.iter().map(|r| r.knee_ops_per_sec).collect();
         knees.sort_by(f64::total_cmp);
         assert_eq!(knees, vec![3e3, 4e3]);
         assert!(figures.iter().all(|r| r.knee_found));
-        assert!(figures.iter().all(|r| r.peak_achieved_ops_per_sec == 4e3));
+        assert!(figures.iter().all(|r| r.peak_achieved_ops_per_sec == 5e3));
         assert!(figures.iter().all(|r| !r.saturated), "every step kept up");
         assert!(repetitions(&steps[..1]).is_none());
     }

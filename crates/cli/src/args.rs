@@ -57,7 +57,7 @@ pub(crate) struct WorkloadArgs {
     /// Share of the keyspace stored before each step, 0..1 [default: 0.5].
     #[arg(long, value_name = "F")]
     pub(crate) prefill: Option<f64>,
-    /// Key distribution: uniform, zipf:<theta>, hotset:<frac>:<prob>, churn [default: uniform].
+    /// Key distribution: order-cache[:<miss>], uniform, zipf:<theta>, hotset:<frac>:<prob>, churn [default: order-cache:0.05].
     #[arg(long, value_name = "D")]
     pub(crate) dist: Option<String>,
     /// Map operations per transaction [default: 1].

@@ -35,6 +35,7 @@ impl Progress for Bar {
             Phase::Probe => "probing capacity".to_string(),
             Phase::Ladder(r) => format!("{}/s", fmt_rate(*r)),
             Phase::Refine(r) => format!("{}/s (refine)", fmt_rate(*r)),
+            Phase::Floor(r) => format!("{}/s (noise floor)", fmt_rate(*r)),
             Phase::Scale(n) => format!("{n} threads"),
         };
         self.0.set_message(format!("{map} · {mix} · {what}"));

@@ -162,7 +162,9 @@ fn common(args: WorkloadArgs, sc: &Scenario) -> Result<Common, CliError> {
         maps,
         keys: keys.map_or(mapknee_load::DEFAULT_KEYS, |k| k.value),
         prefill: prefill.map_or(mapknee_load::DEFAULT_PREFILL, |p| p.value),
-        dist: dist.unwrap_or(Dist::Uniform),
+        dist: dist.unwrap_or(Dist::OrderCache {
+            miss: mapknee_load::DEFAULT_MISS,
+        }),
         ops_per_txn: ops_per_txn.map_or(1, |o| o.value),
         hasher: hasher.unwrap_or_default(),
         format: args.format,
@@ -223,6 +225,12 @@ impl RunSettings {
             }
         }
         let threads = threads.map_or_else(cores, |t| t.value);
+        if threads >= cores() {
+            common.warnings.push(format!(
+                "{threads} worker threads on {} cores: the coordinator, the OS and other processes take turns on the workers' cores, so OS scheduling is part of every p99",
+                cores()
+            ));
+        }
         let rates =
             parse_src(pick(args.rates, &f.rates, &sc), str::parse::<Rates>)?.unwrap_or(Rates::Auto);
         let arrivals = parse_src(
@@ -262,21 +270,20 @@ impl RunSettings {
         }
         let ladder = ladder.map_or(if quick { 5 } else { 8 }, |l| l.value);
         let refine = refine.map_or(if quick { 1 } else { 3 }, |r| r.value);
-        let (probe, steps_per_run) = match &rates {
-            Rates::Auto => (
-                Duration::from_millis(if quick { 100 } else { 250 }),
-                ladder + refine,
-            ),
-            Rates::Explicit(r) => (Duration::ZERO, r.len()),
+        let probe = match &rates {
+            Rates::Auto => Duration::from_millis(if quick { 100 } else { 250 }),
+            Rates::Explicit(_) => Duration::ZERO,
         };
+        let floor = !common.maps.contains(&MapKind::Noop);
+        let per_mix = steps_per_mix(&rates, ladder, refine, common.maps.len(), floor);
 
-        // Derive the step from the budget: every map × mix gets an equal
-        // share, spent on the probe and `steps_per_run` steps of
+        // Derive the step from the budget: every mix gets an equal share,
+        // spent on the probes and `per_mix` steps (each repeated) of
         // warm-up (1/6) + measurement (5/6) + fixed overhead.
         let step = step.unwrap_or_else(|| {
-            let runs = (common.maps.len() * mixes.len()).max(1) as u32;
-            let per_run = budget / runs;
-            let per_step = per_run.saturating_sub(probe) / (steps_per_run * repeat).max(1) as u32;
+            let per_mix_time = budget / mixes.len().max(1) as u32;
+            let probes = probe * common.maps.len() as u32;
+            let per_step = per_mix_time.saturating_sub(probes) / (per_mix * repeat).max(1) as u32;
             let per_step = per_step.saturating_sub(STEP_OVERHEAD);
             (per_step * 5 / 6).clamp(MIN_STEP, MAX_STEP)
         });
@@ -298,6 +305,7 @@ impl RunSettings {
                 arrivals,
                 hasher: common.hasher,
                 pin: common.pin,
+                floor,
             },
             common,
             mixes,
@@ -308,23 +316,26 @@ impl RunSettings {
     /// refinement per map × mix.
     pub(crate) fn planned_steps(&self) -> u64 {
         let c = &self.staircase;
-        let per_run = match &c.rates {
-            Rates::Auto => 1 + (c.ladder_steps + c.refine_steps) * c.repeat,
-            Rates::Explicit(r) => r.len() * c.repeat,
-        };
-        (per_run * self.common.maps.len() * self.mixes.len()) as u64
+        let maps = self.common.maps.len();
+        let probes = if c.rates == Rates::Auto { maps } else { 0 };
+        let per_mix = steps_per_mix(&c.rates, c.ladder_steps, c.refine_steps, maps, c.floor);
+        ((probes + per_mix * c.repeat) * self.mixes.len()) as u64
     }
 
     /// An upper estimate of the wall time.
     pub(crate) fn estimate(&self) -> Duration {
         let c = &self.staircase;
-        let runs = (self.common.maps.len() * self.mixes.len()) as u32;
-        let steps = match &c.rates {
-            Rates::Auto => c.ladder_steps + c.refine_steps,
-            Rates::Explicit(r) => r.len(),
-        } as u32
-            * c.repeat as u32;
-        runs * (c.probe + c.warmup / 2 + steps * (c.step + c.warmup + STEP_OVERHEAD))
+        let maps = self.common.maps.len() as u32;
+        let per_mix = steps_per_mix(
+            &c.rates,
+            c.ladder_steps,
+            c.refine_steps,
+            maps as usize,
+            c.floor,
+        );
+        let steps = (per_mix * c.repeat) as u32;
+        self.mixes.len() as u32
+            * (maps * (c.probe + c.warmup / 2) + steps * (c.step + c.warmup + STEP_OVERHEAD))
     }
 }
 
@@ -354,4 +365,20 @@ impl ScaleSettings {
             duration,
         })
     }
+}
+
+/// Steps one mix takes at most (each repeated `--repeat` times): every map
+/// climbs the ladder; with `auto`, a map may add one rung past the top (to
+/// confirm a knee at the top) and each bisection step may need a fresh
+/// confirmation; the noise floor adds one `noop` step per ladder rate.
+fn steps_per_mix(rates: &Rates, ladder: usize, refine: usize, maps: usize, floor: bool) -> usize {
+    let rungs = match rates {
+        Rates::Auto => ladder,
+        Rates::Explicit(r) => r.len(),
+    };
+    let per_map = match rates {
+        Rates::Auto => rungs + 1 + 2 * refine,
+        Rates::Explicit(_) => rungs,
+    };
+    maps * per_map + if floor { rungs } else { 0 }
 }

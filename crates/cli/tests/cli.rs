@@ -71,7 +71,7 @@ mod contract {
             assert_eq!(run["threads"], 1);
             assert_eq!(run["keys"], 1024);
             assert_eq!(run["prefill"], 0.5);
-            assert_eq!(run["dist"], "uniform");
+            assert_eq!(run["dist"], "order-cache:0.05");
             assert_eq!(run["ops_per_txn"], 1);
             assert!(
                 run.get("knee").is_some(),

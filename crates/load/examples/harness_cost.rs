@@ -4,7 +4,8 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use mapknee_load::{harness_cost, hist, Clock, Dist, NoopMap, TxnGen, Workload};
+use mapknee_load::{harness_cost, hist, Clock, Dist, TxnGen, Workload};
+use mapknee_maps::Noop;
 
 fn main() {
     let clock = Clock::new();
@@ -22,7 +23,7 @@ fn main() {
     let mut gen = TxnGen::new(&w, 0, 1, 1);
     let t = clock.ns();
     for _ in 0..n {
-        gen.run_txn(&NoopMap);
+        gen.run_txn(&Noop);
     }
     println!(
         "key+op generation: {:.1} ns",

@@ -89,6 +89,11 @@ impl Schedule {
         }
     }
 
+    /// The mean gap between this thread's intended starts, in ns.
+    pub fn mean_gap_ns(&self) -> f64 {
+        self.gap_ns
+    }
+
     /// The next intended start, in ns since the step began.
     #[inline]
     pub fn next_offset(&mut self) -> u64 {

@@ -42,6 +42,34 @@ impl Clock {
         self.inner.delta_as_nanos(self.base, self.inner.raw())
     }
 
+    /// What this clock reads, for the results' machine record: `tsc`
+    /// (x86-64 with an invariant TSC and RDTSCP, quanta's condition for
+    /// using it) or `cntvct` (AArch64's counter), else the OS monotonic
+    /// clock quanta falls back to; followed by the kernel's clocksource,
+    /// e.g. `tsc (kernel clocksource: kvm-clock)`.
+    pub fn source() -> String {
+        let flags = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let has = |flag: &str| {
+            flags
+                .lines()
+                .find(|l| l.starts_with("flags"))
+                .is_some_and(|l| l.split_whitespace().any(|f| f == flag))
+        };
+        let counter = if cfg!(target_arch = "x86_64") && has("nonstop_tsc") && has("rdtscp") {
+            "tsc"
+        } else if cfg!(target_arch = "aarch64") {
+            "cntvct"
+        } else {
+            "os-monotonic"
+        };
+        match std::fs::read_to_string(
+            "/sys/devices/system/clocksource/clocksource0/current_clocksource",
+        ) {
+            Ok(k) => format!("{counter} (kernel clocksource: {})", k.trim()),
+            Err(_) => counter.to_string(),
+        }
+    }
+
     /// The cost of one [`Clock::ns`] reading in ns: the best of five rounds
     /// of 100,000 back-to-back readings (the minimum filters out rounds in
     /// which the thread was descheduled).
@@ -76,5 +104,12 @@ mod tests {
         }
         let overhead = clock.overhead_ns();
         assert!(overhead.is_finite() && overhead >= 0.0);
+        let source = Clock::source();
+        assert!(
+            ["tsc", "cntvct", "os-monotonic"]
+                .iter()
+                .any(|c| source.starts_with(c)),
+            "{source}"
+        );
     }
 }

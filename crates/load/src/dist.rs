@@ -10,11 +10,25 @@
 //!   write stores a key never seen before (beyond the keyspace, disjoint per
 //!   thread); reads and removes pick among that thread's most recent
 //!   `keys / threads` new keys (uniform over the keyspace until it has any).
+//! - `order-cache[:<miss>]` (the default): a bounded cache of live orders
+//!   whose state does not drift with the offered rate. `keys · prefill`
+//!   orders are live, split evenly among the threads; each thread's live
+//!   orders are a sliding window of its own sequence of order ids. A store
+//!   of a new order (`insert`, or `get_or_insert` on a miss) takes the next
+//!   id and evicts the thread's oldest live order in the same transaction,
+//!   so the population stays constant and new keys arrive at exactly the
+//!   mix's write share whatever the rate. `get` reads one of the thread's
+//!   live orders, except for a share `miss` (default 0.05) that asks for
+//!   an order never stored (a cache miss); `get_or_insert` loads a live
+//!   order too, or with probability `miss` stores a new one (Go's
+//!   `LoadOrStore` on a cache miss). `remove` drops the thread's oldest
+//!   live order. The map itself is shared: every thread's orders hash
+//!   across the same table, locks and snapshot.
 
 use std::fmt;
 use std::str::FromStr;
 
-use crate::{FastRng, ParseError};
+use crate::{FastRng, Op, ParseError};
 
 /// A key distribution.
 ///
@@ -42,10 +56,22 @@ pub enum Dist {
     },
     /// An endless stream of new keys.
     Churn,
+    /// A bounded order cache with a steady population (see the module docs).
+    OrderCache {
+        /// Share of reads that ask for an order never stored, in [0, 1].
+        miss: f64,
+    },
 }
 
+/// The `order-cache` miss ratio when none is given.
+pub const DEFAULT_MISS: f64 = 0.05;
+
 /// Distribution names and their syntax, for `mapknee list`.
-pub const DISTRIBUTIONS: [(&str, &str); 4] = [
+pub const DISTRIBUTIONS: [(&str, &str); 5] = [
+    (
+        "order-cache[:<miss>]",
+        "the default: a bounded order cache, new orders at the write share evict the oldest, reads miss with probability miss (default 0.05)",
+    ),
     ("uniform", "every key equally likely"),
     (
         "zipf:<theta>",
@@ -68,6 +94,7 @@ impl fmt::Display for Dist {
             Dist::Zipf { theta } => write!(f, "zipf:{theta}"),
             Dist::HotSet { frac, prob } => write!(f, "hotset:{frac}:{prob}"),
             Dist::Churn => f.write_str("churn"),
+            Dist::OrderCache { miss } => write!(f, "order-cache:{miss}"),
         }
     }
 }
@@ -86,6 +113,16 @@ impl FromStr for Dist {
         match parts.as_slice() {
             ["uniform"] => Ok(Dist::Uniform),
             ["churn"] => Ok(Dist::Churn),
+            ["order-cache"] => Ok(Dist::OrderCache { miss: DEFAULT_MISS }),
+            ["order-cache", miss] => {
+                let miss = num(miss, "order-cache miss ratio")?;
+                if !(0.0..=1.0).contains(&miss) {
+                    return Err(ParseError(format!(
+                        "order-cache miss ratio must be in [0, 1], got {miss}"
+                    )));
+                }
+                Ok(Dist::OrderCache { miss })
+            }
             ["zipf", theta] => {
                 let theta = num(theta, "zipf theta")?;
                 if theta <= 0.0 || theta > 10.0 {
@@ -106,7 +143,7 @@ impl FromStr for Dist {
                 Ok(Dist::HotSet { frac, prob })
             }
             _ => Err(ParseError(format!(
-                "unknown distribution '{s}' (expected uniform, zipf:<theta>, hotset:<frac>:<prob> or churn)"
+                "unknown distribution '{s}' (expected order-cache[:<miss>], uniform, zipf:<theta>, hotset:<frac>:<prob> or churn)"
             ))),
         }
     }
@@ -213,10 +250,39 @@ enum SamplerKind {
         /// How many recent new keys reads and removes pick among.
         window: u64,
     },
+    OrderCache {
+        /// This thread's index and the thread count: order `s` of thread
+        /// `t` is key `s · threads + t`.
+        thread: u64,
+        threads: u64,
+        /// The thread's live orders are its sequence numbers `lo..hi`.
+        lo: u64,
+        hi: u64,
+        /// Live orders per thread.
+        live: u64,
+        /// The miss ratio on a 2^32 scale.
+        miss: u64,
+    },
+}
+
+/// Keys with this bit set are never stored by `order-cache`: its misses.
+const NEVER_STORED: u64 = 1 << 63;
+
+/// Live orders per thread under `order-cache`: the prefill split evenly,
+/// at least one each.
+pub(crate) fn orders_per_thread(prefill_keys: u64, threads: usize) -> u64 {
+    (prefill_keys / threads.max(1) as u64).max(1)
 }
 
 impl KeySampler {
-    pub(crate) fn new(dist: Dist, keys: u64, thread: usize, threads: usize) -> Self {
+    /// `prefill_keys` matters only to `order-cache` (its live population).
+    pub(crate) fn new(
+        dist: Dist,
+        keys: u64,
+        prefill_keys: u64,
+        thread: usize,
+        threads: usize,
+    ) -> Self {
         let kind = match dist {
             Dist::Uniform => SamplerKind::Uniform,
             Dist::Zipf { theta } => SamplerKind::Zipf(Zipf::new(keys, theta)),
@@ -230,8 +296,72 @@ impl KeySampler {
                 written: 0,
                 window: (keys / threads.max(1) as u64).max(1),
             },
+            Dist::OrderCache { miss } => {
+                let live = orders_per_thread(prefill_keys, threads);
+                SamplerKind::OrderCache {
+                    thread: thread as u64,
+                    threads: threads.max(1) as u64,
+                    lo: 0,
+                    hi: live,
+                    live,
+                    miss: (miss * (1u64 << 32) as f64) as u64,
+                }
+            }
         };
         KeySampler { keys, kind }
+    }
+
+    /// Plans `op` as map operations appended to `out`: one `(op, key)`
+    /// for every distribution but `order-cache`, whose store of a new order
+    /// also evicts the thread's oldest one (a second operation).
+    #[inline]
+    pub(crate) fn plan(&mut self, rng: &mut FastRng, op: Op, out: &mut Vec<(Op, u64)>) {
+        let SamplerKind::OrderCache {
+            thread,
+            threads,
+            lo,
+            hi,
+            live,
+            miss,
+        } = &mut self.kind
+        else {
+            let write = matches!(op, Op::Insert | Op::GetOrInsert);
+            out.push((op, self.key(rng, write)));
+            return;
+        };
+        let (t, n) = (*thread, *threads);
+        let missed = rng.next_u64() >> 32 < *miss;
+        match op {
+            Op::Get | Op::GetOrInsert if !missed => {
+                // A hit: one of this thread's own live orders. Only this
+                // thread stores and evicts them, so it is certainly present
+                // and the hit ratio is exactly 1 − miss. (Other threads'
+                // windows drift from this one as a random walk of their
+                // store counts, so reading them would add misses that grow
+                // with the step's length, and a `get_or_insert` of an
+                // order already evicted would store a key no window evicts.)
+                let s = *lo + rng.below(*hi - *lo);
+                out.push((op, s * n + t));
+            }
+            Op::Get => out.push((op, NEVER_STORED | rng.next_u64())),
+            Op::Insert | Op::GetOrInsert => {
+                out.push((op, *hi * n + t));
+                *hi += 1;
+                if *hi - *lo > *live {
+                    out.push((Op::Remove, *lo * n + t));
+                    *lo += 1;
+                }
+            }
+            Op::Remove => {
+                if *hi > *lo + 1 {
+                    out.push((op, *lo * n + t));
+                    *lo += 1;
+                } else {
+                    // Keep one live order so reads always have a target.
+                    out.push((op, NEVER_STORED | rng.next_u64()));
+                }
+            }
+        }
     }
 
     /// The key for an operation; `write` says whether it stores (insert,
@@ -265,6 +395,14 @@ impl KeySampler {
                     *first + (*written - back) * *stride
                 }
             }
+            // Only reached through `plan`'s read path's shape: a live key.
+            SamplerKind::OrderCache {
+                thread,
+                threads,
+                lo,
+                hi,
+                ..
+            } => (*lo + rng.below(*hi - *lo)) * *threads + *thread,
         }
     }
 }
@@ -278,6 +416,8 @@ mod tests {
         for s in [
             "uniform",
             "churn",
+            "order-cache:0.05",
+            "order-cache:0",
             "zipf:0.99",
             "zipf:1.2",
             "hotset:0.1:0.9",
@@ -292,6 +432,8 @@ mod tests {
             "hotset:0:0.5",
             "hotset:0.1:1.5",
             "hotset:0.1",
+            "order-cache:1.5",
+            "order-cache:x",
             "gauss",
         ] {
             assert!(bad.parse::<Dist>().is_err(), "{bad} parsed");
@@ -300,7 +442,7 @@ mod tests {
 
     #[test]
     fn uniform_covers_the_keyspace_evenly() {
-        let mut s = KeySampler::new(Dist::Uniform, 4, 0, 1);
+        let mut s = KeySampler::new(Dist::Uniform, 4, 0, 0, 1);
         let mut rng = FastRng::new(1);
         let mut counts = [0u32; 4];
         for _ in 0..40_000 {
@@ -315,7 +457,7 @@ mod tests {
     #[test]
     fn zipf_matches_its_probabilities_coarsely() {
         // n = 100, theta = 1: P(rank 1) = 1 / H_100 ≈ 0.1928, P(rank 2) ≈ 0.0964.
-        let mut s = KeySampler::new(Dist::Zipf { theta: 1.0 }, 100, 0, 1);
+        let mut s = KeySampler::new(Dist::Zipf { theta: 1.0 }, 100, 0, 0, 1);
         let mut rng = FastRng::new(9);
         let n = 200_000;
         let mut counts = [0u32; 100];
@@ -333,7 +475,7 @@ mod tests {
     fn zipf_stays_in_range_for_steep_and_flat_skews() {
         let mut rng = FastRng::new(4);
         for theta in [0.01, 0.5, 0.99, 2.0, 5.0] {
-            let mut s = KeySampler::new(Dist::Zipf { theta }, 1000, 0, 1);
+            let mut s = KeySampler::new(Dist::Zipf { theta }, 1000, 0, 0, 1);
             for _ in 0..10_000 {
                 assert!(s.key(&mut rng, false) < 1000);
             }
@@ -349,6 +491,7 @@ mod tests {
             },
             1000,
             0,
+            0,
             1,
         );
         let mut rng = FastRng::new(5);
@@ -361,8 +504,8 @@ mod tests {
     #[test]
     fn churn_writes_fresh_disjoint_keys_and_reads_recent_ones() {
         let mut rng = FastRng::new(6);
-        let mut a = KeySampler::new(Dist::Churn, 100, 0, 2);
-        let mut b = KeySampler::new(Dist::Churn, 100, 1, 2);
+        let mut a = KeySampler::new(Dist::Churn, 100, 0, 0, 2);
+        let mut b = KeySampler::new(Dist::Churn, 100, 0, 1, 2);
         let wa: Vec<u64> = (0..5).map(|_| a.key(&mut rng, true)).collect();
         let wb: Vec<u64> = (0..5).map(|_| b.key(&mut rng, true)).collect();
         assert_eq!(wa, [100, 102, 104, 106, 108]);
@@ -370,5 +513,41 @@ mod tests {
         for _ in 0..100 {
             assert!(wa.contains(&a.key(&mut rng, false)));
         }
+    }
+
+    /// Two threads in lockstep, 10 live orders each: the population never
+    /// changes, every store evicts the oldest, reads miss at the set ratio.
+    #[test]
+    fn order_cache_keeps_a_steady_population_and_its_miss_ratio() {
+        use std::collections::HashSet;
+        let d = Dist::OrderCache { miss: 0.1 };
+        let mut rng = FastRng::new(8);
+        let mut samplers: Vec<KeySampler> =
+            (0..2).map(|t| KeySampler::new(d, 100, 20, t, 2)).collect();
+        let mut live: HashSet<u64> = (0..20).collect();
+        let (mut reads, mut hits) = (0u32, 0u32);
+        let mut out = Vec::new();
+        for i in 0..40_000 {
+            let op = [Op::Get, Op::Insert, Op::GetOrInsert, Op::Remove][i % 3];
+            out.clear();
+            samplers[i % 2].plan(&mut rng, op, &mut out);
+            for &(op, key) in &out {
+                match op {
+                    Op::Get => {
+                        reads += 1;
+                        hits += u32::from(live.contains(&key));
+                    }
+                    Op::Insert => assert!(live.insert(key), "a new order is new"),
+                    Op::GetOrInsert if !live.contains(&key) => {
+                        live.insert(key);
+                    }
+                    Op::GetOrInsert => {}
+                    Op::Remove => assert!(live.remove(&key), "the oldest order was live"),
+                }
+            }
+            assert_eq!(live.len(), 20, "population after op {i}");
+        }
+        let hit = f64::from(hits) / f64::from(reads);
+        assert!((hit - 0.9).abs() < 0.02, "hit ratio {hit}");
     }
 }

@@ -1,5 +1,11 @@
-//! Latency histograms: HDR histograms in ns with 3 significant digits that
-//! grow as needed, one per thread, merged after each step.
+//! Latency histograms: HDR histograms in ns with 3 significant digits, one
+//! per thread, merged after each step.
+//!
+//! The runner's histograms are *pre-sized* ([`sized`], [`sized_window`]):
+//! their range covers every latency a step can produce and their memory is
+//! touched before the step, so recording inside a measured window never
+//! resizes, allocates or page-faults. The auto-resizing ones
+//! ([`new_histogram`]) serve code that records outside measured windows.
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
@@ -19,6 +25,30 @@ pub fn new_histogram() -> Histogram<u64> {
 /// A merged timeline window histogram (ns, 2 significant digits, auto-resizing).
 pub fn new_window_histogram() -> Histogram<u64> {
     Histogram::new(WINDOW_SIG_DIGITS).expect("2 significant digits is valid")
+}
+
+/// A step histogram (ns, 3 significant digits) fixed to `1..=max_ns`, its
+/// memory touched now. Values above `max_ns` are clamped to it by
+/// [`record`]; the runner sizes it so that none can occur.
+pub fn sized(max_ns: u64) -> Histogram<u64> {
+    let mut h = Histogram::new_with_bounds(1, max_ns.max(2), SIG_DIGITS)
+        .expect("1..max with 3 significant digits is valid");
+    h.auto(false);
+    // `reset` writes every counter: the pages are faulted in here, not on
+    // the first record inside the measured window.
+    h.reset();
+    h
+}
+
+/// A timeline window histogram (ns, 2 significant digits, 32-bit counts:
+/// a 10 ms window holds far fewer than 2^32 transactions per thread) fixed
+/// to `1..=max_ns`, its memory touched now.
+pub fn sized_window(max_ns: u64) -> Histogram<u32> {
+    let mut h = Histogram::new_with_bounds(1, max_ns.max(2), WINDOW_SIG_DIGITS)
+        .expect("1..max with 2 significant digits is valid");
+    h.auto(false);
+    h.reset();
+    h
 }
 
 /// Records `v` (ns), growing the histogram as needed. An auto-resizing

@@ -38,7 +38,7 @@ use std::fmt;
 
 pub use arrivals::{Arrivals, Schedule};
 pub use clock::Clock;
-pub use dist::{Dist, DISTRIBUTIONS};
+pub use dist::{Dist, DEFAULT_MISS, DISTRIBUTIONS};
 pub use hist::Percentiles;
 pub use mix::{Mix, Op, NAMED_MIXES};
 pub use results::{
@@ -47,12 +47,11 @@ pub use results::{
 };
 pub use rng::FastRng;
 pub use runner::{
-    harness_cost, harness_open_loop_ns, run_map_step, run_step, HarnessCost, NoopMap, StepSpec,
-    WINDOW,
+    harness_cost, harness_open_loop_ns, run_map_step, run_step, HarnessCost, StepSpec, WINDOW,
 };
 pub use staircase::{
-    first_confirmed, ladder, median_step, parse_rate, representatives, run_mix, run_scale, Ctx,
-    NoProgress, Phase, Progress, Rates, ScaleConfig, StaircaseConfig,
+    baseline, first_confirmed, ladder, median_step, parse_rate, representatives, run_mix,
+    run_scale, Ctx, NoProgress, Phase, Progress, Rates, ScaleConfig, StaircaseConfig,
 };
 pub use workload::{prefill, TxnGen, Workload, DEFAULT_KEYS, DEFAULT_PREFILL};
 

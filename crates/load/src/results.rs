@@ -75,6 +75,11 @@ pub struct Machine {
     pub hasher: String,
     /// Cost of one clock reading, in ns.
     pub clock_overhead_ns: f64,
+    /// What the clock reads: `tsc` (the CPU's invariant timestamp counter,
+    /// through quanta) or the OS clock quanta fell back to, with the
+    /// kernel's clocksource (*extension*).
+    #[serde(default)]
+    pub clock_source: String,
     /// The harness's own cost per recorded transaction, in ns, measured on
     /// a no-op map in the open loop (clock read, key and op generation, and
     /// two histogram records) (*extension*).
@@ -113,6 +118,7 @@ impl Machine {
             mapknee_version: mapknee_version.into(),
             hasher: hasher.into(),
             clock_overhead_ns,
+            clock_source: crate::Clock::source(),
             harness_ns_per_op,
         }
     }
@@ -238,6 +244,22 @@ pub struct Step {
     /// median p99, ns (*extension*).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p99_ci_ns: Option<[f64; 2]>,
+    /// Open loop: intended starts that fell inside the measured window,
+    /// issued or not — the offered load actually generated (*extension*).
+    /// The throughput rule judges `ops` against it, not the nominal rate.
+    #[serde(default)]
+    pub arrivals: u64,
+    /// Open loop: transactions due before the step ended but never issued
+    /// because the thread was behind; each is recorded in `latency_ns` as
+    /// step end − intended start (*extension*), so a saturated step's tail
+    /// does not depend on the step's length.
+    #[serde(default)]
+    pub backlog: u64,
+    /// The noise floor: the p99 of the `noop` map (the harness and the
+    /// machine alone) at this offered rate in the same run, ns
+    /// (*extension*; `null` when no floor was measured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub floor_p99_ns: Option<u64>,
 }
 
 impl Default for Step {
@@ -258,6 +280,9 @@ impl Default for Step {
             bottleneck: None,
             repeats: 1,
             p99_ci_ns: None,
+            arrivals: 0,
+            backlog: 0,
+            floor_p99_ns: None,
         }
     }
 }
@@ -335,9 +360,15 @@ pub struct Knee {
     /// its highest offered rate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ops_per_sec_range: Option<[f64; 2]>,
-    /// The M/M/1 reference knee: the rate at which an M/M/1 queue with the
-    /// measured capacity reaches J × its base p99, i.e. capacity × (1 − 1/J)
-    /// (*extension*).
+    /// The queueing reference knee: the rate at which a queue with the
+    /// measured capacity, fed by the run's arrival process, reaches J × its
+    /// p99 at the base step's measured utilisation (*extension*). The name
+    /// is kept from when the model was always M/M/1; `reference_model`
+    /// says which it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mm1_ops_per_sec: Option<f64>,
+    /// The model behind `mm1_ops_per_sec`: `D/M/1` for even arrivals,
+    /// `M/M/1` for Poisson ones (*extension*).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_model: Option<String>,
 }

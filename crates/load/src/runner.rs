@@ -12,32 +12,54 @@
 //!    completion − *intended* start (coordinated-omission corrected, as wrk2
 //!    does); service time is completion − actual start. A thread that falls
 //!    behind issues back to back until it catches up; it never skips
-//!    arrivals. Closed loop: latency = service time.
+//!    arrivals. Arrivals still due when the step ends are recorded as
+//!    end − intended start (`Step::backlog`), so a saturated step's tail
+//!    does not depend on how long the step was. Closed loop: latency =
+//!    service time.
 //! 3. A transaction is recorded when it completes inside the measured window;
-//!    `achieved` is recorded transactions / window length.
-//! 4. The calling thread is the coordinator: it sleeps to each 10 ms window
-//!    boundary and samples `map.stats()`; consecutive samples give each
-//!    window's counter deltas. Workers record latency into a per-window
-//!    histogram only; at each window's end they fold it into the step's
-//!    latency histogram and into a shared 2-digit slot for the timeline (one
-//!    uncontended lock per thread per 10 ms).
+//!    `achieved` is recorded transactions / window length, and `arrivals`
+//!    counts the intended starts that fell inside the window.
+//!
+//! # Nothing in the harness stalls a worker
+//!
+//! Whatever pauses a worker between two transactions is charged, correctly
+//! by the coordinated-omission rule, to the map. So inside a measured
+//! window a worker only reads the clock, calls the map and records:
+//! - key and op generation for the next transaction happens before the
+//!   runner waits for its intended start ([`TxnGen::prepare`]);
+//! - every histogram is pre-sized and pre-faulted ([`hist::sized`]): no
+//!   record resizes or allocates;
+//! - the timeline is double-buffered: each worker records the current 10 ms
+//!   window into one slot of a small ring of its own and, at the window's
+//!   end, swaps to a free slot (one uncontended `try_lock`, O(1)); the
+//!   coordinator thread merges finished slots and frees them. Workers never
+//!   merge, never wait for the coordinator, and never take a shared lock;
+//! - the coordinator wakes once per window, samples the map's counters with
+//!   [`ConcurrentMap::counters`] (which takes none of the map's locks), and
+//!   drains the rings: a few microseconds of its own core (or, when threads
+//!   ≥ cores, of a worker's — the CLI warns then).
 //!
 //! One clock reading per transaction: a transaction's start is the previous
 //! one's completion (or the pacer's last reading when it waited), so the
-//! harness reads the clock once, generates key and op, and records one
-//! histogram (closed loop) or two (open loop: latency and service time).
-//! Its cost per transaction is measured by [`harness_cost`].
+//! harness reads the clock once and records two histograms (latency and
+//! service; one in the closed loop) plus the timeline slot. When a thread is
+//! behind schedule its next transaction's generation falls between the two
+//! completions and so inside that transaction's service time; on schedule
+//! it does not. Its cost per transaction is measured by [`harness_cost`].
+//!
+//! [`hist::sized`]: crate::hist::sized
 
 use std::collections::BTreeMap;
 use std::hint::spin_loop;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use crossbeam_utils::CachePadded;
 use hdrhistogram::Histogram;
-use mapknee_maps::{ConcurrentMap, HasherKind, MapKind, MapStats, MapVisitor};
+use mapknee_maps::{ConcurrentMap, HasherKind, MapKind, MapStats, MapVisitor, Noop};
 
-use crate::hist::{merge, new_histogram, new_window_histogram, record};
+use crate::hist::{merge, record, sized, sized_window};
 use crate::{prefill, Arrivals, Clock, Percentiles, Schedule, Step, TxnGen, Window, Workload};
 
 /// Timeline window length: 10 ms.
@@ -49,6 +71,17 @@ const START_DELAY_NS: u64 = 2_000_000;
 /// early to spin the rest (Linux timer slack is 50 µs by default).
 const SLEEP_ABOVE_NS: u64 = 200_000;
 const WAKE_EARLY_NS: u64 = 100_000;
+/// Timeline slots per worker. The coordinator frees a slot within a window
+/// or two of its end; 8 slots let it fall 70 ms behind (a preempted
+/// coordinator) before a worker finds none free and leaves a window's
+/// transactions out of the timeline (never out of the step's histograms).
+const RING: usize = 8;
+/// A slot holding no window; also a finished worker's current window.
+const FREE: u64 = u64::MAX;
+/// Backlog arrivals recorded one by one at the end of a step, per thread;
+/// past this (an offered rate far beyond the map) the rest are recorded in
+/// bulk as evenly spaced at the schedule's mean gap, within 0.1 %.
+const BACKLOG_EXACT: u64 = 1 << 20;
 
 /// One step's settings.
 #[derive(Debug, Clone)]
@@ -92,16 +125,141 @@ impl StepSpec {
     }
 }
 
-#[derive(Debug, Default)]
-struct WindowSlot {
+/// One timeline slot: the window it holds (or [`FREE`]) and what a worker
+/// recorded into it.
+struct WindowRec {
+    window: u64,
     ops: u64,
-    hist: Option<Histogram<u64>>,
+    hist: Histogram<u32>,
+}
+
+/// A worker's timeline ring, shared with the coordinator. `current` is the
+/// window the worker records now: every slot holding an earlier window is
+/// finished and the coordinator's to merge.
+struct Lane {
+    current: AtomicU64,
+    ring: Vec<Mutex<WindowRec>>,
+    /// Transactions that found no free slot (left out of the timeline).
+    dropped: AtomicU64,
+}
+
+impl Lane {
+    fn new(max_ns: u64) -> Self {
+        Lane {
+            current: AtomicU64::new(0),
+            ring: (0..RING)
+                .map(|_| {
+                    Mutex::new(WindowRec {
+                        window: FREE,
+                        ops: 0,
+                        hist: sized_window(max_ns),
+                    })
+                })
+                .collect(),
+            dropped: AtomicU64::new(0),
+        }
+    }
+}
+
+/// The worker's side of its lane: the slot it records into now.
+struct WindowCursor<'a> {
+    lane: &'a Lane,
+    window: u64,
+    slot: Option<MutexGuard<'a, WindowRec>>,
+    dropped: u64,
+}
+
+impl<'a> WindowCursor<'a> {
+    fn new(lane: &'a Lane) -> Self {
+        WindowCursor {
+            lane,
+            window: FREE,
+            slot: None,
+            dropped: 0,
+        }
+    }
+
+    #[inline]
+    fn record(&mut self, window: u64, latency_ns: u64) {
+        if window != self.window {
+            self.enter(window);
+        }
+        match self.slot.as_mut() {
+            Some(s) => {
+                s.ops += 1;
+                record(&mut s.hist, latency_ns);
+            }
+            None => self.dropped += 1,
+        }
+    }
+
+    /// Publishes `window` as current, hands the finished slot over, and
+    /// takes a free one: an O(1) swap, no merging, never waiting.
+    #[cold]
+    fn enter(&mut self, window: u64) {
+        // Publish first: once the old guard drops, its window is below
+        // `current` and so the coordinator's.
+        self.lane.current.store(window, Ordering::Release);
+        self.slot = None;
+        self.window = window;
+        for m in &self.lane.ring {
+            if let Ok(mut g) = m.try_lock() {
+                if g.window == FREE {
+                    g.window = window;
+                    self.slot = Some(g);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn finish(mut self) {
+        self.lane.current.store(FREE, Ordering::Release);
+        self.slot = None;
+        self.lane.dropped.fetch_add(self.dropped, Ordering::Relaxed);
+    }
+}
+
+/// The coordinator's merged timeline: per window, transactions and a
+/// histogram (allocated on the coordinator when the window first arrives).
+struct Timeline {
+    windows: Vec<(u64, Option<Histogram<u32>>)>,
+    max_ns: u64,
+}
+
+impl Timeline {
+    /// Merges every finished slot of every lane and frees it. Slots a
+    /// worker holds (its current window) fail `try_lock` and wait for the
+    /// next call.
+    fn drain(&mut self, lanes: &[CachePadded<Lane>]) {
+        for lane in lanes {
+            let current = lane.current.load(Ordering::Acquire);
+            for m in &lane.ring {
+                let Ok(mut g) = m.try_lock() else { continue };
+                if g.window == FREE || g.window >= current {
+                    continue;
+                }
+                let i = (g.window as usize).min(self.windows.len() - 1);
+                let (ops, hist) = &mut self.windows[i];
+                *ops += g.ops;
+                let max_ns = self.max_ns;
+                hist.get_or_insert_with(|| sized_window(max_ns))
+                    .add(&g.hist)
+                    .expect("slots and windows share one range");
+                g.hist.reset();
+                g.ops = 0;
+                g.window = FREE;
+            }
+        }
+    }
 }
 
 struct WorkerOut {
     latency: Histogram<u64>,
     service: Histogram<u64>,
     ops: u64,
+    arrivals: u64,
+    backlog: u64,
     /// When this worker stopped issuing (ns on the step clock).
     stopped_at: u64,
 }
@@ -111,6 +269,8 @@ struct Times {
     measure_start: u64,
     end: u64,
     window_ns: u64,
+    /// The largest latency any histogram must hold.
+    max_ns: u64,
 }
 
 /// Waits until the clock reads `target` (or `end`, or stop), sleeping for
@@ -147,6 +307,45 @@ fn sleep_until(clock: &Clock, target: u64, stop: &AtomicBool) -> u64 {
     }
 }
 
+/// Records the arrivals still due before `end` that the worker never
+/// issued, each as `end − intended`; returns (backlog, of which inside the
+/// measured window). `next` is the first unissued intended start.
+fn record_backlog(
+    latency: &mut Histogram<u64>,
+    schedule: &mut Schedule,
+    mut next: u64,
+    times: &Times,
+) -> (u64, u64) {
+    let (mut backlog, mut inside) = (0u64, 0u64);
+    while next < times.end && backlog < BACKLOG_EXACT {
+        record(latency, times.end - next);
+        backlog += 1;
+        inside += u64::from(next >= times.measure_start);
+        next = times.t0 + schedule.next_offset();
+    }
+    if next < times.end {
+        // The rest, evenly spaced at the mean gap: record them in runs
+        // whose latencies differ by < 0.1 % (the histogram's resolution).
+        let gap = schedule.mean_gap_ns().max(1e-3);
+        let mut t = next as f64;
+        while t < times.end as f64 {
+            let lat = times.end as f64 - t;
+            let span = (lat * 1e-3).max(gap);
+            let n = (span / gap).floor().max(1.0);
+            let n = n.min(((times.end as f64 - t) / gap).ceil().max(1.0));
+            latency.saturating_record_n(lat as u64, n as u64);
+            backlog += n as u64;
+            if t >= times.measure_start as f64 {
+                inside += n as u64;
+            } else if t + n * gap > times.measure_start as f64 {
+                inside += ((t + n * gap - times.measure_start as f64) / gap) as u64;
+            }
+            t += n * gap;
+        }
+    }
+    (backlog, inside)
+}
+
 #[allow(clippy::too_many_arguments)] // one call site; a struct would only rename them
 fn worker<M: ConcurrentMap<u64, u64>>(
     map: &M,
@@ -156,43 +355,24 @@ fn worker<M: ConcurrentMap<u64, u64>>(
     clock: &Clock,
     stop: &AtomicBool,
     times: &Times,
-    slots: &[Mutex<WindowSlot>],
+    lane: &Lane,
 ) -> WorkerOut {
     let threads = spec.threads;
     let mut gen = TxnGen::new(workload, thread, threads, spec.seed);
     let mut schedule = spec
         .target
         .map(|rate| Schedule::new(spec.arrivals, rate, thread, threads, spec.seed));
-    let mut latency = new_histogram();
-    let mut service = new_histogram();
-    // Latency goes only into `win` (3 digits); each flush folds it into
-    // `latency` and into the timeline slot, saving a record per transaction.
-    let mut win = new_histogram();
-    let (mut ops, mut win_ops) = (0u64, 0u64);
-    let mut win_idx = 0usize;
-    let mut win_end = times.measure_start + times.window_ns;
-    let mut flush = |idx: usize, hist: &mut Histogram<u64>, n: &mut u64| {
-        if *n == 0 {
-            return;
-        }
-        merge(&mut latency, hist);
-        let mut slot = slots[idx.min(slots.len() - 1)]
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        slot.ops += *n;
-        slot.hist
-            .get_or_insert_with(new_window_histogram)
-            .add(&*hist)
-            .expect("auto-resizing histograms accept any range");
-        drop(slot);
-        hist.reset();
-        *n = 0;
-    };
+    let open = schedule.is_some();
+    let mut latency = sized(times.max_ns);
+    let mut service = if open { sized(times.max_ns) } else { sized(2) };
+    let mut cursor = WindowCursor::new(lane);
+    let (mut ops, mut arrivals) = (0u64, 0u64);
 
+    gen.prepare();
     let mut now = pace(clock, times.t0, times.end, stop);
     let mut next_intended = schedule.as_mut().map_or(0, |s| times.t0 + s.next_offset());
     while now < times.end && !stop.load(Ordering::Relaxed) {
-        let intended = if schedule.is_some() {
+        let intended = if open {
             if now < next_intended {
                 now = pace(clock, next_intended, times.end, stop);
                 if now >= times.end {
@@ -204,29 +384,34 @@ fn worker<M: ConcurrentMap<u64, u64>>(
             now
         };
         let start = now;
-        gen.run_txn(map);
+        gen.run_prepared(map);
         let done = clock.ns();
+        if open && intended >= times.measure_start {
+            arrivals += 1;
+        }
         if done >= times.measure_start {
             let lat = done - intended;
-            if schedule.is_some() {
+            record(&mut latency, lat);
+            if open {
                 record(&mut service, done - start);
             }
-            if done >= win_end {
-                flush(win_idx, &mut win, &mut win_ops);
-                win_idx = ((done - times.measure_start) / times.window_ns) as usize;
-                win_end = times.measure_start + (win_idx as u64 + 1) * times.window_ns;
-            }
-            record(&mut win, lat);
-            win_ops += 1;
+            cursor.record((done - times.measure_start) / times.window_ns, lat);
             ops += 1;
         }
         if let Some(s) = schedule.as_mut() {
             next_intended = times.t0 + s.next_offset();
         }
+        gen.prepare();
         now = done;
     }
-    flush(win_idx, &mut win, &mut win_ops);
-    if schedule.is_none() {
+    cursor.finish();
+    let mut backlog = 0;
+    if let (Some(s), false) = (schedule.as_mut(), stop.load(Ordering::Relaxed)) {
+        let (all, inside) = record_backlog(&mut latency, s, next_intended, times);
+        backlog = all;
+        arrivals += inside;
+    }
+    if !open {
         // Closed loop: the service time is the latency.
         service = latency.clone();
     }
@@ -234,6 +419,8 @@ fn worker<M: ConcurrentMap<u64, u64>>(
         latency,
         service,
         ops,
+        arrivals,
+        backlog,
         stopped_at: now.min(times.end),
     }
 }
@@ -255,15 +442,26 @@ pub fn run_step<M: ConcurrentMap<u64, u64>>(
     };
     let window_ns = WINDOW.as_nanos() as u64;
     let dur_ns = spec.duration.as_nanos() as u64;
-    let n_windows = dur_ns.div_ceil(window_ns) as usize + 1;
-    let slots: Vec<Mutex<WindowSlot>> = (0..n_windows).map(|_| Mutex::default()).collect();
+    let n_windows = dur_ns.div_ceil(window_ns).max(1) as usize;
     let t0 = clock.ns() + START_DELAY_NS;
     let measure_start = t0 + spec.warmup.as_nanos() as u64;
+    let end = measure_start + dur_ns;
     let times = Times {
         t0,
         measure_start,
-        end: measure_start + dur_ns,
+        end,
         window_ns,
+        // Every intended start lies in t0..end, so no latency of a step
+        // exceeds its span plus one transaction; 10 s covers a transaction
+        // that blocks far longer than any map should.
+        max_ns: 2 * (end - t0) + 10_000_000_000,
+    };
+    let lanes: Vec<CachePadded<Lane>> = (0..spec.threads)
+        .map(|_| CachePadded::new(Lane::new(times.max_ns)))
+        .collect();
+    let mut timeline = Timeline {
+        windows: (0..n_windows).map(|_| (0, None)).collect(),
+        max_ns: times.max_ns,
     };
     let cores = if spec.pin {
         core_affinity::get_core_ids().unwrap_or_default()
@@ -275,26 +473,36 @@ pub fn run_step<M: ConcurrentMap<u64, u64>>(
         let handles: Vec<_> = (0..spec.threads)
             .map(|i| {
                 let core = (!cores.is_empty()).then(|| cores[i % cores.len()]);
-                let (spec, times, slots) = (&spec, &times, &slots);
+                let (spec, times, lane) = (&spec, &times, &*lanes[i]);
                 s.spawn(move || {
                     if let Some(core) = core {
                         // Pinning is best effort: a restricted cpuset refuses it.
                         let _ = core_affinity::set_for_current(core);
                     }
-                    worker(map, workload, spec, i, clock, stop, times, slots)
+                    worker(map, workload, spec, i, clock, stop, times, lane)
                 })
             })
             .collect();
 
-        // Coordinator: counter samples at each window boundary.
+        // Coordinator: at each window boundary, sample the counters (no
+        // map lock taken) and merge the rings' finished slots.
         let mut samples: Vec<MapStats> = Vec::with_capacity(n_windows + 1);
+        let sample = |samples: &mut Vec<MapStats>| {
+            let now = map.counters();
+            let now = match samples.last() {
+                Some(prev) => now.or_previous(prev),
+                None => now,
+            };
+            samples.push(now);
+        };
         if sleep_until(clock, times.measure_start, stop) >= times.measure_start {
-            samples.push(map.stats());
+            sample(&mut samples);
             let mut next = times.measure_start;
             while next < times.end {
                 next = (next + window_ns).min(times.end);
                 sleep_until(clock, next, stop);
-                samples.push(map.stats());
+                sample(&mut samples);
+                timeline.drain(&lanes);
                 if stop.load(Ordering::Relaxed) {
                     break;
                 }
@@ -306,16 +514,19 @@ pub fn run_step<M: ConcurrentMap<u64, u64>>(
             .collect();
         (outs, samples)
     });
+    // Every worker has finished: every slot is the coordinator's now.
+    timeline.drain(&lanes);
 
     let interrupted = stop.load(Ordering::Relaxed);
-    let mut latency = new_histogram();
-    let mut service = new_histogram();
-    let mut ops = 0;
-    let mut stopped_at = 0;
+    let mut latency = sized(times.max_ns);
+    let mut service = sized(times.max_ns);
+    let (mut ops, mut arrivals, mut backlog, mut stopped_at) = (0, 0, 0, 0);
     for o in &outs {
         merge(&mut latency, &o.latency);
         merge(&mut service, &o.service);
         ops += o.ops;
+        arrivals += o.arrivals;
+        backlog += o.backlog;
         stopped_at = stopped_at.max(o.stopped_at);
     }
     let measured_ns = if interrupted {
@@ -330,27 +541,38 @@ pub fn run_step<M: ConcurrentMap<u64, u64>>(
         0.0
     };
 
-    let counters = match (samples.first(), samples.last()) {
+    let mut counters = match (samples.first(), samples.last()) {
         (Some(first), Some(last)) => to_map(&last.delta(first), false),
         _ => BTreeMap::new(),
     };
-    let timeline = slots
+    let dropped: u64 = lanes
+        .iter()
+        .map(|l| l.dropped.load(Ordering::Relaxed))
+        .sum();
+    if dropped > 0 {
+        counters.insert("timeline_dropped".into(), dropped);
+    }
+    // Every window of the measured time is kept, empty ones too: a worker
+    // stalled for a whole window shows as a gap, and its latency lands in
+    // the window where the stalled transactions complete.
+    let kept = (measured_ns.div_ceil(window_ns) as usize).min(n_windows);
+    let timeline = timeline
+        .windows
         .into_iter()
+        .take(kept)
         .enumerate()
-        .map(|(i, slot)| {
-            let slot = slot.into_inner().unwrap_or_else(|e| e.into_inner());
+        .map(|(i, (ops, hist))| {
             let counters = match (samples.get(i), samples.get(i + 1)) {
                 (Some(a), Some(b)) => to_map(&b.delta(a), true),
                 _ => BTreeMap::new(),
             };
             Window {
                 t_ms: i as u64 * window_ns / 1_000_000,
-                ops: slot.ops,
-                p99_ns: slot.hist.map_or(0, |h| h.value_at_quantile(0.99)),
+                ops,
+                p99_ns: hist.map_or(0, |h| h.value_at_quantile(0.99)),
                 counters,
             }
         })
-        .filter(|w| w.ops > 0 || !w.counters.is_empty())
         .collect();
 
     Step {
@@ -362,11 +584,10 @@ pub fn run_step<M: ConcurrentMap<u64, u64>>(
         counters,
         timeline,
         duration_s,
-        refine: false,
         interrupted,
-        bottleneck: None,
-        repeats: 1,
-        p99_ci_ns: None,
+        arrivals,
+        backlog,
+        ..Step::default()
     }
 }
 
@@ -413,48 +634,8 @@ struct StepVisitor<'a> {
 impl MapVisitor<u64, u64> for StepVisitor<'_> {
     type Output = Step;
     fn visit<M: ConcurrentMap<u64, u64> + 'static>(self, map: M) -> Step {
-        prefill(&map, self.workload);
+        prefill(&map, self.workload, self.spec.threads);
         run_step(&map, self.workload, self.spec, self.clock, self.stop)
-    }
-}
-
-/// A map whose operations do nothing: it measures the harness alone.
-///
-/// ```
-/// use mapknee_load::NoopMap;
-/// use mapknee_maps::ConcurrentMap;
-/// assert_eq!(NoopMap.insert(1, 2), None);
-/// assert_eq!(NoopMap.len(), 0);
-/// ```
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoopMap;
-
-impl ConcurrentMap<u64, u64> for NoopMap {
-    #[inline]
-    fn get(&self, _: &u64) -> Option<u64> {
-        None
-    }
-    #[inline]
-    fn insert(&self, _: u64, _: u64) -> Option<u64> {
-        None
-    }
-    #[inline]
-    fn get_or_insert(&self, _: u64, _: u64) -> Option<u64> {
-        None
-    }
-    #[inline]
-    fn compare_and_swap(&self, _: &u64, _: &u64, _: u64) -> bool {
-        false
-    }
-    #[inline]
-    fn remove(&self, _: &u64) -> Option<u64> {
-        None
-    }
-    fn len(&self) -> usize {
-        0
-    }
-    fn stats(&self) -> MapStats {
-        MapStats::default()
     }
 }
 
@@ -517,7 +698,7 @@ fn harness_per_op(clock: &Clock, duration: Duration, open: bool) -> (f64, f64) {
         StepSpec::closed(1, warm, duration)
     };
     spec.pin = false;
-    let step = run_step(&NoopMap, &workload, &spec, clock, &stop);
+    let step = run_step(&Noop, &workload, &spec, clock, &stop);
     let avg = step.duration_s * 1e9 / step.ops.max(1) as f64;
     // Every window but the last is full.
     let window_ns = WINDOW.as_nanos() as f64;
@@ -549,7 +730,7 @@ mod tests {
             Duration::from_millis(20),
             Duration::from_millis(200),
         );
-        let step = run_step(&NoopMap, &workload(), &spec, &clock, &stop);
+        let step = run_step(&Noop, &workload(), &spec, &clock, &stop);
         assert!((390..=410).contains(&step.ops), "{}", step.ops);
         assert!(!step.interrupted);
         assert!(step.latency_ns.p50 >= step.service_ns.p50);
@@ -561,7 +742,7 @@ mod tests {
         let clock = Clock::new();
         let stop = AtomicBool::new(false);
         let spec = StepSpec::closed(1, Duration::from_millis(5), Duration::from_millis(50));
-        let step = run_step(&NoopMap, &workload(), &spec, &clock, &stop);
+        let step = run_step(&Noop, &workload(), &spec, &clock, &stop);
         assert!(step.ops > 0);
         assert_eq!(step.target_ops_per_sec, None);
         assert_eq!(step.latency_ns, step.service_ns);
@@ -573,7 +754,7 @@ mod tests {
         let clock = Clock::new();
         let stop = AtomicBool::new(true);
         let spec = StepSpec::closed(1, Duration::ZERO, Duration::from_secs(60));
-        let step = run_step(&NoopMap, &workload(), &spec, &clock, &stop);
+        let step = run_step(&Noop, &workload(), &spec, &clock, &stop);
         assert!(step.interrupted);
         assert_eq!(step.ops, 0);
     }

@@ -149,6 +149,9 @@ pub struct StaircaseConfig {
     pub hasher: HasherKind,
     /// Pin workers to cores.
     pub pin: bool,
+    /// Measure the noise floor: the `noop` map at every ladder rate, its
+    /// p99 recorded in every step as `floor_p99_ns`.
+    pub floor: bool,
 }
 
 /// What the staircase is doing, for a progress display.
@@ -160,6 +163,8 @@ pub enum Phase {
     Ladder(f64),
     /// A bisection step at this offered rate.
     Refine(f64),
+    /// The noise floor (the no-op map) at this offered rate.
+    Floor(f64),
     /// A closed-loop scaling point at this many threads.
     Scale(usize),
 }
@@ -293,6 +298,10 @@ pub fn run_mix(
 
     let repeat = cfg.repeat.max(1);
     let names: Vec<String> = maps.iter().map(MapKind::name).collect();
+    // The noise floor: the no-op map at every ladder rate, unless it is
+    // one of the maps measured.
+    let floor = cfg.floor && !maps.contains(&MapKind::Noop);
+    let mut floor_p99: Vec<Vec<u64>> = vec![Vec::new(); rates.len()];
     // Maps interleave at every rate, so they see the machine in the same
     // state and drift cannot favour one. Repetitions are whole passes over
     // the ladder, spread across the run: their spread then holds the drift
@@ -300,7 +309,19 @@ pub fn run_mix(
     // weigh. (Repeating each rate back to back measured only the noise of a
     // few seconds, and made two runs of one build look different.)
     for _ in 0..repeat {
-        for &rate in &rates {
+        for (r, &rate) in rates.iter().enumerate() {
+            if floor {
+                if ctx.stopped() {
+                    return runs;
+                }
+                let phase = Phase::Floor(rate);
+                progress.step_started("noop", mix, &phase);
+                let step = step_at(&MapKind::Noop, rate);
+                progress.step_finished("noop", mix, &phase, &step);
+                if !step.interrupted {
+                    floor_p99[r].push(step.latency_ns.p99);
+                }
+            }
             for ((kind, run), name) in maps.iter().zip(&mut runs).zip(&names) {
                 if ctx.stopped() {
                     return runs;
@@ -313,16 +334,76 @@ pub fn run_mix(
             }
         }
     }
-    let rate_of = |s: &Step| s.target_ops_per_sec.unwrap_or(0.0);
-    if cfg.rates == Rates::Auto && cfg.refine_steps > 0 {
-        // Bisect each map between its last good and first bad ladder rate,
-        // all maps in lockstep so refinement steps interleave too.
+    // The floor at each ladder rate is the median of its repetitions; steps
+    // between two ladder rates (bisection) get it interpolated.
+    let floors: Vec<(f64, u64)> = rates
+        .iter()
+        .zip(&floor_p99)
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(&r, v)| {
+            let mut v = v.clone();
+            v.sort_unstable();
+            (r, v[(v.len() - 1) / 2])
+        })
+        .collect();
+    let floor_at = |rate: f64| floor_between(&floors, rate);
+    for run in &mut runs {
+        for step in &mut run.steps {
+            step.floor_p99_ns = step.target_ops_per_sec.and_then(floor_at);
+        }
+    }
+
+    if cfg.rates == Rates::Auto && cfg.refine_steps > 0 && !ctx.stopped() {
+        let ratio = match rates.as_slice() {
+            [a, b, ..] => b / a,
+            _ => 1.2,
+        };
+        let run_at = |i: usize, rate: f64, runs: &mut [Run]| -> Vec<Step> {
+            let mut taken = Vec::new();
+            for _ in 0..repeat {
+                if ctx.stopped() {
+                    break;
+                }
+                let phase = Phase::Refine(rate);
+                progress.step_started(&names[i], mix, &phase);
+                let mut step = step_at(&maps[i], rate);
+                step.refine = true;
+                step.floor_p99_ns = floor_at(rate);
+                progress.step_finished(&names[i], mix, &phase, &step);
+                taken.push(step);
+            }
+            runs[i].steps.extend(taken.iter().cloned());
+            taken
+        };
+        let judge = |run: &Run, steps: &[Step]| -> bool {
+            let by_rate = representatives(&run.steps, fold);
+            !steps.is_empty() && is_bad(&baseline(&by_rate), &fold(steps))
+        };
+        // A ladder whose first bad step is its last has no confirmation:
+        // measure one rung higher before calling it a knee.
+        for i in 0..maps.len() {
+            let by_rate = representatives(&runs[i].steps, fold);
+            let Some(base) = (!by_rate.is_empty()).then(|| baseline(&by_rate)) else {
+                continue;
+            };
+            let bad: Vec<bool> = by_rate.iter().map(|s| is_bad(&base, s)).collect();
+            if bad.last() == Some(&true) && first_confirmed(&bad).is_none() {
+                let top = by_rate.last().map_or(0.0, rate_of);
+                run_at(i, (top * ratio).round(), &mut runs);
+            }
+        }
+        // Bisect each map between its last good and first confirmed bad
+        // rate. A midpoint judged bad is confirmed by a fresh measurement
+        // just past it; unconfirmed, it was a spike and counts as good.
         let mut brackets: Vec<Option<(f64, f64)>> = runs
             .iter()
             .map(|run| {
                 let by_rate = representatives(&run.steps, fold);
-                let base = by_rate.first()?;
-                let bad: Vec<bool> = by_rate.iter().map(|s| is_bad(base, s)).collect();
+                if by_rate.is_empty() {
+                    return None;
+                }
+                let base = baseline(&by_rate);
+                let bad: Vec<bool> = by_rate.iter().map(|s| is_bad(&base, s)).collect();
                 let first_bad = first_confirmed(&bad)?;
                 (first_bad > 0).then(|| {
                     (
@@ -333,33 +414,27 @@ pub fn run_mix(
             })
             .collect();
         for _ in 0..cfg.refine_steps {
-            let mut taken: Vec<Vec<Step>> = vec![Vec::new(); maps.len()];
-            for _ in 0..repeat {
-                for (i, kind) in maps.iter().enumerate() {
-                    let Some((good, bad)) = brackets[i] else {
-                        continue;
-                    };
-                    if ctx.stopped() {
-                        break;
-                    }
+            let mids: Vec<Option<(f64, Vec<Step>)>> = (0..maps.len())
+                .map(|i| {
+                    let (good, bad) = brackets[i]?;
                     let mid = ((good + bad) / 2.0).round();
-                    let phase = Phase::Refine(mid);
-                    progress.step_started(&names[i], mix, &phase);
-                    let mut step = step_at(kind, mid);
-                    step.refine = true;
-                    progress.step_finished(&names[i], mix, &phase, &step);
-                    taken[i].push(step);
-                }
-            }
-            for (i, steps) in taken.into_iter().enumerate() {
-                let (Some((good, bad)), false) = (brackets[i], steps.is_empty()) else {
+                    Some((mid, run_at(i, mid, &mut runs)))
+                })
+                .collect();
+            for (i, m) in mids.into_iter().enumerate() {
+                let (Some((good, bad)), Some((mid, steps))) = (brackets[i], m) else {
                     continue;
                 };
-                let base = representatives(&runs[i].steps, fold).into_iter().next();
-                let mid = rate_of(&steps[0]);
-                let verdict = base.is_some_and(|b| is_bad(&b, &fold(&steps)));
-                brackets[i] = Some(if verdict { (good, mid) } else { (mid, bad) });
-                runs[i].steps.extend(steps);
+                let confirmed = judge(&runs[i], &steps) && {
+                    let past = (mid * CONFIRM_PAST).round().min(bad);
+                    let again = if past < bad {
+                        run_at(i, past, &mut runs)
+                    } else {
+                        Vec::new()
+                    };
+                    again.is_empty() || judge(&runs[i], &again)
+                };
+                brackets[i] = Some(if confirmed { (good, mid) } else { (mid, bad) });
             }
             if ctx.stopped() {
                 break;
@@ -372,17 +447,61 @@ pub fn run_mix(
     runs
 }
 
-/// The index of the first *confirmed* bad step: bad, and followed by a bad
-/// step or by none. An isolated bad step (a preemption spike) is not the
-/// knee. The staircase's bisection and the analysis's knee rule share this.
+/// A bisection midpoint judged past the knee is measured again this much
+/// higher (3 %): a fresh measurement just past it, so one preemption spike
+/// cannot move the knee down by a bracket.
+const CONFIRM_PAST: f64 = 1.03;
+
+fn rate_of(s: &Step) -> f64 {
+    s.target_ops_per_sec.unwrap_or(0.0)
+}
+
+/// The noise floor at `rate`, from the floors measured at ladder rates:
+/// the nearest one outside their range, else interpolated linearly in
+/// log(rate) between the two around it.
+fn floor_between(floors: &[(f64, u64)], rate: f64) -> Option<u64> {
+    let (first, last) = (floors.first()?, floors.last()?);
+    if rate <= first.0 {
+        return Some(first.1);
+    }
+    if rate >= last.0 {
+        return Some(last.1);
+    }
+    let k = floors.iter().position(|&(r, _)| r >= rate)?;
+    let ((r0, f0), (r1, f1)) = (floors[k - 1], floors[k]);
+    let t = (rate.ln() - r0.ln()) / (r1.ln() - r0.ln());
+    Some((f0 as f64 + t * (f1 as f64 - f0 as f64)).round() as u64)
+}
+
+/// The base every knee rule compares with: of the lowest three offered
+/// rates (`by_rate` sorted by rate, one step per rate), the step with the
+/// median p99. One spike at the lowest rate no longer moves every knee.
+/// `by_rate` must not be empty.
+///
+/// ```
+/// # use mapknee_load::{baseline, Percentiles, Step};
+/// let step = |rate: f64, p99| Step { target_ops_per_sec: Some(rate),
+///     latency_ns: Percentiles { p99, ..Default::default() }, ..Default::default() };
+/// let steps = [step(1.0, 9_000), step(2.0, 1_000), step(3.0, 1_200), step(4.0, 50_000)];
+/// assert_eq!(baseline(&steps).latency_ns.p99, 1_200);
+/// ```
+pub fn baseline(by_rate: &[Step]) -> Step {
+    median_step(&by_rate[..by_rate.len().min(3)])
+}
+
+/// The index of the first *confirmed* bad step: bad, and followed by a
+/// fresh measurement at a higher rate that is bad too. An isolated bad step
+/// (a preemption spike) is not the knee, and neither is a bad last step:
+/// nothing confirmed it. The staircase's bisection and the analysis's knee
+/// rule share this.
 ///
 /// ```
 /// assert_eq!(mapknee_load::first_confirmed(&[false, true, false, true, true]), Some(3));
-/// assert_eq!(mapknee_load::first_confirmed(&[false, false, true]), Some(2));
+/// assert_eq!(mapknee_load::first_confirmed(&[false, false, true]), None);
 /// assert_eq!(mapknee_load::first_confirmed(&[true, false]), None);
 /// ```
 pub fn first_confirmed(bad: &[bool]) -> Option<usize> {
-    (0..bad.len()).find(|&k| bad[k] && bad.get(k + 1).is_none_or(|&next| next))
+    (0..bad.len()).find(|&k| bad[k] && bad.get(k + 1) == Some(&true))
 }
 
 /// The repetition whose p99 is the median (the lower one for an even
@@ -531,6 +650,7 @@ mod tests {
             arrivals: Arrivals::Even,
             hasher: HasherKind::default(),
             pin: false,
+            floor: false,
         };
         let judge = |_: &Step, s: &Step| s.target_ops_per_sec.unwrap() >= 30_000.0;
         let runs = run_mix(

@@ -6,7 +6,7 @@ use std::hint::black_box;
 
 use mapknee_maps::ConcurrentMap;
 
-use crate::dist::KeySampler;
+use crate::dist::{orders_per_thread, KeySampler};
 use crate::mix::{Op, OpPicker};
 use crate::{Dist, FastRng, Mix, ParseError};
 
@@ -73,21 +73,41 @@ impl Workload {
     }
 }
 
-/// Stores the workload's prefill keys (value = key) into `map`.
-pub fn prefill<M: ConcurrentMap<u64, u64>>(map: &M, workload: &Workload) {
-    for k in 0..workload.prefill_keys() {
+/// Stores the workload's prefill keys (value = key) into `map`, for a step
+/// run by `threads` threads: the first `prefill · keys` keys, or under
+/// `order-cache` every thread's first live orders (keys `0..live · threads`).
+pub fn prefill<M: ConcurrentMap<u64, u64>>(map: &M, workload: &Workload, threads: usize) {
+    let n = match workload.dist {
+        Dist::OrderCache { .. } => {
+            orders_per_thread(workload.prefill_keys(), threads) * threads.max(1) as u64
+        }
+        _ => workload.prefill_keys(),
+    };
+    for k in 0..n {
         map.insert(k, k);
     }
 }
 
+/// Operations a transaction plans before it starts; longer transactions
+/// draw the rest as they go (their generation is then a small share of
+/// their time).
+const PLAN_AHEAD: u32 = 64;
+
 /// One thread's transaction generator: its own RNG, key sampler and op
 /// picker — no shared state per operation.
+///
+/// [`prepare`](Self::prepare) draws the next transaction's operations and
+/// keys (Zipf's logarithms included) *before* the runner waits for its
+/// intended start, so generation stays out of the timed region whenever
+/// the thread is on schedule; [`run_prepared`](Self::run_prepared) then
+/// only calls the map.
 #[derive(Debug, Clone)]
 pub struct TxnGen {
     rng: FastRng,
     keys: KeySampler,
     picker: OpPicker,
     ops_per_txn: u32,
+    planned: Vec<(Op, u64)>,
 }
 
 impl TxnGen {
@@ -95,43 +115,79 @@ impl TxnGen {
     pub fn new(workload: &Workload, thread: usize, threads: usize, seed: u64) -> Self {
         TxnGen {
             rng: FastRng::new(seed ^ (thread as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)),
-            keys: KeySampler::new(workload.dist, workload.keys, thread, threads),
+            keys: KeySampler::new(
+                workload.dist,
+                workload.keys,
+                workload.prefill_keys(),
+                thread,
+                threads,
+            ),
             picker: OpPicker::new(&workload.mix),
             ops_per_txn: workload.ops_per_txn,
+            planned: Vec::with_capacity(2 * PLAN_AHEAD as usize),
         }
     }
 
-    /// The next operation and key, without running it.
+    /// Draws one operation of the mix and appends the map operations it
+    /// becomes (two under `order-cache` when a store evicts).
     #[inline]
-    pub fn next_op(&mut self) -> (Op, u64) {
-        let bits = self.rng.next_u64();
-        let op = self.picker.pick(bits >> 32);
-        let write = matches!(op, Op::Insert | Op::GetOrInsert);
-        (op, self.keys.key(&mut self.rng, write))
+    fn plan_one(&mut self) {
+        let op = self.picker.pick(self.rng.next_u64() >> 32);
+        self.keys.plan(&mut self.rng, op, &mut self.planned);
     }
 
-    /// Runs one transaction (`ops_per_txn` operations) against `map`.
+    /// The map operations of the next transaction (its first
+    /// [`PLAN_AHEAD`] mix operations), drawn now.
+    pub fn prepare(&mut self) -> &[(Op, u64)] {
+        self.planned.clear();
+        for _ in 0..self.ops_per_txn.min(PLAN_AHEAD) {
+            self.plan_one();
+        }
+        &self.planned
+    }
+
+    /// Runs the transaction [`prepare`](Self::prepare) drew, then draws and
+    /// runs the rest of a transaction longer than [`PLAN_AHEAD`].
+    #[inline]
+    pub fn run_prepared<M: ConcurrentMap<u64, u64>>(&mut self, map: &M) {
+        for &(op, key) in &self.planned {
+            apply(map, op, key);
+        }
+        let planned = self.planned.len();
+        for _ in PLAN_AHEAD..self.ops_per_txn {
+            self.plan_one();
+            for &(op, key) in &self.planned[planned..] {
+                apply(map, op, key);
+            }
+            self.planned.truncate(planned);
+        }
+    }
+
+    /// Draws and runs one whole transaction.
     #[inline]
     pub fn run_txn<M: ConcurrentMap<u64, u64>>(&mut self, map: &M) {
-        for _ in 0..self.ops_per_txn {
-            let (op, key) = self.next_op();
-            // The value only has to differ between writes; the key's bits
-            // rotated are free and keep value == f(key) for debugging.
-            let value = key.rotate_left(17);
-            match op {
-                Op::Get => {
-                    black_box(map.get(&key));
-                }
-                Op::Insert => {
-                    black_box(map.insert(key, value));
-                }
-                Op::GetOrInsert => {
-                    black_box(map.get_or_insert(key, value));
-                }
-                Op::Remove => {
-                    black_box(map.remove(&key));
-                }
-            }
+        self.prepare();
+        self.run_prepared(map);
+    }
+}
+
+#[inline]
+fn apply<M: ConcurrentMap<u64, u64>>(map: &M, op: Op, key: u64) {
+    // The value only has to differ between writes; the key's bits rotated
+    // are free and keep value == f(key) for debugging.
+    let value = key.rotate_left(17);
+    match op {
+        Op::Get => {
+            black_box(map.get(&key));
+        }
+        Op::Insert => {
+            black_box(map.insert(key, value));
+        }
+        Op::GetOrInsert => {
+            black_box(map.get_or_insert(key, value));
+        }
+        Op::Remove => {
+            black_box(map.remove(&key));
         }
     }
 }
@@ -157,12 +213,48 @@ mod tests {
         let n = 40_000;
         let mut removes = 0;
         for _ in 0..n {
-            let (op, _) = g.next_op();
-            if op == Op::Remove {
+            let planned = g.prepare();
+            assert_eq!(planned.len(), 1);
+            if planned[0].0 == Op::Remove {
                 removes += 1;
             }
         }
         let share = f64::from(removes) / f64::from(n);
         assert!((share - 0.25).abs() < 0.02, "{share}");
+    }
+
+    #[test]
+    fn long_transactions_plan_ahead_and_run_every_operation() {
+        let w = Workload::new(1000, 0.0, Dist::Uniform, "0/100/0/0".parse().unwrap(), 200).unwrap();
+        let mut g = TxnGen::new(&w, 0, 1, 3);
+        assert_eq!(g.prepare().len(), PLAN_AHEAD as usize);
+        let map = mapknee_maps::Locked::mutex(std::collections::HashMap::<u64, u64>::new());
+        g.run_prepared(&map);
+        assert_eq!(map.stats().lock.unwrap().acquisitions, 200);
+    }
+
+    #[test]
+    fn order_cache_prefill_fills_every_threads_window() {
+        let w = Workload::new(
+            100,
+            0.5,
+            Dist::OrderCache { miss: 0.0 },
+            "mixed".parse().unwrap(),
+            1,
+        )
+        .unwrap();
+        let map = mapknee_maps::Locked::mutex(std::collections::HashMap::<u64, u64>::new());
+        prefill(&map, &w, 3);
+        assert_eq!(map.len(), 48, "16 live orders for each of 3 threads");
+        // Every read of a fresh generator hits a prefilled order.
+        let mut g = TxnGen::new(&w, 2, 3, 1);
+        for _ in 0..1000 {
+            let &(op, key) = &g.prepare()[0];
+            if op == Op::Get {
+                assert!(map.get(&key).is_some(), "{key}");
+            }
+            g.run_prepared(&map);
+            assert_eq!(map.len(), 48, "stores evict: the population holds");
+        }
     }
 }

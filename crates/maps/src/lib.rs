@@ -28,6 +28,7 @@ pub mod counters;
 pub mod gomap;
 pub mod lock;
 mod locked;
+mod noop;
 #[cfg(feature = "peers")]
 pub mod peers;
 mod primitive;
@@ -39,6 +40,7 @@ mod synthetic;
 
 pub use gomap::GoMap;
 pub use locked::{Locked, SeqMap};
+pub use noop::Noop;
 #[cfg(feature = "peers")]
 pub use peers::{DashMapAdapter, PapayaAdapter, SccAdapter};
 pub use registry::{
@@ -93,6 +95,11 @@ pub trait ConcurrentMap<K, V>: Send + Sync {
     }
     /// The mechanism counters so far (cumulative since construction).
     fn stats(&self) -> MapStats;
+    /// The same counters as [`stats`](Self::stats), read without taking or
+    /// waiting for any of the map's locks and without walking its table;
+    /// `len` is left 0. The load engine samples this every 10 ms while the
+    /// map is under load, so it must not become map traffic itself.
+    fn counters(&self) -> MapStats;
 }
 
 /// The README's examples run as doctests, so they cannot rot.

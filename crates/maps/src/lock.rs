@@ -77,6 +77,16 @@ impl<T> CountingMutex<T> {
     pub fn stats(&self) -> LockStats {
         self.counters.stats()
     }
+
+    /// The lock if it is free right now, uncounted: for an observer that
+    /// must neither wait nor show up in the counters it reads.
+    pub fn try_peek(&self) -> Option<MutexGuard<'_, T>> {
+        match self.inner.try_lock() {
+            Ok(g) => Some(g),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
 }
 
 /// A reader-writer lock that counts acquisitions (read and write),
@@ -129,5 +139,16 @@ impl<T> CountingRwLock<T> {
     /// What this lock has cost so far.
     pub fn stats(&self) -> LockStats {
         self.counters.stats()
+    }
+
+    /// Shared access if no writer holds the lock right now, uncounted: for
+    /// an observer that must neither wait nor show up in the counters it
+    /// reads.
+    pub fn try_peek(&self) -> Option<RwLockReadGuard<'_, T>> {
+        match self.inner.try_read() {
+            Ok(g) => Some(g),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
     }
 }

@@ -176,4 +176,21 @@ where
             growth,
         }
     }
+
+    /// The lock's counters are atomics. Growth counters live inside the
+    /// map, so they are read only when the lock is free at this instant
+    /// (uncounted, never waiting); otherwise `growth` is `None` and a
+    /// sampler keeps its previous reading (see `MapStats::or_previous`).
+    fn counters(&self) -> MapStats {
+        let (lock, growth) = match &self.lock {
+            Lock::RwLock(l) => (l.stats(), l.try_peek().map(|m| m.growth_stats())),
+            Lock::Mutex(l) => (l.stats(), l.try_peek().map(|m| m.growth_stats())),
+        };
+        MapStats {
+            len: 0,
+            lock: Some(lock),
+            syncmap: None,
+            growth: growth.flatten(),
+        }
+    }
 }

@@ -132,6 +132,11 @@ where
     fn stats(&self) -> MapStats {
         len_only(self.len())
     }
+
+    /// Nothing: no counters, and `len` would take the map's locks.
+    fn counters(&self) -> MapStats {
+        MapStats::default()
+    }
 }
 
 /// [`papaya::HashMap`]: a lock-free table with incremental resizing and
@@ -234,6 +239,11 @@ where
     /// `len` only: papaya exposes no counters.
     fn stats(&self) -> MapStats {
         len_only(self.len())
+    }
+
+    /// Nothing: no counters, and `len` would take the map's locks.
+    fn counters(&self) -> MapStats {
+        MapStats::default()
     }
 }
 
@@ -350,5 +360,10 @@ where
     /// `len` only: scc exposes no lock counters.
     fn stats(&self) -> MapStats {
         len_only(self.len())
+    }
+
+    /// Nothing: no counters, and `len` would take the map's locks.
+    fn counters(&self) -> MapStats {
+        MapStats::default()
     }
 }

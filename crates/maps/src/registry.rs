@@ -9,7 +9,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use crate::{
-    default_shards, ConcurrentMap, DefaultHashBuilder, GoMap, Locked, ShardedMap, SyncMap,
+    default_shards, ConcurrentMap, DefaultHashBuilder, GoMap, Locked, Noop, ShardedMap, SyncMap,
     Synthetic,
 };
 #[cfg(feature = "peers")]
@@ -50,6 +50,8 @@ pub enum MapKind {
     Synthetic(Duration),
     /// `gomap-rwlock`: [`GoMap`] (Go's runtime map) behind an `RwLock`.
     GoMapRwLock,
+    /// `noop`: [`Noop`], does nothing: the harness and machine alone.
+    Noop,
 }
 
 /// The hasher every map in one comparison uses.
@@ -147,6 +149,10 @@ impl MapKind {
                 "gomap-rwlock",
                 "Go's runtime map behind an RwLock — Go's own map + sync.RWMutex pairing",
             ),
+            (
+                "noop",
+                "does nothing: the harness and the machine alone (the noise floor)",
+            ),
         ]
     }
 
@@ -166,6 +172,7 @@ impl MapKind {
             MapKind::Scc => "scc".into(),
             MapKind::Synthetic(hold) => format!("synthetic:{}", format_duration(hold)),
             MapKind::GoMapRwLock => "gomap-rwlock".into(),
+            MapKind::Noop => "noop".into(),
         }
     }
 
@@ -235,6 +242,7 @@ impl MapKind {
             MapKind::GoMapRwLock => visitor.visit(Locked::rwlock(GoMap::with_capacity_and_hasher(
                 capacity, hasher,
             ))),
+            MapKind::Noop => visitor.visit(Noop),
         }
     }
 }
@@ -296,6 +304,7 @@ impl FromStr for MapKind {
                 )),
             },
             "gomap-rwlock" => no_param(MapKind::GoMapRwLock),
+            "noop" => no_param(MapKind::Noop),
             _ => {
                 let names: Vec<_> = MapKind::catalogue().into_iter().map(|(n, _)| n).collect();
                 Err(ParseMapError(format!(

@@ -292,6 +292,17 @@ where
     /// takes the shard locks, so a `stats()` call does not count itself
     /// (earlier `stats()` / `len()` calls do count, one acquisition per shard).
     fn stats(&self) -> MapStats {
+        // Counters first: reading `len` may take the map's locks, and
+        // must not count itself.
+        let counters = self.counters();
+        MapStats {
+            len: self.len(),
+            ..counters
+        }
+    }
+
+    /// The shards' lock counters (atomics), no shard lock taken.
+    fn counters(&self) -> MapStats {
         let lock = self
             .shard_lock_stats()
             .into_iter()
@@ -301,7 +312,7 @@ where
                 wait_ns: a.wait_ns + s.wait_ns,
             });
         MapStats {
-            len: self.len(),
+            len: 0,
             lock: Some(lock),
             syncmap: None,
             growth: None,

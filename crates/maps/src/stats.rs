@@ -104,6 +104,26 @@ impl MapStats {
         out
     }
 
+    /// `self` with every counter group it lacks taken from `previous`: a
+    /// sampler's reading when [`ConcurrentMap::counters`](crate::ConcurrentMap::counters)
+    /// could not read a group without waiting (a held lock), so that the
+    /// group's delta over that window is 0 and the next window gets it all.
+    ///
+    /// ```
+    /// use mapknee_maps::{GrowthStats, MapStats};
+    /// let before = MapStats { growth: Some(GrowthStats { doublings: 2, ..Default::default() }), ..Default::default() };
+    /// let now = MapStats::default().or_previous(&before);
+    /// assert_eq!(now.growth.unwrap().doublings, 2);
+    /// ```
+    pub fn or_previous(self, previous: &MapStats) -> MapStats {
+        MapStats {
+            len: self.len,
+            lock: self.lock.or(previous.lock),
+            syncmap: self.syncmap.or(previous.syncmap),
+            growth: self.growth.or(previous.growth),
+        }
+    }
+
     /// What happened between `earlier` and `self`: cumulative counters are
     /// subtracted; gauges (`len`, `overflow_buckets`, `max_evacuation_ns`)
     /// keep `self`'s value.

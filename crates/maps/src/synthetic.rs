@@ -155,10 +155,21 @@ where
     }
 
     fn stats(&self) -> MapStats {
-        let lock = self.map.stats();
+        // Counters first: reading `len` may take the map's locks, and
+        // must not count itself.
+        let counters = self.counters();
         MapStats {
             len: self.len(),
-            lock: Some(lock),
+            ..counters
+        }
+    }
+
+    /// The lock's counters; `len` would hold the lock for the whole
+    /// duration, so it is left out.
+    fn counters(&self) -> MapStats {
+        MapStats {
+            len: 0,
+            lock: Some(self.map.stats()),
             syncmap: None,
             growth: None,
         }

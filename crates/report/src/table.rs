@@ -185,7 +185,10 @@ pub fn run(results: &Results) -> String {
                     };
                     let mm1 = k
                         .mm1_ops_per_sec
-                        .map(|m| format!(" · M/M/1 ref {}/s", fmt_rate(m)))
+                        .map(|m| {
+                            let model = k.reference_model.as_deref().unwrap_or("M/M/1");
+                            format!(" · {model} ref {}/s", fmt_rate(m))
+                        })
                         .unwrap_or_default();
                     let range = k
                         .ops_per_sec_range

@@ -248,6 +248,7 @@ mod edges {
                 kneedle_ops_per_sec: Some(f64::INFINITY),
                 kneedle: None,
                 mm1_ops_per_sec: Some(-1.0),
+                reference_model: None,
                 ops_per_sec_range: None,
             });
             r.runs[1].steps[2].target_ops_per_sec = Some(f64::NAN);

@@ -32,6 +32,9 @@ pub(crate) fn prepare(common: &Common) -> Result<(Clock, Machine), CliError> {
     }
     let (clock, machine) = machine(common.hasher.name());
     if common.verbose {
+        eprintln!("mapknee: clock {}", machine.clock_source);
+    }
+    if common.verbose {
         eprintln!(
             "mapknee: clock {:.1} ns/read; harness {:.1} ns per recorded txn (no-op map, open loop)",
             machine.clock_overhead_ns, machine.harness_ns_per_op

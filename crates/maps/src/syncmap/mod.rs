@@ -600,8 +600,19 @@ where
     }
 
     fn stats(&self) -> MapStats {
+        // Counters first: reading `len` may take the map's locks, and
+        // must not count itself.
+        let counters = self.counters();
         MapStats {
             len: SyncMap::len(self),
+            ..counters
+        }
+    }
+
+    /// Striped atomic counters only; the mutex is not taken.
+    fn counters(&self) -> MapStats {
+        MapStats {
+            len: 0,
             lock: Some(self.mu.stats()),
             syncmap: Some(self.syncmap_stats()),
             growth: None,

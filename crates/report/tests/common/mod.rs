@@ -19,6 +19,7 @@ fn machine() -> Machine {
         mapknee_version: "0.1.0".into(),
         hasher: "foldhash".into(),
         clock_overhead_ns: 18.5,
+        clock_source: "tsc (kernel clocksource: tsc)".into(),
         harness_ns_per_op: 42.0,
     }
 }
@@ -184,6 +185,7 @@ pub(crate) fn run_results() -> Results {
                 kneedle_ops_per_sec: Some(2e6),
                 kneedle: Some("agree".into()),
                 mm1_ops_per_sec: Some(3.4e6),
+                reference_model: Some("D/M/1".into()),
                 ops_per_sec_range: None,
             }),
         ),
@@ -208,6 +210,7 @@ pub(crate) fn run_results() -> Results {
                 kneedle_ops_per_sec: Some(2e6),
                 kneedle: Some("agree".into()),
                 mm1_ops_per_sec: None,
+                reference_model: None,
                 ops_per_sec_range: None,
             }),
         ),
@@ -232,6 +235,7 @@ pub(crate) fn run_results() -> Results {
                 kneedle_ops_per_sec: Some(8e6),
                 kneedle: Some("disagree".into()),
                 mm1_ops_per_sec: Some(2.6e6),
+                reference_model: Some("D/M/1".into()),
                 ops_per_sec_range: None,
             }),
         ),
