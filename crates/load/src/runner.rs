@@ -365,6 +365,7 @@ pub fn run_step<M: ConcurrentMap<u64, u64>>(
         refine: false,
         interrupted,
         bottleneck: None,
+        bottleneck_figures: None,
         repeats: 1,
         p99_ci_ns: None,
     }
