@@ -3,7 +3,8 @@
 //! - [`knee`]: where a map stops keeping up, and which rule said so;
 //!   [`kneedle`] confirms it on the p99 curve; the M/M/1 reference knee
 //!   stands beside it;
-//! - [`bottleneck`]: what the counters say limited each step;
+//! - [`bottleneck`]: what limited each step, decided from its utilisation,
+//!   queueing, counters and timeline, with the figures behind the label;
 //! - [`usl`]: the Universal Scalability Law fitted to `scale` results;
 //! - [`decay`]: the study's model of p99 vs load and write share;
 //! - [`stats`]: medians and bootstrap intervals; [`repeat`] folds repeated
@@ -11,8 +12,8 @@
 //! - [`compare`]: two result files, step by step, with a verdict;
 //! - [`advise`]: which map to pick for each measured mix, and why.
 //!
-//! [`analyze_run`] fills each step's `bottleneck` and the run's `knee`
-//! (rules, Kneedle confirmation, M/M/1 reference).
+//! [`analyze_run`] fills each step's `bottleneck` (and its figures) and the
+//! run's `knee` (rules, Kneedle confirmation, M/M/1 reference).
 #![warn(missing_docs)]
 
 pub mod advise;
@@ -28,13 +29,14 @@ pub mod repeat;
 pub mod stats;
 pub mod usl;
 
-pub use bottleneck::{bottleneck, Bottleneck, Thresholds};
+pub use bottleneck::{attribute, Attribution, Bottleneck, Thresholds};
 pub use knee::{find_knee, step_rules, KneeAt, KneeRules, Rule};
 pub use mapknee_load::first_confirmed;
 
 use mapknee_load::{Knee, Run, Step};
 
-/// Labels every step of `run` with its bottleneck and sets `run.knee`.
+/// Labels every step of `run` with its bottleneck and the figures behind
+/// it, and sets `run.knee`.
 ///
 /// ```
 /// use mapknee_analyze::{analyze_run, KneeRules, Thresholds};
@@ -54,12 +56,15 @@ use mapknee_load::{Knee, Run, Step};
 /// let knee = run.knee.unwrap();
 /// assert_eq!((knee.ops_per_sec, knee.rule.as_str(), knee.bottleneck.as_str()),
 ///            (4e3, "p99x3+throughput", "saturation"));
+/// let figures = run.steps[2].bottleneck_figures.as_ref().unwrap();
+/// assert_eq!(figures["utilisation"], 0.0); // no service time recorded
 /// ```
 pub fn analyze_run(run: &mut Run, rules: &KneeRules, thresholds: &Thresholds) {
     let (threads, ops_per_txn) = (run.threads, run.ops_per_txn);
     for step in &mut run.steps {
-        let b = bottleneck(step, threads, ops_per_txn, rules, thresholds);
-        step.bottleneck = Some(b.label().to_string());
+        let a = attribute(step, threads, ops_per_txn, rules, thresholds);
+        step.bottleneck = Some(a.bottleneck.label().to_string());
+        step.bottleneck_figures = Some(a.figures);
     }
     let Some(at) = find_knee(&run.steps, rules) else {
         run.knee = None;

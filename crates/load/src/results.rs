@@ -236,6 +236,10 @@ pub struct Step {
     /// The bottleneck label analysis gave this step (*extension*).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bottleneck: Option<String>,
+    /// The figures that label was decided from, by name (*extension*; their
+    /// meaning is in `mapknee-analyze`'s `bottleneck` module docs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bottleneck_figures: Option<BTreeMap<String, f64>>,
     /// With `--repeat N`: how many repetitions this step's figures are the
     /// median of (*extension*; 1 otherwise).
     #[serde(default = "one")]
@@ -278,6 +282,7 @@ impl Default for Step {
             refine: false,
             interrupted: false,
             bottleneck: None,
+            bottleneck_figures: None,
             repeats: 1,
             p99_ci_ns: None,
             arrivals: 0,
