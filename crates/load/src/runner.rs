@@ -367,6 +367,7 @@ pub fn run_step<M: ConcurrentMap<u64, u64>>(
         bottleneck: None,
         repeats: 1,
         p99_ci_ns: None,
+        p99_ci_coverage: None,
     }
 }
 
