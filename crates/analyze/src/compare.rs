@@ -1,18 +1,34 @@
-//! Two result files side by side: per run and step, what changed, and a
+//! Result files side by side: per run and step, what changed, and a
 //! verdict — improved, regressed, or within noise.
 //!
 //! Runs are paired by map and mix; when the files hold different maps (say
 //! `synthetic:2us` against `synthetic:3us`) and the same number of runs,
 //! by position.
 //!
-//! **With `--repeat N` on both sides** every run carries each repetition's
-//! own knee and peak achieved rate ([`mapknee_load::Repetition`]): the
-//! noise measured, not guessed. Both figures are judged, each with a
-//! bootstrap interval of the ratio of the two sides' medians. A figure
-//! counts as changed only when its change passes `threshold` *and* its
-//! interval excludes "no change". The intervals are family-wise: at
-//! 1 − 0.05 / m for m judged figures (Bonferroni), so that comparing 15 runs
-//! does not raise 15 chances of a false alarm.
+//! **Each side may be several files** (`--base a.json b.json --new c.json
+//! d.json`): their runs of one map and mix are pooled. Each file's
+//! repetitions join the pool, and a single run (no `--repeat`) counts as
+//! one repetition, its knee and peak achieved rate its figures: five
+//! single-run files per side measure the noise as well as one run with
+//! `--repeat 5`. Step-level changes are read from the first file of each
+//! side.
+//!
+//! **With repetitions on both sides** (`--repeat N`, or pooled files) every
+//! run carries each repetition's own knee and peak achieved rate
+//! ([`mapknee_load::Repetition`]): the noise measured, not guessed. Both
+//! figures are judged by the change of their medians, with an exact
+//! distribution-free interval of the ratio ([`ratio_ci`], Hodges–Lehmann by
+//! inverting the Mann–Whitney test) and the coverage it actually has. A
+//! figure counts as changed only when its change passes `threshold` *and*,
+//! with at least [`MIN_REPETITIONS`] per side, its interval excludes "no
+//! change". The intervals are family-wise: each is asked 1 − 0.05 / m for
+//! the m figures judged by an interval (Bonferroni), so that comparing 15
+//! runs does not raise 15 chances of a false alarm; the family's actual
+//! coverage, at least 1 − Σ(1 − coverage), is reported beside it.
+//!
+//! **With fewer than [`MIN_REPETITIONS`] per side** no change is called
+//! significant: the interval is still shown with its (low) coverage, but
+//! the verdict rests on the threshold alone and says so ([`Basis`]).
 //!
 //! **With single runs** no noise is measured. The verdict then rests on the
 //! threshold alone, on the run's most robust figure: the knee rate when
@@ -21,10 +37,12 @@
 //!
 //! Step-level changes are reported too, as information.
 
-use mapknee_load::{open_loop_steps, Repetition, Results, Run};
+use mapknee_load::{open_loop_steps, Repetition, Results, Run, Step};
 use serde::Serialize;
 
-use crate::stats::{bootstrap_ratio_ci, median};
+use crate::knee::KneeRules;
+use crate::repeat::repetition_of;
+use crate::stats::{median, ratio_ci};
 
 /// The default noise threshold, percent: a change smaller than this is
 /// never called a change, however tight its interval.
@@ -32,6 +50,13 @@ pub const DEFAULT_THRESHOLD_PCT: f64 = 15.0;
 
 /// The family-wise error rate the intervals are set for.
 pub const FAMILY_ERROR: f64 = 0.05;
+
+/// Repetitions needed on each side before a change may be called
+/// significant. Five is the least at which one run's two figures can be
+/// judged at 95 % family-wise: each interval then needs 97.5 %, and the
+/// widest Mann–Whitney interval covers 1 − 2 / C(2n, n): 97.1 % at 4 per
+/// side, 99.2 % at 5. Below it a verdict rests on the threshold alone.
+pub const MIN_REPETITIONS: usize = 5;
 
 /// A verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -54,6 +79,18 @@ impl Verdict {
             Verdict::WithinNoise => "within noise",
         }
     }
+}
+
+/// What a verdict rests on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Basis {
+    /// The threshold and an interval that excludes no change, from at
+    /// least [`MIN_REPETITIONS`] repetitions per side: a significant change.
+    Interval,
+    /// The threshold alone: single runs, or fewer than [`MIN_REPETITIONS`]
+    /// per side. The change may be noise.
+    ThresholdOnly,
 }
 
 /// A figure a run's verdict can rest on.
@@ -92,15 +129,21 @@ pub struct FigureChange {
     pub new: Option<f64>,
     /// (new − base) / base, percent.
     pub change_pct: f64,
-    /// The interval of `change_pct` at [`Comparison::confidence`], when both
-    /// sides have repetitions.
+    /// The interval of the change, percent, when both sides have
+    /// repetitions: [`ratio_ci`] at [`Comparison::confidence`].
     pub interval_pct: Option<[f64; 2]>,
+    /// The actual coverage of `interval_pct`, 0..1: exact when the sides
+    /// differ by a factor, and the false-alarm rate is 1 − this when they
+    /// do not differ. Below the level asked when the repetitions are few.
+    pub interval_coverage: Option<f64>,
     /// Repetitions behind the base and the new value.
     pub repetitions: [usize; 2],
     /// Of those, how many give only a lower bound: no knee found, or a
     /// ladder that never saturated the map. A drop is claimed only when the
     /// new side has none, a rise only when the base side has none.
     pub lower_bounds: [usize; 2],
+    /// What the verdict rests on.
+    pub basis: Basis,
     /// This figure's verdict.
     pub verdict: Verdict,
 }
@@ -119,8 +162,16 @@ pub struct StepChange {
     /// With repeats on both sides: the widest change the two p99 intervals
     /// allow, percent.
     pub p99_interval_pct: Option<[f64; 2]>,
+    /// A lower bound on the coverage of `p99_interval_pct`: the product of
+    /// the two steps' `p99_ci_coverage` (it holds the true change whenever
+    /// both intervals hold their medians). `None` for files whose intervals
+    /// state no coverage.
+    pub p99_interval_coverage: Option<f64>,
     /// Achieved rate change, percent; negative is worse.
     pub achieved_change_pct: f64,
+    /// What the verdict rests on: the interval only with a stated coverage
+    /// and at least [`MIN_REPETITIONS`] repeats on both sides.
+    pub basis: Basis,
     /// This step's verdict.
     pub verdict: Verdict,
 }
@@ -134,11 +185,13 @@ pub struct RunChange {
     pub new_map: String,
     /// The mix.
     pub mix: String,
+    /// Files pooled for this run on each side.
+    pub files: [usize; 2],
     /// The figures judged (empty when the runs share none).
     pub figures: Vec<FigureChange>,
     /// Regressed if any figure regressed, else improved if any improved.
     pub verdict: Verdict,
-    /// Steps offered the same rate.
+    /// Steps offered the same rate (from the first file of each side).
     pub steps: Vec<StepChange>,
 }
 
@@ -147,12 +200,20 @@ pub struct RunChange {
 pub struct Comparison {
     /// The threshold used, percent.
     pub threshold_pct: f64,
-    /// The confidence of each figure's interval: 1 − 0.05 / (figures with
-    /// intervals).
+    /// The coverage asked of each figure's interval: 1 − 0.05 / m for the
+    /// m figures with at least [`MIN_REPETITIONS`] per side (0.95 when none).
     pub confidence: f64,
+    /// The chance that every interval a verdict rests on holds its true
+    /// change, at least (Bonferroni): 1 − Σ(1 − coverage). `None` when no
+    /// verdict rests on an interval.
+    pub family_coverage: Option<f64>,
+    /// [`MIN_REPETITIONS`], recorded for readers of the JSON.
+    pub min_repetitions: usize,
+    /// Files on each side.
+    pub files: [usize; 2],
     /// One per paired run.
     pub runs: Vec<RunChange>,
-    /// Runs present in only one file, as `map/mix`.
+    /// Runs present on only one side, as `map/mix`.
     pub unpaired: Vec<String>,
     /// Regressed if any run regressed, else improved if any improved.
     pub verdict: Verdict,
@@ -205,17 +266,96 @@ fn compare_steps(base: &Run, new: &Run, threshold: f64) -> Vec<StepChange> {
                 .p99_ci_ns
                 .zip(n.p99_ci_ns)
                 .and_then(|(bi, ni)| (bi[0] > 0.0).then(|| [pct(bi[1], ni[0]), pct(bi[0], ni[1])]));
+            let coverage = b
+                .p99_ci_coverage
+                .zip(n.p99_ci_coverage)
+                .filter(|_| interval.is_some())
+                .map(|(x, y)| x * y);
+            let repeated = |s: &Step| s.repeats as usize >= MIN_REPETITIONS;
+            let basis = if coverage.is_some() && repeated(b) && repeated(n) {
+                Basis::Interval
+            } else {
+                Basis::ThresholdOnly
+            };
+            let judged = interval.filter(|_| basis == Basis::Interval);
             // Slower is worse: negate into "positive is better".
-            let verdict = classify(-p99_change, interval.map(|[lo, hi]| [-hi, -lo]), threshold);
+            let verdict = classify(-p99_change, judged.map(|[lo, hi]| [-hi, -lo]), threshold);
             Some(StepChange {
                 target_ops_per_sec: t,
                 base_p99_ns: b.latency_ns.p99,
                 new_p99_ns: n.latency_ns.p99,
                 p99_change_pct: p99_change,
                 p99_interval_pct: interval,
+                p99_interval_coverage: coverage,
                 achieved_change_pct: pct(b.achieved_ops_per_sec, n.achieved_ops_per_sec),
+                basis,
                 verdict,
             })
+        })
+        .collect()
+}
+
+/// One map and mix on one side, pooled over that side's files.
+#[derive(Debug)]
+struct Side<'a> {
+    /// The first file's run: its steps, and its knee and capacity when
+    /// the side is one single run.
+    first: &'a Run,
+    /// Runs pooled: the side's files holding this map and mix.
+    files: usize,
+    /// Each run's own repetitions; when several files are pooled, a single
+    /// run counts as one.
+    repetitions: Vec<Repetition>,
+}
+
+impl Side<'_> {
+    fn key(&self) -> (&str, &str) {
+        (&self.first.map, &self.first.mix.name)
+    }
+}
+
+/// A single run read as one repetition: its knee (as analysed when it ran)
+/// and its steps' peak achieved rate and saturation.
+fn as_repetition(run: &Run) -> Repetition {
+    let steps: Vec<Step> = open_loop_steps(&run.steps).into_iter().cloned().collect();
+    repetition_of(
+        &steps,
+        run.knee.as_ref().map(|k| k.ops_per_sec),
+        &KneeRules::default(),
+    )
+}
+
+/// Pools one side's files by map and mix, in the order first seen.
+fn pool(files: &[Results]) -> Vec<Side<'_>> {
+    let mut groups: Vec<Vec<&Run>> = Vec::new();
+    for run in files.iter().flat_map(|f| &f.runs) {
+        let same = |g: &&mut Vec<&Run>| g[0].map == run.map && g[0].mix.name == run.mix.name;
+        match groups.iter_mut().find(same) {
+            Some(g) => g.push(run),
+            None => groups.push(vec![run]),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|g| {
+            let repetitions = match g.as_slice() {
+                [one] => one.repetitions.clone(),
+                many => many
+                    .iter()
+                    .flat_map(|r| {
+                        if r.repetitions.is_empty() {
+                            vec![as_repetition(r)]
+                        } else {
+                            r.repetitions.clone()
+                        }
+                    })
+                    .collect(),
+            };
+            Side {
+                first: g[0],
+                files: g.len(),
+                repetitions,
+            }
         })
         .collect()
 }
@@ -228,8 +368,10 @@ fn single_figure(figure: Figure, base: Option<f64>, new: Option<f64>, change: f6
         new,
         change_pct: change,
         interval_pct: None,
+        interval_coverage: None,
         repetitions: [1, 1],
         lower_bounds: [0, 0],
+        basis: Basis::ThresholdOnly,
         verdict: Verdict::WithinNoise,
     }
 }
@@ -255,13 +397,17 @@ type Sampler = fn(&Repetition) -> (f64, bool);
 
 /// The figures a pair of runs can be judged by, without verdicts yet.
 /// Their samples come back alongside for the intervals.
-fn figures(base: &Run, new: &Run, steps: &[StepChange]) -> Vec<(FigureChange, Vec<f64>, Vec<f64>)> {
+fn figures(
+    base: &Side,
+    new: &Side,
+    steps: &[StepChange],
+) -> Vec<(FigureChange, Vec<f64>, Vec<f64>)> {
     if base.repetitions.len() >= 2 && new.repetitions.len() >= 2 {
         // Each repetition's value, and whether it is only a lower bound.
         let knee: Sampler = |x| (x.knee_ops_per_sec, !x.knee_found);
         let peak: Sampler = |x| (x.peak_achieved_ops_per_sec, !x.saturated);
-        let samples = |r: &Run, of: Sampler| -> (Vec<f64>, usize) {
-            let v: Vec<(f64, bool)> = r.repetitions.iter().map(of).collect();
+        let samples = |s: &Side, of: Sampler| -> (Vec<f64>, usize) {
+            let v: Vec<(f64, bool)> = s.repetitions.iter().map(of).collect();
             (
                 v.iter().map(|x| x.0).collect(),
                 v.iter().filter(|x| x.1).count(),
@@ -275,6 +421,7 @@ fn figures(base: &Run, new: &Run, steps: &[StepChange]) -> Vec<(FigureChange, Ve
             })
             .collect();
     }
+    let (base, new) = (base.first, new.first);
     let single = match (
         &base.knee,
         &new.knee,
@@ -315,12 +462,25 @@ fn figures(base: &Run, new: &Run, steps: &[StepChange]) -> Vec<(FigureChange, Ve
         .collect()
 }
 
-/// Sets a figure's interval (from its samples, at `confidence`) and verdict.
+/// Whether a figure has enough repetitions for its interval to decide.
+fn enough(f: &FigureChange) -> bool {
+    f.repetitions.iter().all(|&n| n >= MIN_REPETITIONS)
+}
+
+/// Sets a figure's interval (from its samples, asking `confidence`), its
+/// basis and its verdict.
 fn judge(f: &mut FigureChange, base: &[f64], new: &[f64], confidence: f64, threshold: f64) {
-    f.interval_pct = bootstrap_ratio_ci(base, new, confidence)
-        .map(|(lo, hi)| [(lo - 1.0) * 100.0, (hi - 1.0) * 100.0]);
+    let ci = ratio_ci(base, new, confidence);
+    f.interval_pct = ci.map(|c| [(c.lo - 1.0) * 100.0, (c.hi - 1.0) * 100.0]);
+    f.interval_coverage = ci.map(|c| c.coverage);
+    f.basis = if f.interval_pct.is_some() && enough(f) {
+        Basis::Interval
+    } else {
+        Basis::ThresholdOnly
+    };
+    let judged = f.interval_pct.filter(|_| f.basis == Basis::Interval);
     f.verdict = match f.figure {
-        Figure::Knee | Figure::Capacity => classify(f.change_pct, f.interval_pct, threshold),
+        Figure::Knee | Figure::Capacity => classify(f.change_pct, judged, threshold),
         Figure::PreKneeP99 => classify(-f.change_pct, None, threshold),
     };
     // A lower bound on the side that came out lower proves nothing: the
@@ -333,44 +493,68 @@ fn judge(f: &mut FigureChange, base: &[f64], new: &[f64], confidence: f64, thres
     }
 }
 
-/// Compares `new` against `base`.
-pub fn compare(base: &Results, new: &Results, threshold_pct: f64) -> Comparison {
-    let key = |r: &Run| (r.map.clone(), r.mix.name.clone());
-    let mut pairs: Vec<(&Run, &Run)> = Vec::new();
+/// Compares the `new` files against the `base` files, each side's runs
+/// pooled by map and mix.
+///
+/// ```
+/// use mapknee_analyze::compare::{compare, Basis, Verdict};
+/// # use mapknee_load::{Knee, Machine, Results, Run, SCHEMA};
+/// # fn file(knee: f64) -> Results { Results { schema: SCHEMA.into(), kind: "run".into(),
+/// #   machine: Machine::detect("rustc", "0", "foldhash", 10.0, 20.0), elapsed_s: 1.0,
+/// #   interrupted: false, decay: vec![], runs: vec![Run { map: "rwlock".into(),
+/// #   mix: "mixed".parse().unwrap(), threads: 2, keys: 1, prefill: 0.5, dist: "uniform".into(),
+/// #   ops_per_txn: 1, arrivals: "even".into(), capacity_ops_per_sec: None, steps: vec![],
+/// #   points: vec![], usl: None, repetitions: vec![], knee: Some(Knee { ops_per_sec: knee,
+/// #   rule: "p99x3".into(), bottleneck: "cpu".into(), kneedle_ops_per_sec: None,
+/// #   kneedle: None, mm1_ops_per_sec: None, reference_model: None, ops_per_sec_range: None }) }] } }
+/// // Five single-run files per side (`file(knee)`: one rwlock run with
+/// // that knee) pool into five repetitions each: enough for an interval.
+/// let base: Vec<_> = [100e3, 102e3, 98e3, 101e3, 99e3].map(file).into();
+/// let new: Vec<_> = [70e3, 71e3, 69e3, 72e3, 68e3].map(file).into();
+/// let c = compare(&base, &new, 15.0);
+/// let knee = &c.runs[0].figures[0];
+/// assert_eq!((knee.repetitions, knee.basis), ([5, 5], Basis::Interval));
+/// assert_eq!(c.verdict, Verdict::Regressed);
+/// // Two files per side: a regression by the threshold only.
+/// let c = compare(&base[..2], &new[..2], 15.0);
+/// assert_eq!(c.runs[0].figures[0].basis, Basis::ThresholdOnly);
+/// ```
+pub fn compare(base: &[Results], new: &[Results], threshold_pct: f64) -> Comparison {
+    let (base_sides, new_sides) = (pool(base), pool(new));
+    let mut pairs: Vec<(&Side, &Side)> = Vec::new();
     let mut unpaired = Vec::new();
-    let by_name = base
-        .runs
+    let by_name = base_sides
         .iter()
-        .all(|b| new.runs.iter().any(|n| key(n) == key(b)));
-    if by_name || base.runs.len() != new.runs.len() {
-        for b in &base.runs {
-            match new.runs.iter().find(|n| key(n) == key(b)) {
+        .all(|b| new_sides.iter().any(|n| n.key() == b.key()));
+    if by_name || base_sides.len() != new_sides.len() {
+        for b in &base_sides {
+            match new_sides.iter().find(|n| n.key() == b.key()) {
                 Some(n) => pairs.push((b, n)),
-                None => unpaired.push(format!("{}/{} (base only)", b.map, b.mix.name)),
+                None => unpaired.push(format!("{}/{} (base only)", b.key().0, b.key().1)),
             }
         }
-        for n in &new.runs {
-            if !base.runs.iter().any(|b| key(b) == key(n)) {
-                unpaired.push(format!("{}/{} (new only)", n.map, n.mix.name));
+        for n in &new_sides {
+            if !base_sides.iter().any(|b| b.key() == n.key()) {
+                unpaired.push(format!("{}/{} (new only)", n.key().0, n.key().1));
             }
         }
     } else {
-        pairs = base.runs.iter().zip(&new.runs).collect();
+        pairs = base_sides.iter().zip(&new_sides).collect();
     }
     let prepared: Vec<_> = pairs
         .into_iter()
         .map(|(b, n)| {
-            let steps = compare_steps(b, n, threshold_pct);
+            let steps = compare_steps(b.first, n.first, threshold_pct);
             let figures = figures(b, n, &steps);
             (b, n, steps, figures)
         })
         .collect();
-    // Bonferroni: each interval at 1 − α/m keeps the chance of any false
-    // alarm among the m figures at most α.
+    // Bonferroni: each interval asked 1 − α/m keeps the chance of any
+    // false alarm among the m figures an interval can decide at most α.
     let m = prepared
         .iter()
         .flat_map(|p| &p.3)
-        .filter(|(_, b, _)| !b.is_empty())
+        .filter(|(f, b, n)| enough(f) && b.iter().chain(n).all(|&x| x > 0.0))
         .count()
         .max(1);
     let confidence = 1.0 - FAMILY_ERROR / m as f64;
@@ -385,18 +569,30 @@ pub fn compare(base: &Results, new: &Results, threshold_pct: f64) -> Comparison 
                 })
                 .collect();
             RunChange {
-                base_map: b.map.clone(),
-                new_map: n.map.clone(),
-                mix: b.mix.name.clone(),
+                base_map: b.first.map.clone(),
+                new_map: n.first.map.clone(),
+                mix: b.first.mix.name.clone(),
+                files: [b.files, n.files],
                 verdict: overall(figures.iter().map(|f| f.verdict)),
                 figures,
                 steps,
             }
         })
         .collect();
+    let decided: Vec<f64> = runs
+        .iter()
+        .flat_map(|r| &r.figures)
+        .filter(|f| f.basis == Basis::Interval)
+        .filter_map(|f| f.interval_coverage)
+        .collect();
+    let family_coverage = (!decided.is_empty())
+        .then(|| (1.0 - decided.iter().map(|c| 1.0 - c).sum::<f64>()).max(0.0));
     Comparison {
         threshold_pct,
         confidence,
+        family_coverage,
+        min_repetitions: MIN_REPETITIONS,
+        files: [base.len(), new.len()],
         verdict: overall(runs.iter().map(|r| r.verdict)),
         runs,
         unpaired,
@@ -420,6 +616,15 @@ mod tests {
             interrupted: false,
             decay: vec![],
         }
+    }
+
+    /// One file on each side.
+    fn compare1(base: &Results, new: &Results, threshold: f64) -> Comparison {
+        compare(
+            std::slice::from_ref(base),
+            std::slice::from_ref(new),
+            threshold,
+        )
     }
 
     fn steps() -> Vec<Step> {
@@ -478,15 +683,15 @@ mod tests {
             run("synthetic:3us", "mixed", 3.3e5, steps()),
             2.9e5,
         )]);
-        let c = compare(&base, &same, DEFAULT_THRESHOLD_PCT);
+        let c = compare1(&base, &same, DEFAULT_THRESHOLD_PCT);
         assert_eq!(c.verdict, Verdict::WithinNoise, "{c:?}");
-        let c = compare(&base, &slower, DEFAULT_THRESHOLD_PCT);
+        let c = compare1(&base, &slower, DEFAULT_THRESHOLD_PCT);
         assert_eq!(c.verdict, Verdict::Regressed, "{c:?}");
         assert_eq!(c.runs[0].figures.len(), 1);
         let knee = figure(&c, Figure::Knee);
         assert_eq!((knee.repetitions, knee.interval_pct), ([1, 1], None));
         assert!(c.unpaired.is_empty(), "paired by position");
-        let c = compare(&slower, &base, DEFAULT_THRESHOLD_PCT);
+        let c = compare1(&slower, &base, DEFAULT_THRESHOLD_PCT);
         assert_eq!(c.verdict, Verdict::Improved);
         assert_eq!(c.runs[0].steps.len(), 3);
     }
@@ -496,14 +701,14 @@ mod tests {
         let steps = || vec![step(1e5, 1e5, 1000), step(2e5, 2e5, 1000)];
         let mut a = run("rwlock", "mixed", 1e6, steps());
         let mut b = run("rwlock", "mixed", 0.5e6, steps());
-        let c = compare(&results(vec![a.clone()]), &results(vec![b.clone()]), 15.0);
+        let c = compare1(&results(vec![a.clone()]), &results(vec![b.clone()]), 15.0);
         assert_eq!(c.verdict, Verdict::Regressed);
         assert_eq!(c.runs[0].figures[0].figure, Figure::Capacity);
         a.capacity_ops_per_sec = None;
         b.capacity_ops_per_sec = None;
         b.steps[0].latency_ns.p99 = 1500;
         b.steps[1].latency_ns.p99 = 1600;
-        let c = compare(&results(vec![a]), &results(vec![b]), 15.0);
+        let c = compare1(&results(vec![a]), &results(vec![b]), 15.0);
         assert_eq!(c.verdict, Verdict::Regressed, "{c:?}");
         assert_eq!(c.runs[0].figures[0].figure, Figure::PreKneeP99);
     }
@@ -522,7 +727,7 @@ mod tests {
             &[3.5e5, 6e5, 3e5, 3.8e5, 5e5],
             &[7e5, 9e5, 8.2e5, 6.8e5, 9.4e5],
         );
-        let c = compare(&results(vec![base.clone()]), &results(vec![new]), 15.0);
+        let c = compare1(&results(vec![base.clone()]), &results(vec![new]), 15.0);
         let knee = figure(&c, Figure::Knee);
         assert!(knee.change_pct < -15.0, "{knee:?}");
         let [lo, hi] = knee.interval_pct.unwrap();
@@ -542,7 +747,7 @@ mod tests {
             &[3.3e5, 3.4e5, 3.2e5, 3.35e5, 3.3e5],
             &[4e5, 4.1e5, 3.9e5, 4e5, 4.02e5],
         );
-        let c = compare(
+        let c = compare1(
             &results(vec![base.clone()]),
             &results(vec![new.clone()]),
             15.0,
@@ -557,7 +762,7 @@ mod tests {
             assert_eq!(f.verdict, Verdict::Regressed);
         }
         // The same change, the other way round, is an improvement.
-        let c = compare(
+        let c = compare1(
             &results(vec![new.clone()]),
             &results(vec![base.clone()]),
             15.0,
@@ -571,7 +776,7 @@ mod tests {
             r.saturated = false;
             r.knee_found = false;
         }
-        let c = compare(
+        let c = compare1(
             &results(vec![base.clone()]),
             &results(vec![unsaturated.clone()]),
             15.0,
@@ -580,7 +785,7 @@ mod tests {
         assert_eq!(figure(&c, Figure::Capacity).lower_bounds, [0, 5]);
         // As the base, its true values may lie above the new side's: no
         // improvement either.
-        let c = compare(
+        let c = compare1(
             &results(vec![unsaturated]),
             &results(vec![base.clone()]),
             15.0,
@@ -593,41 +798,162 @@ mod tests {
             &[4.6e5, 4.65e5, 4.55e5, 4.6e5, 4.62e5],
             &[5.6e5, 5.65e5, 5.55e5, 5.6e5, 5.62e5],
         );
-        let c = compare(&results(vec![base]), &results(vec![near]), 15.0);
+        let c = compare1(&results(vec![base]), &results(vec![near]), 15.0);
         assert_eq!(c.verdict, Verdict::WithinNoise, "{c:?}");
     }
 
     #[test]
     fn intervals_widen_with_the_number_of_figures_judged() {
-        let r = |map: &str| repeated(map, &[5e5, 5.1e5, 4.9e5], &[6e5, 6.1e5, 5.9e5]);
-        let one = compare(&results(vec![r("a")]), &results(vec![r("a")]), 15.0);
+        let knees = [5e5, 5.1e5, 4.9e5, 5.05e5, 4.95e5];
+        let peaks = [6e5, 6.1e5, 5.9e5, 6.05e5, 5.95e5];
+        let r = |map: &str| repeated(map, &knees, &peaks);
+        let one = compare1(&results(vec![r("a")]), &results(vec![r("a")]), 15.0);
         assert!((one.confidence - (1.0 - 0.05 / 2.0)).abs() < 1e-12);
+        // Each asked 97.5 %, each covering 1 − 4/252 (5 vs 5): the family
+        // at least 1 − 8/252.
+        let family = one.family_coverage.unwrap();
+        assert!((family - (1.0 - 8.0 / 252.0)).abs() < 1e-12, "{family}");
         let many: Vec<Run> = (0..15).map(|i| r(&format!("m{i}"))).collect();
-        let c = compare(&results(many.clone()), &results(many), 15.0);
+        let c = compare1(&results(many.clone()), &results(many), 15.0);
         assert!((c.confidence - (1.0 - 0.05 / 30.0)).abs() < 1e-12);
+        // 5 vs 5 cannot reach 99.83 %: each interval is the widest, at
+        // 1 − 2/252, and the family's bound says how little 30 of them hold.
+        let f = figure(&c, Figure::Knee);
+        assert!((f.interval_coverage.unwrap() - (1.0 - 2.0 / 252.0)).abs() < 1e-12);
+        assert!(c.family_coverage.unwrap() < 0.95);
         // One side without repetitions: judged as single runs, no interval.
-        let c = compare(
+        let c = compare1(
             &results(vec![with_knee(run("a", "mixed", 5e5, steps()), 5e5)]),
             &results(vec![r("a")]),
             15.0,
         );
         assert_eq!(c.runs[0].figures.len(), 1);
         assert_eq!(c.runs[0].figures[0].interval_pct, None);
+        assert_eq!(c.runs[0].figures[0].basis, Basis::ThresholdOnly);
+        assert_eq!(c.family_coverage, None);
+    }
+
+    #[test]
+    fn three_repetitions_never_make_a_change_significant() {
+        // The tight third-lower change of five repetitions, cut to three:
+        // the interval is shown with its 90 % coverage, but the verdict is
+        // the threshold's alone, and no figure asks for family-wise room.
+        let base = repeated("m", &[5e5, 5.1e5, 4.9e5], &[6e5, 6.1e5, 5.9e5]);
+        let new = repeated("m", &[3.3e5, 3.4e5, 3.2e5], &[4e5, 4.1e5, 3.9e5]);
+        let c = compare1(&results(vec![base.clone()]), &results(vec![new]), 15.0);
+        for f in &c.runs[0].figures {
+            assert_eq!(
+                (f.basis, f.verdict),
+                (Basis::ThresholdOnly, Verdict::Regressed)
+            );
+            assert!((f.interval_coverage.unwrap() - 0.9).abs() < 1e-12, "{f:?}");
+        }
+        assert_eq!((c.confidence, c.family_coverage), (0.95, None));
+        // Under the threshold, threshold-only is within noise.
+        let near = repeated("m", &[4.6e5, 4.7e5, 4.5e5], &[5.6e5, 5.7e5, 5.5e5]);
+        let c = compare1(&results(vec![base]), &results(vec![near]), 15.0);
+        assert_eq!(c.verdict, Verdict::WithinNoise);
+    }
+
+    /// A single-run file of one rwlock/mixed run whose knee is at `knee`
+    /// and whose top step saturates at `peak`.
+    fn single_file(knee: f64, peak: f64) -> Results {
+        let steps = vec![
+            step(knee / 2.0, knee / 2.0, 1000),
+            step(2.0 * knee, peak, 90_000),
+        ];
+        results(vec![with_knee(run("rwlock", "mixed", 1e6, steps), knee)])
+    }
+
+    #[test]
+    fn pooled_single_run_files_become_repetitions() {
+        let base: Vec<Results> = [1.00, 1.02, 0.98, 1.01, 0.99]
+            .iter()
+            .map(|k| single_file(k * 1e5, k * 1.2e5))
+            .collect();
+        let new: Vec<Results> = [0.70, 0.71, 0.69, 0.72, 0.68]
+            .iter()
+            .map(|k| single_file(k * 1e5, k * 1.2e5))
+            .collect();
+        let c = compare(&base, &new, 15.0);
+        assert_eq!((c.files, c.runs[0].files), ([5, 5], [5, 5]));
+        for f in &c.runs[0].figures {
+            assert_eq!(f.repetitions, [5, 5], "{f:?}");
+            assert_eq!(f.lower_bounds, [0, 0], "knees found, tops saturated");
+            assert_eq!((f.basis, f.verdict), (Basis::Interval, Verdict::Regressed));
+            let [lo, hi] = f.interval_pct.unwrap();
+            assert!(
+                lo <= f.change_pct && f.change_pct <= hi && hi < -15.0,
+                "{f:?}"
+            );
+        }
+        assert!((figure(&c, Figure::Knee).change_pct + 30.0).abs() < 1e-9);
+        // Steps come from the first file of each side.
+        assert_eq!(c.runs[0].steps.len(), 0, "the two ladders share no rate");
+        // Two files per side pool into two repetitions: threshold only.
+        let c = compare(&base[..2], &new[..2], 15.0);
+        let knee = figure(&c, Figure::Knee);
+        assert_eq!(
+            (knee.repetitions, knee.basis),
+            ([2, 2], Basis::ThresholdOnly)
+        );
+        // A repeated file pools its repetitions with the single runs beside
+        // it; a map only one side has is unpaired.
+        let mut three = repeated("rwlock", &[1e5, 1.01e5, 0.99e5], &[1.2e5; 3]);
+        three.steps = single_file(1e5, 1.2e5).runs[0].steps.clone();
+        let extra = results(vec![run("mutex", "mixed", 1e6, steps())]);
+        let base = vec![
+            results(vec![three]),
+            base[0].clone(),
+            base[1].clone(),
+            extra,
+        ];
+        let c = compare(&base, &new, 15.0);
+        assert_eq!(c.runs[0].files, [3, 5]);
+        assert_eq!(figure(&c, Figure::Knee).repetitions, [5, 5]);
+        assert_eq!(c.verdict, Verdict::Regressed);
+        assert_eq!(c.unpaired, vec!["mutex/mixed (base only)".to_string()]);
     }
 
     #[test]
     fn overlapping_step_intervals_are_noise() {
         let mut a = run("rwlock", "mixed", 1e6, vec![step(1e5, 1e5, 1000)]);
         let mut b = run("rwlock", "mixed", 1e6, vec![step(1e5, 1e5, 1500)]);
+        for s in [&mut a.steps[0], &mut b.steps[0]] {
+            s.repeats = 5;
+            s.p99_ci_coverage = Some(0.9375);
+        }
         a.steps[0].p99_ci_ns = Some([800.0, 1600.0]);
         b.steps[0].p99_ci_ns = Some([900.0, 1700.0]);
-        let c = compare(&results(vec![a.clone()]), &results(vec![b.clone()]), 15.0);
+        let c = compare1(&results(vec![a.clone()]), &results(vec![b.clone()]), 15.0);
         let s = &c.runs[0].steps[0];
-        assert_eq!(s.verdict, Verdict::WithinNoise);
+        assert_eq!(
+            (s.verdict, s.basis),
+            (Verdict::WithinNoise, Basis::Interval)
+        );
+        assert_eq!(s.p99_interval_coverage, Some(0.9375 * 0.9375));
         let [lo, hi] = s.p99_interval_pct.unwrap();
         assert!(lo < 0.0 && s.p99_change_pct < hi, "{s:?}");
         b.steps[0].p99_ci_ns = Some([1700.0, 2000.0]);
-        let c = compare(&results(vec![a]), &results(vec![b]), 15.0);
+        let c = compare1(&results(vec![a.clone()]), &results(vec![b.clone()]), 15.0);
         assert_eq!(c.runs[0].steps[0].verdict, Verdict::Regressed);
+        // Three repeats, or an interval of unstated coverage (an older
+        // file's bootstrap), decide nothing: the threshold alone calls it.
+        b.steps[0].p99_ci_ns = Some([900.0, 1700.0]);
+        b.steps[0].repeats = 3;
+        let c = compare1(&results(vec![a.clone()]), &results(vec![b.clone()]), 15.0);
+        let s = &c.runs[0].steps[0];
+        assert_eq!(
+            (s.verdict, s.basis),
+            (Verdict::Regressed, Basis::ThresholdOnly)
+        );
+        b.steps[0].repeats = 5;
+        b.steps[0].p99_ci_coverage = None;
+        let c = compare1(&results(vec![a]), &results(vec![b]), 15.0);
+        let s = &c.runs[0].steps[0];
+        assert_eq!(
+            (s.basis, s.p99_interval_coverage),
+            (Basis::ThresholdOnly, None)
+        );
     }
 }

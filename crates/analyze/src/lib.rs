@@ -7,7 +7,7 @@
 //!   queueing, counters and timeline, with the figures behind the label;
 //! - [`usl`]: the Universal Scalability Law fitted to `scale` results;
 //! - [`decay`]: the study's model of p99 vs load and write share;
-//! - [`stats`]: medians and bootstrap intervals; [`repeat`] folds repeated
+//! - [`stats`]: medians and exact intervals; [`repeat`] folds repeated
 //!   steps into medians with intervals;
 //! - [`compare`]: two result files, step by step, with a verdict;
 //! - [`advise`]: which map to pick for each measured mix, and why.

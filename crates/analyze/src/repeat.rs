@@ -1,15 +1,18 @@
 //! `--repeat N`: every step was run N times, interleaved with the other
 //! maps; fold the repetitions of each offered rate into one step — the
-//! median-p99 repetition — with a bootstrap confidence interval of the
-//! median p99 and the median achieved rate.
+//! median-p99 repetition — with an exact confidence interval of the
+//! median p99 (and the coverage it actually has) and the median achieved
+//! rate.
 
 use mapknee_load::{median_step, Repetition, Run, Step};
 
 use crate::knee::{find_knee, KneeRules};
 
-use crate::stats::{bootstrap_median_ci, median};
+use crate::stats::{median, median_ci};
 
-/// Confidence of the intervals reported.
+/// The coverage asked of the p99 intervals. With fewer than 6 repetitions
+/// no interval of a median reaches it; the widest is stored with the
+/// coverage it has (`Step::p99_ci_coverage`).
 pub const CONFIDENCE: f64 = 0.95;
 
 /// Folds repeated steps (same offered rate) of `run` into one each.
@@ -28,6 +31,8 @@ pub const CONFIDENCE: f64 = 0.95;
 /// assert_eq!((merged[0].latency_ns.p99, merged[0].repeats), (1000, 3));
 /// let [lo, hi] = merged[0].p99_ci_ns.unwrap();
 /// assert!(lo <= 1000.0 && 1000.0 <= hi);
+/// // Three repetitions: [min, max], which holds the median 75 % of the time.
+/// assert_eq!(merged[0].p99_ci_coverage, Some(0.75));
 /// assert_eq!(merged[1].repeats, 1);
 /// ```
 pub fn merge_steps(steps: &[Step]) -> Vec<Step> {
@@ -53,10 +58,11 @@ pub fn merge_steps(steps: &[Step]) -> Vec<Step> {
 }
 
 /// Folds the repetitions of one offered rate into one step: the
-/// median-p99 repetition, carrying a bootstrap interval of the median p99
-/// and the median achieved rate. One step is returned as it is. The
-/// staircase's bisection folds with this too (`load::run_mix`), so it
-/// refines around the knee the analysis reports. `group` must not be empty.
+/// median-p99 repetition, carrying an exact interval of the median p99
+/// ([`median_ci`]) with its coverage, and the median achieved rate. One
+/// step is returned as it is. The staircase's bisection folds with this
+/// too (`load::run_mix`), so it refines around the knee the analysis
+/// reports. `group` must not be empty.
 pub fn fold(group: &[Step]) -> Step {
     if group.len() == 1 {
         return group[0].clone();
@@ -64,9 +70,10 @@ pub fn fold(group: &[Step]) -> Step {
     let mut rep = median_step(group);
     let p99s: Vec<f64> = group.iter().map(|s| s.latency_ns.p99 as f64).collect();
     let achieved: Vec<f64> = group.iter().map(|s| s.achieved_ops_per_sec).collect();
-    let (lo, hi) = bootstrap_median_ci(&p99s, CONFIDENCE);
+    let ci = median_ci(&p99s, CONFIDENCE);
     rep.repeats = group.len() as u32;
-    rep.p99_ci_ns = Some([lo, hi]);
+    rep.p99_ci_ns = ci.map(|ci| [ci.lo, ci.hi]);
+    rep.p99_ci_coverage = ci.map(|ci| ci.coverage);
     rep.achieved_ops_per_sec = median(&achieved);
     rep.refine = group.iter().any(|s| s.refine);
     rep
@@ -100,9 +107,8 @@ pub fn repetitions(steps: &[Step]) -> Option<Vec<Vec<Step>>> {
     (reps.len() > 1).then_some(reps)
 }
 
-/// Each repetition analysed alone: its knee (its highest offered rate
-/// when it has none), its peak achieved rate, and whether it saturated.
-/// Their spread is the noise a single run carries.
+/// Each repetition analysed alone (see [`repetition_of`]). Their spread is
+/// the noise a single run carries.
 pub fn repetition_figures(steps: &[Step], rules: &KneeRules) -> Vec<Repetition> {
     let Some(reps) = repetitions(steps) else {
         return Vec::new();
@@ -110,22 +116,40 @@ pub fn repetition_figures(steps: &[Step], rules: &KneeRules) -> Vec<Repetition> 
     reps.iter()
         .filter(|r| r.len() >= 2)
         .map(|r| {
-            let top = r
-                .iter()
-                .filter_map(|s| s.target_ops_per_sec)
-                .fold(0.0, f64::max);
             let knee = find_knee(r, rules).and_then(|k| r[k.index].target_ops_per_sec);
-            Repetition {
-                knee_ops_per_sec: knee.unwrap_or(top),
-                knee_found: knee.is_some(),
-                peak_achieved_ops_per_sec: r
-                    .iter()
-                    .map(|s| s.achieved_ops_per_sec)
-                    .fold(0.0, f64::max),
-                saturated: r.iter().any(|s| rules.saturated(s)),
-            }
+            repetition_of(r, knee, rules)
         })
         .collect()
+}
+
+/// One staircase's figures, given its knee rate (`None`: none found): the
+/// knee (its highest offered rate when it has none), its peak achieved
+/// rate, and whether it saturated. `compare` also reads a whole single run
+/// this way, so that several single-run files pool into repetitions.
+///
+/// ```
+/// # use mapknee_load::Step;
+/// use mapknee_analyze::{repeat::repetition_of, KneeRules};
+/// let step = |rate: f64, achieved: f64| Step {
+///     target_ops_per_sec: Some(rate), achieved_ops_per_sec: achieved, ..Default::default() };
+/// let r = repetition_of(&[step(1e3, 1e3), step(2e3, 1.5e3)], None, &KneeRules::default());
+/// assert_eq!((r.knee_ops_per_sec, r.knee_found), (2e3, false));
+/// assert_eq!((r.peak_achieved_ops_per_sec, r.saturated), (1.5e3, true));
+/// ```
+pub fn repetition_of(steps: &[Step], knee: Option<f64>, rules: &KneeRules) -> Repetition {
+    let top = steps
+        .iter()
+        .filter_map(|s| s.target_ops_per_sec)
+        .fold(0.0, f64::max);
+    Repetition {
+        knee_ops_per_sec: knee.unwrap_or(top),
+        knee_found: knee.is_some(),
+        peak_achieved_ops_per_sec: steps
+            .iter()
+            .map(|s| s.achieved_ops_per_sec)
+            .fold(0.0, f64::max),
+        saturated: steps.iter().any(|s| rules.saturated(s)),
+    }
 }
 
 /// Folds a run's repetitions: records each repetition's figures (see

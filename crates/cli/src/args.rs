@@ -24,7 +24,8 @@ pub(crate) enum Command {
     List(ListArgs),
     /// Re-render a results file: report.html, results.csv and the table.
     Report(ReportArgs),
-    /// Compare two results files step by step; exit status 1 on a regression.
+    /// Compare results files (BASE.json NEW.json, or several per side with
+    /// --base and --new) step by step; exit status 1 on a regression.
     Compare(CompareArgs),
     /// Which map to pick for each measured mix, and up to which rate, from a results file.
     Advise(AdviseArgs),
@@ -140,12 +141,16 @@ pub(crate) struct ReportArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct CompareArgs {
-    /// The baseline results.json.
-    #[arg(value_name = "BASE.json")]
-    pub(crate) base: PathBuf,
-    /// The results.json to judge against it.
-    #[arg(value_name = "NEW.json")]
-    pub(crate) new: PathBuf,
+    /// BASE.json NEW.json: the baseline, then the file to judge against it.
+    #[arg(value_name = "BASE.json NEW.json")]
+    pub(crate) files: Vec<PathBuf>,
+    /// Baseline files, instead of BASE.json: their runs of each map and mix
+    /// pool into one set of repetitions (a single run counts as one).
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub(crate) base: Vec<PathBuf>,
+    /// Files to judge, instead of NEW.json, pooled as --base.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub(crate) new: Vec<PathBuf>,
     /// Changes within this many percent are noise [default: 15].
     #[arg(long, value_name = "PCT", allow_hyphen_values = true)]
     pub(crate) threshold: Option<f64>,

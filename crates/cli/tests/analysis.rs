@@ -82,17 +82,23 @@ fn repeat_report_advise_compare_end_to_end() {
             let p99 = s["latency_ns"]["p99"].as_f64().unwrap();
             let (lo, hi) = (ci[0].as_f64().unwrap(), ci[1].as_f64().unwrap());
             assert!(lo <= p99 && p99 <= hi, "{lo} <= {p99} <= {hi}");
+            // Three repetitions: [min, max], stated at its true 75 %.
+            assert_eq!(s["p99_ci_coverage"], 0.75);
         }
     }
     // Decay model across the two mixes, per map.
     let decay = v["decay"].as_array().expect("decay fits");
     assert_eq!(decay.len(), 2);
-    assert!(
-        decay
-            .iter()
-            .all(|d| d["writes_fitted"] == true && d["n"] == 6),
-        "{decay:?}"
-    );
+    for d in decay {
+        // 3 rates × 2 mixes, less any step that could not keep up.
+        let fitted = d["n"].as_u64().unwrap() + d["saturated_dropped"].as_u64().unwrap();
+        assert!(d["writes_fitted"] == true && fitted == 6, "{d}");
+        let [lo, hi] = [0, 1].map(|i| d["b_ci"][i].as_f64().expect("b has an interval"));
+        assert!(
+            lo <= d["b"].as_f64().unwrap() && d["b"].as_f64().unwrap() <= hi,
+            "{d}"
+        );
+    }
     let html = std::fs::read_to_string(dir.join("report.html")).expect("report.html written");
     assert!(html.contains("<svg") && html.contains("rwlock") && !html.contains("NaN"));
 
@@ -175,7 +181,155 @@ fn repeat_report_advise_compare_end_to_end() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("verdict: regressed"));
+    // Three repetitions a side: regressed by the threshold, never called
+    // significant.
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("verdict: regressed, threshold only"),
+        "{text}"
+    );
+    assert!(
+        text.contains("threshold only: fewer than 5 repetitions per side"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A single-run result file: one rwlock/mixed run whose knee is at `knee`
+/// txn/s and whose top step saturates at 1.2 × `knee`.
+fn single_run_file(path: &Path, knee: f64) {
+    use mapknee_load::{Knee, Machine, Percentiles, Results, Run, Step, SCHEMA};
+    let step = |rate: f64, achieved: f64, p99: u64| Step {
+        target_ops_per_sec: Some(rate),
+        achieved_ops_per_sec: achieved,
+        ops: achieved as u64,
+        latency_ns: Percentiles {
+            p99,
+            ..Default::default()
+        },
+        duration_s: 1.0,
+        ..Default::default()
+    };
+    let run = Run {
+        map: "rwlock".into(),
+        mix: "mixed".parse().unwrap(),
+        threads: 2,
+        keys: 1024,
+        prefill: 0.5,
+        dist: "uniform".into(),
+        ops_per_txn: 1,
+        arrivals: "even".into(),
+        capacity_ops_per_sec: Some(1.2 * knee),
+        steps: vec![
+            step(50e3, 50e3, 2_000),
+            step(knee, knee, 9_000),
+            step(2.0 * knee, 1.2 * knee, 400_000),
+        ],
+        points: vec![],
+        knee: Some(Knee {
+            ops_per_sec: knee,
+            rule: "p99x3".into(),
+            bottleneck: "lock-contention".into(),
+            kneedle_ops_per_sec: None,
+            kneedle: None,
+            mm1_ops_per_sec: None,
+            reference_model: None,
+            ops_per_sec_range: None,
+        }),
+        usl: None,
+        repetitions: vec![],
+    };
+    let results = Results {
+        schema: SCHEMA.into(),
+        kind: "run".into(),
+        machine: Machine::detect("rustc", "0", "foldhash", 10.0, 20.0),
+        runs: vec![run],
+        elapsed_s: 1.0,
+        interrupted: false,
+        decay: vec![],
+    };
+    std::fs::write(path, serde_json::to_string(&results).unwrap()).unwrap();
+}
+
+#[test]
+fn compare_pools_several_files_per_side() {
+    let dir = scratch("pool");
+    let files = |side: &str, knees: &[f64]| -> Vec<String> {
+        knees
+            .iter()
+            .enumerate()
+            .map(|(i, &k)| {
+                let path = dir.join(format!("{side}{i}.json"));
+                single_run_file(&path, k);
+                path.to_str().unwrap().to_string()
+            })
+            .collect()
+    };
+    let base = files("base", &[200e3, 204e3, 196e3, 202e3, 198e3]);
+    let new = files("new", &[140e3, 142e3, 138e3, 144e3, 136e3]);
+    let args = |b: &[String], n: &[String]| -> Vec<String> {
+        let mut a = vec!["compare".to_string(), "--base".into()];
+        a.extend_from_slice(b);
+        a.push("--new".into());
+        a.extend_from_slice(n);
+        a
+    };
+    let run = |a: Vec<String>| mapknee(&a.iter().map(String::as_str).collect::<Vec<_>>());
+
+    // Five single runs a side pool into five repetitions: a significant
+    // regression, its interval and coverage stated.
+    let out = run(args(&base, &new));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("rwlock · mixed (5 vs 5 files): regressed"),
+        "{text}"
+    );
+    assert!(
+        text.contains("5 vs 5 rep.") && text.contains("cov. "),
+        "{text}"
+    );
+    assert!(
+        text.contains("note: pooled 5 base and 5 new files"),
+        "{text}"
+    );
+    assert!(
+        text.contains("verdict: regressed (threshold 15 %"),
+        "{text}"
+    );
+    assert!(!text.contains("threshold only"), "{text}");
+
+    // Two a side: the same drop, by the threshold alone, and labelled so.
+    let out = run(args(&base[..2], &new[..2]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("regressed (threshold only: fewer than 5 repetitions per side)"),
+        "{text}"
+    );
+
+    // The JSON says the same, with the pooled counts.
+    let mut a = args(&base, &new);
+    a.extend(["--format".into(), "json".into()]);
+    let out = run(a);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["files"], serde_json::json!([5, 5]));
+    let knee = &v["runs"][0]["figures"][0];
+    assert_eq!(
+        (&knee["figure"], &knee["basis"]),
+        (&Value::from("knee"), &Value::from("interval"))
+    );
+    assert!(
+        knee["interval_coverage"].as_f64().unwrap() >= 0.975,
+        "{knee}"
+    );
+
+    // Both forms at once, or one side missing, is a usage error.
+    let err = usage_error(&mapknee(&[
+        "compare", &base[0], &new[0], "--base", &base[1],
+    ]));
+    assert!(err.contains("--base FILE"), "{err}");
+    usage_error(&mapknee(&["compare", "--base", &base[0]]));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

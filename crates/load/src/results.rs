@@ -35,16 +35,18 @@ pub struct Results {
 }
 
 /// The study's decay model for one map: ln(p99 / base p99) =
-/// a + b·q + c·w + d·w·q, with q = ρ/(1−ρ) for utilization ρ (offered rate
-/// over capacity) and w the mix's write share. See `mapknee-analyze`'s
-/// `decay` module.
+/// a + b·x + c·w + d·w·x, with x = ln(1 + q) = −ln(1 − ρ), q = ρ/(1−ρ) for
+/// utilization ρ (offered rate over capacity), and w the mix's write share,
+/// fitted over the steps that kept up. See `mapknee-analyze`'s `decay`
+/// module. Files written before `saturated_dropped` existed regressed on q
+/// itself, kept every step and took each run's own lowest step as its base.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Decay {
     /// The map.
     pub map: String,
     /// a: log p99 ratio at no load and no writes.
     pub a: f64,
-    /// b: growth with q = ρ/(1−ρ).
+    /// b: growth with x = ln(1 + q); 1 is a single M/M/1 queue's.
     pub b: f64,
     /// c: cost of the write share.
     pub c: f64,
@@ -56,6 +58,31 @@ pub struct Decay {
     pub n: usize,
     /// Whether the write terms were fitted (needs ≥ 2 write shares).
     pub writes_fitted: bool,
+    /// 95 % interval of `a`: ± Student's t (n − p degrees of freedom) × its
+    /// standard error from the OLS covariance (*extension*; `null` when
+    /// there are no residual degrees of freedom).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub a_ci: Option<[f64; 2]>,
+    /// 95 % interval of `b`, as `a_ci` (*extension*).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub b_ci: Option<[f64; 2]>,
+    /// 95 % interval of `c`, as `a_ci` (*extension*; `null` when the write
+    /// terms were not fitted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub c_ci: Option<[f64; 2]>,
+    /// 95 % interval of `d`, as `c_ci` (*extension*).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub d_ci: Option<[f64; 2]>,
+    /// Steps left out because they were saturated (achieved < 95 % of
+    /// offered): past capacity the queue grows without bound and p99 holds
+    /// the step's length, not the map (*extension*).
+    #[serde(default)]
+    pub saturated_dropped: usize,
+    /// The p99 the ratios are taken against, ns: the lowest offered step of
+    /// the map's run with the fewest writes (*extension*). The model's p99
+    /// at no load and no writes is e^a × this.
+    #[serde(default)]
+    pub base_p99_ns: u64,
 }
 
 /// The machine and build a result came from.
@@ -244,8 +271,10 @@ pub struct Step {
     /// median of (*extension*; 1 otherwise).
     #[serde(default = "one")]
     pub repeats: u32,
-    /// With `--repeat N`: a 95 % bootstrap confidence interval of the
-    /// median p99, ns (*extension*).
+    /// With `--repeat N`: a confidence interval of the median p99, ns
+    /// (*extension*): a pair of order statistics of the repetitions' p99s,
+    /// the narrowest reaching 95 % coverage, else [min, max]. Files written
+    /// before `p99_ci_coverage` existed hold a bootstrap interval here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p99_ci_ns: Option<[f64; 2]>,
     /// Open loop: intended starts that fell inside the measured window,
@@ -264,6 +293,12 @@ pub struct Step {
     /// (*extension*; `null` when no floor was measured).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub floor_p99_ns: Option<u64>,
+    /// The actual coverage of `p99_ci_ns`, 0..1 (*extension*): exact for
+    /// any distribution, 1 − 2·P(B < k) for B ~ Binomial(repeats, 1/2)
+    /// when the interval is the k-th order statistics from each end; 0.75
+    /// for 3 repetitions, 0.9375 for 5, 0.979 for 10.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p99_ci_coverage: Option<f64>,
 }
 
 impl Default for Step {
@@ -288,6 +323,7 @@ impl Default for Step {
             arrivals: 0,
             backlog: 0,
             floor_p99_ns: None,
+            p99_ci_coverage: None,
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use mapknee_load::{Machine, Results, Run};
+use mapknee_load::{Decay, Machine, Results, Run};
 
 use crate::short::{fmt_ns, fmt_rate};
 
@@ -215,25 +215,63 @@ pub fn run(results: &Results) -> String {
         }
     }
     if !results.decay.is_empty() {
-        out.push_str("\ndecay model, ln(p99/base) = a + b·q + c·w + d·w·q (q = ρ/(1−ρ), ρ = offered/capacity, w = write share):\n");
-        for d in &results.decay {
-            let writes = if d.writes_fitted {
-                format!("c {:+.2}  d {:+.2}", d.c, d.d)
-            } else {
-                "c, d not fitted (one write share)".into()
-            };
-            let _ = writeln!(
-                out,
-                "  {:<16} a {:+.2}  b {:+.3}  {writes}  R² {:.2}  ({} steps)",
-                d.map, d.a, d.b, d.r2, d.n
-            );
-        }
+        out.push_str(&decay(&results.decay));
     }
     out.push_str(
         "\noffered: target rate/s; ach: achieved rate/s; p99: latency from *intended* start \
          (coordinated-omission corrected); *: at or past the knee.\n\
          knee: first step with p99 ≥ 3× the lowest step's (p99x3) or achieved < 95 % of offered \
          (throughput), confirmed by the next step.\n",
+    );
+    out
+}
+
+/// A coefficient with its interval: `+1.02 [+0.91, +1.13]`.
+fn coef(value: f64, ci: Option<[f64; 2]>) -> String {
+    match ci {
+        Some([lo, hi]) => format!("{value:+.2} [{lo:+.2}, {hi:+.2}]"),
+        None => format!("{value:+.2}"),
+    }
+}
+
+/// The decay model's footer: per map, each coefficient with its 95 %
+/// t-interval, what was fitted, and how to read it.
+fn decay(fits: &[Decay]) -> String {
+    let mut out = String::from(
+        "\ndecay model, ln(p99/base) = a + b·x + c·w + d·w·x (x = ln(1+q) = −ln(1−ρ), \
+         ρ = offered/capacity, w = write share; saturated steps left out; \
+         [95 % t-intervals from the OLS standard errors]):\n",
+    );
+    let width = fits
+        .iter()
+        .map(|d| d.map.chars().count())
+        .max()
+        .unwrap_or(0);
+    for d in fits {
+        let writes = if d.writes_fitted {
+            format!("c {}  d {}", coef(d.c, d.c_ci), coef(d.d, d.d_ci))
+        } else {
+            "c, d not fitted (one write share)".into()
+        };
+        let dropped = match d.saturated_dropped {
+            0 => String::new(),
+            n => format!(", {n} saturated left out"),
+        };
+        let pad = " ".repeat(width - d.map.chars().count());
+        let _ = writeln!(
+            out,
+            "  {}{pad}  a {}  b {}  {writes}  R² {:.2}  ({} steps{dropped}; base p99 {})",
+            d.map,
+            coef(d.a, d.a_ci),
+            coef(d.b, d.b_ci),
+            d.r2,
+            d.n,
+            fmt_ns(d.base_p99_ns)
+        );
+    }
+    out.push_str(
+        "  a: tail at no load (p99 ≈ e^a × base); b: growth with load (1 = one M/M/1 queue); \
+         c: cost of writes; d: how much writes steepen the growth (large for sync.Map).\n",
     );
     out
 }

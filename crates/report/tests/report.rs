@@ -278,3 +278,56 @@ mod edges {
         assert!(!html.contains("<script>"));
     }
 }
+
+/// The terminal table's footers.
+mod table {
+    use mapknee_load::Decay;
+
+    use super::common;
+
+    fn fit(map: &str, writes_fitted: bool) -> Decay {
+        let both = |lo: f64, hi: f64| writes_fitted.then_some([lo, hi]);
+        Decay {
+            map: map.into(),
+            a: -0.02,
+            b: 1.07,
+            c: if writes_fitted { 0.31 } else { 0.0 },
+            d: if writes_fitted { 2.4 } else { 0.0 },
+            r2: 0.93,
+            n: 25,
+            writes_fitted,
+            a_ci: Some([-0.11, 0.07]),
+            b_ci: Some([0.95, 1.19]),
+            c_ci: both(0.1, 0.52),
+            d_ci: both(1.8, 3.0),
+            saturated_dropped: 2,
+            base_p99_ns: 12_000,
+        }
+    }
+
+    #[test]
+    fn decay_footer_gives_each_coefficient_its_interval_and_meaning() {
+        let mut r = common::run_results();
+        r.decay = vec![fit("syncmap", true), fit("rwlock", false)];
+        let text = mapknee_report::table::render(&r);
+        let line = |map: &str| {
+            text.lines()
+                .find(|l| l.trim_start().starts_with(map) && l.contains(" b "))
+                .unwrap_or_else(|| panic!("no decay line for {map}: {text}"))
+        };
+        let sync = line("syncmap");
+        for part in [
+            "a -0.02 [-0.11, +0.07]",
+            "b +1.07 [+0.95, +1.19]",
+            "c +0.31 [+0.10, +0.52]",
+            "d +2.40 [+1.80, +3.00]",
+            "2 saturated left out",
+            "base p99 12",
+        ] {
+            assert!(sync.contains(part), "{part:?} in {sync}");
+        }
+        assert!(line("rwlock").contains("c, d not fitted"));
+        assert!(text.contains("x = ln(1+q)") && text.contains("95 % t-intervals"));
+        assert!(text.contains("1 = one M/M/1 queue") && text.contains("sync.Map"));
+    }
+}

@@ -1,13 +1,33 @@
-//! `mapknee compare BASE.json NEW.json`: what changed, run by run and step
-//! by step, with a verdict; exit status 1 on a regression.
+//! `mapknee compare BASE.json NEW.json` (or `--base A.json B.json --new
+//! C.json D.json`, pooling each side's files): what changed, run by run
+//! and step by step, with a verdict; exit status 1 on a regression.
 
 use std::fmt::Write;
+use std::path::PathBuf;
 
-use mapknee_analyze::compare::{compare, Comparison, Verdict, DEFAULT_THRESHOLD_PCT};
+use mapknee_analyze::compare::{
+    compare, Basis, Comparison, FigureChange, Verdict, DEFAULT_THRESHOLD_PCT, MIN_REPETITIONS,
+};
+use mapknee_load::Results;
 
 use crate::args::{CompareArgs, Format};
 use crate::render::{fmt_ns, fmt_rate};
 use crate::{CliError, Outcome};
+
+/// The two sides' files: `BASE.json NEW.json`, or `--base … --new …`.
+fn sides(args: &CompareArgs) -> Result<(Vec<PathBuf>, Vec<PathBuf>), CliError> {
+    match (
+        args.files.as_slice(),
+        args.base.is_empty(),
+        args.new.is_empty(),
+    ) {
+        ([base, new], true, true) => Ok((vec![base.clone()], vec![new.clone()])),
+        ([], false, false) => Ok((args.base.clone(), args.new.clone())),
+        _ => Err(CliError::usage(
+            "give BASE.json NEW.json, or --base FILE... --new FILE... (not both forms)",
+        )),
+    }
+}
 
 pub(crate) fn run(args: CompareArgs) -> Result<Outcome, CliError> {
     let threshold = args.threshold.unwrap_or(DEFAULT_THRESHOLD_PCT);
@@ -16,20 +36,24 @@ pub(crate) fn run(args: CompareArgs) -> Result<Outcome, CliError> {
             "--threshold must be a non-negative percentage, got {threshold}"
         )));
     }
-    let base = super::read_results(&args.base)?;
-    let new = super::read_results(&args.new)?;
-    if base.kind != new.kind {
-        return Err(CliError::usage(format!(
-            "cannot compare a '{}' result with a '{}' result",
-            base.kind, new.kind
-        )));
-    }
-    let c = compare(&base, &new, threshold);
     if args.format == Format::Csv {
         return Err(CliError::usage(
             "--format csv is not available here: use table or json",
         ));
     }
+    let (base_paths, new_paths) = sides(&args)?;
+    let read = |paths: &[PathBuf]| -> Result<Vec<Results>, CliError> {
+        paths.iter().map(|p| super::read_results(p)).collect()
+    };
+    let (base, new) = (read(&base_paths)?, read(&new_paths)?);
+    let kind = &base[0].kind;
+    if let Some(other) = base.iter().chain(&new).find(|r| &r.kind != kind) {
+        return Err(CliError::usage(format!(
+            "cannot compare a '{kind}' result with a '{}' result",
+            other.kind
+        )));
+    }
+    let c = compare(&base, &new, threshold);
     match args.format {
         Format::Json => println!(
             "{}",
@@ -53,20 +77,50 @@ fn pct(x: f64) -> String {
     }
 }
 
+/// An interval of a change with its coverage: `[-32.0 %, -28.0 %] cov. 98.4 %`
+/// (`≥` when the coverage is a lower bound).
+fn interval(i: Option<[f64; 2]>, coverage: Option<f64>, at_least: bool) -> String {
+    let Some([lo, hi]) = i else {
+        return String::new();
+    };
+    let cov = coverage.map_or(" cov. unstated".into(), |c| {
+        format!(
+            " cov. {}{:.1} %",
+            if at_least { "≥ " } else { "" },
+            c * 100.0
+        )
+    });
+    format!("[{lo:+.1} %, {hi:+.1} %]{cov}")
+}
+
+/// The verdict of a figure, with what it rests on when that is the
+/// threshold alone.
+fn verdict(f: &FigureChange) -> String {
+    match (f.basis, f.repetitions) {
+        (Basis::Interval, _) => f.verdict.label().into(),
+        (Basis::ThresholdOnly, [1, 1]) => {
+            format!("{} (threshold only: single runs)", f.verdict.label())
+        }
+        (Basis::ThresholdOnly, _) => format!(
+            "{} (threshold only: fewer than {MIN_REPETITIONS} repetitions per side)",
+            f.verdict.label()
+        ),
+    }
+}
+
 fn table(c: &Comparison) -> String {
     let mut out = String::new();
-    let interval = |i: Option<[f64; 2]>| {
-        i.map_or(String::new(), |[lo, hi]| {
-            format!("[{lo:+.1} %, {hi:+.1} %]")
-        })
-    };
     for r in &c.runs {
         let name = if r.base_map == r.new_map {
             r.base_map.clone()
         } else {
             format!("{} → {}", r.base_map, r.new_map)
         };
-        let _ = writeln!(out, "{name} · {}: {}", r.mix, r.verdict.label());
+        let files = match r.files {
+            [1, 1] => String::new(),
+            [b, n] => format!(" ({b} vs {n} files)"),
+        };
+        let _ = writeln!(out, "{name} · {}{files}: {}", r.mix, r.verdict.label());
         if r.figures.is_empty() {
             let _ = writeln!(out, "    no common figure to judge by");
         }
@@ -82,22 +136,29 @@ fn table(c: &Comparison) -> String {
             };
             let _ = writeln!(
                 out,
-                "    {:<13} {values:<24} {:>8}  {:<20} {nb} vs {nn} rep.{bounds}  {}",
+                "    {:<13} {values:<24} {:>8}  {:<32} {nb} vs {nn} rep.{bounds}  {}",
                 f.figure.label(),
                 pct(f.change_pct),
-                interval(f.interval_pct),
-                f.verdict.label()
+                interval(f.interval_pct, f.interval_coverage, false),
+                verdict(f)
             );
         }
         for s in &r.steps {
+            // Steps are information: name the basis only of a change called.
+            let basis = match (s.basis, s.verdict) {
+                (Basis::ThresholdOnly, Verdict::Improved | Verdict::Regressed) => {
+                    " (threshold only)"
+                }
+                _ => "",
+            };
             let _ = writeln!(
                 out,
-                "      {:>8}/s  p99 {:>9} → {:>9} {:>8} {:<20} achieved {:>8}  {}",
+                "      {:>8}/s  p99 {:>9} → {:>9} {:>8} {:<34} achieved {:>8}  {}{basis}",
                 fmt_rate(s.target_ops_per_sec),
                 fmt_ns(s.base_p99_ns),
                 fmt_ns(s.new_p99_ns),
                 pct(s.p99_change_pct),
-                interval(s.p99_interval_pct),
+                interval(s.p99_interval_pct, s.p99_interval_coverage, true),
                 pct(s.achieved_change_pct),
                 s.verdict.label()
             );
@@ -107,11 +168,31 @@ fn table(c: &Comparison) -> String {
         let _ = writeln!(out, "unpaired: {u}");
     }
     let judged = c.runs.iter().flat_map(|r| &r.figures);
-    if judged.clone().any(|f| f.interval_pct.is_none()) {
+    if c.files != [1, 1] {
+        let _ = writeln!(
+            out,
+            "note: pooled {} base and {} new files: each map and mix's repetitions are judged \
+             together (a single run counts as one); the steps shown are the first file's of each \
+             side",
+            c.files[0], c.files[1]
+        );
+    }
+    if judged.clone().any(|f| f.repetitions == [1, 1]) {
         out.push_str(
             "note: figures marked 1 vs 1 rep. come from single runs: no noise was measured, so \
              their verdicts rest on the threshold alone (on a small or busy machine, run both \
-             sides with --repeat 5)\n",
+             sides with --repeat 5, or pool 5 files per side)\n",
+        );
+    }
+    if judged
+        .clone()
+        .any(|f| f.basis == Basis::ThresholdOnly && f.repetitions != [1, 1])
+    {
+        let _ = writeln!(
+            out,
+            "note: with fewer than {MIN_REPETITIONS} repetitions per side no change is called \
+             significant: the interval is shown with its actual coverage (cov.), but the verdict \
+             rests on the threshold alone"
         );
     }
     if judged.clone().any(|f| f.lower_bounds != [0, 0]) {
@@ -121,20 +202,41 @@ fn table(c: &Comparison) -> String {
              the base side has none\n",
         );
     }
-    let m = judged.filter(|f| f.interval_pct.is_some()).count();
-    let rule = if m > 0 {
-        format!(
-            "a figure changed when its change passes the threshold and its {:.2} % interval \
-             (95 % over all {m}) excludes no change",
-            c.confidence * 100.0
-        )
-    } else {
-        "a figure changed when its change passes the threshold".into()
+    if c.runs
+        .iter()
+        .flat_map(|r| &r.steps)
+        .any(|s| s.p99_interval_pct.is_some())
+    {
+        out.push_str(
+            "note: a step's interval joins the two p99 intervals (order statistics of the \
+             repetitions); it holds the true change at least as often as both hold their medians \
+             (cov. ≥)\n",
+        );
+    }
+    let m = judged
+        .clone()
+        .filter(|f| f.basis == Basis::Interval)
+        .count();
+    let rule = match c.family_coverage {
+        Some(family) if m > 0 => format!(
+            "a figure changed when its change passes the threshold and its interval excludes no \
+             change; intervals: Hodges–Lehmann (Mann–Whitney), exact, each asked {:.2} %; all {m} \
+             hold together with probability ≥ {:.1} %",
+            c.confidence * 100.0,
+            family * 100.0
+        ),
+        _ => "a figure changed when its change passes the threshold".into(),
     };
+    // Say so when every figure behind the verdict rests on the threshold alone.
+    let by_threshold = c.verdict != Verdict::WithinNoise
+        && judged
+            .filter(|f| f.verdict == c.verdict)
+            .all(|f| f.basis == Basis::ThresholdOnly);
     let _ = writeln!(
         out,
-        "verdict: {} (threshold {:.0} %; {rule})",
+        "verdict: {}{} (threshold {:.0} %; {rule})",
         c.verdict.label(),
+        if by_threshold { ", threshold only" } else { "" },
         c.threshold_pct
     );
     out
