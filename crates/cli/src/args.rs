@@ -188,7 +188,9 @@ pub(crate) struct GrowthArgs {
     /// Threads inserting into each concurrent map, splitting the keys [default: 1].
     #[arg(long, value_name = "N")]
     pub(crate) threads: Option<usize>,
-    /// Rounds, the maps alternating in each; each map reports its median [default: 1].
+    /// Rounds: each grows every map once, each growth in a fresh process;
+    /// round r starts with the r-th map (wrapping). Every round is
+    /// reported, then each map's median round [default: 3].
     #[arg(long, value_name = "R")]
     pub(crate) repeat: Option<usize>,
     /// Output format.
@@ -197,4 +199,8 @@ pub(crate) struct GrowthArgs {
     /// Also write growth.json into this directory.
     #[arg(long, value_name = "DIR")]
     pub(crate) out: Option<PathBuf>,
+    /// Internal: grow the one map of `--maps` once, in this process, and
+    /// print its run as JSON; `growth` starts itself so for every growth.
+    #[arg(long, hide = true)]
+    pub(crate) child: bool,
 }

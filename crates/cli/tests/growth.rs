@@ -1,5 +1,5 @@
 //! End-to-end tests of `mapknee growth`: the `kind: "growth"` contract,
-//! `--out`, and bad input.
+//! rounds in rotated order, `--out`, and bad input.
 
 use serde_json::Value;
 
@@ -86,6 +86,12 @@ fn concurrent_maps_threads_and_out() {
         stdout.contains("worst/std") && stdout.contains("sharded"),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("round 1 (std → sharded → gomap-rwlock)")
+            && stdout.contains("round 2 (sharded → gomap-rwlock → std)")
+            && stdout.contains("summary: each map's median round"),
+        "{stdout}"
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("note: std single-threaded"), "{stderr}");
     assert!(stderr.contains("round 2/2"), "progress per map: {stderr}");
@@ -98,6 +104,52 @@ fn concurrent_maps_threads_and_out() {
     check_run(&runs[1], "sharded", 5000, 2);
     check_run(&runs[2], "gomap-rwlock", 5000, 2);
     assert!(u(&runs[2], "growths") > 0);
+    assert_eq!(v["rounds"].as_array().map(Vec::len), Some(2));
+}
+
+/// Round r starts with the r-th map and every growth of every round is in
+/// the results; each map's summary is one of its rounds, whole.
+#[test]
+fn rounds_rotate_and_every_round_is_reported() {
+    let maps = ["gomap", "std", "rwlock"];
+    let v = json(&mapknee(&[
+        "growth",
+        "--maps",
+        "gomap,std,rwlock",
+        "--inserts",
+        "3000",
+        "--repeat",
+        "4",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(u(&v, "repeat"), 4);
+    let rounds = v["rounds"].as_array().expect("rounds");
+    assert_eq!(rounds.len(), 4);
+    for (i, round) in rounds.iter().enumerate() {
+        assert_eq!(u(round, "round"), i as u64 + 1);
+        let runs = round["runs"].as_array().expect("runs of a round");
+        let want: Vec<&str> = (0..3).map(|j| maps[(i + j) % 3]).collect();
+        let got: Vec<&str> = runs.iter().map(|r| r["map"].as_str().unwrap()).collect();
+        assert_eq!(got, want, "round {}", i + 1);
+        for r in runs {
+            check_run(r, r["map"].as_str().unwrap(), 3000, 1);
+            assert_eq!(u(r, "round"), i as u64 + 1, "{r}");
+        }
+    }
+    let summary = v["runs"].as_array().expect("runs");
+    assert_eq!(summary.len(), 3);
+    for (s, map) in summary.iter().zip(maps) {
+        assert_eq!(s["map"], map);
+        let round = &rounds[u(s, "round") as usize - 1];
+        let same = round["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["map"] == map)
+            .unwrap();
+        assert_eq!(s, same, "the summary is a whole round's run");
+    }
 }
 
 #[test]
@@ -121,5 +173,11 @@ fn bad_input_is_one_line_and_exit_2() {
 fn help_states_the_default() {
     let out = mapknee(&["growth", "--help"]);
     assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("[default: 1000000]"));
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("[default: 1000000]"), "{help}");
+    assert!(help.contains("[default: 3]"), "--repeat: {help}");
+    assert!(
+        !help.contains("--child"),
+        "the child flag is internal: {help}"
+    );
 }

@@ -6,13 +6,20 @@
 //! Every insert's latency goes into an HDR histogram (ns, 3 significant
 //! digits) read with the TSC clock (`quanta`), and the exact maximum is kept
 //! beside it. Keys are distinct scrambled `u64`s, the same sequence for
-//! every map; [`study`] alternates the maps round by round so allocator
-//! warm-up favours none, and reports each map's median over the rounds.
+//! every map. [`study`] grows every map once per round, rotating which map
+//! goes first, with a grower the caller supplies ([`grow`] in this process;
+//! `mapknee growth` runs each growth in a child process of its own), and
+//! keeps every round; [`summarize`] picks each map's median round, whole.
 //!
 //! ```
-//! use mapknee_load::growth::{study, GrowthMap};
+//! use std::convert::Infallible;
+//! use mapknee_load::growth::{grow, keys, study, summarize, GrowthMap};
 //! let maps: Vec<GrowthMap> = vec!["gomap".parse()?, "std".parse()?, "rwlock".parse()?];
-//! let runs = study(&maps, 5_000, 1, 1, |_, _, _| {});
+//! let keys = keys(5_000);
+//! let rounds = study(&maps, 2, |m| Ok::<_, Infallible>(grow(m, &keys, 1)), |_| {}).unwrap();
+//! assert_eq!(rounds.len(), 2);
+//! assert_eq!(rounds[1].runs[0].map, "std", "round 2 starts with the second map");
+//! let runs = summarize(&rounds);
 //! assert_eq!(runs.len(), 3);
 //! assert!(runs[0].growths.unwrap() > 0);
 //! assert!(runs.iter().all(|r| r.max_insert_ns >= r.p9999_insert_ns));
@@ -96,7 +103,8 @@ impl FromStr for GrowthMap {
     }
 }
 
-/// One map's growth from empty: the `runs[]` entry of a growth result file.
+/// One map's growth from empty: an entry of a growth result file's
+/// `rounds[].runs[]` (every growth) and `runs[]` (each map's summary).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GrowthRun {
     /// The map's CLI name.
@@ -117,6 +125,19 @@ pub struct GrowthRun {
     /// Growths the map counted (doublings + same-size), or `null` when the
     /// map does not count them.
     pub growths: Option<u64>,
+    /// The round this growth ran in, counted from 1; `null` for a growth
+    /// made outside [`study`] (*extension*).
+    #[serde(default)]
+    pub round: Option<usize>,
+}
+
+/// One round of a study: every map grown once (*extension*).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrowthRound {
+    /// The round, counted from 1.
+    pub round: usize,
+    /// One growth per map, in the order they ran (see [`round_order`]).
+    pub runs: Vec<GrowthRun>,
 }
 
 /// A whole growth result file (`kind: "growth"`).
@@ -128,25 +149,32 @@ pub struct GrowthResults {
     pub kind: String,
     /// Where it ran.
     pub machine: Machine,
-    /// One per map: the median over the rounds.
+    /// One per map, in the order of the maps as given: the map's median
+    /// round by total time, every field from that one round (see
+    /// [`summarize`]); its `round` says which.
     pub runs: Vec<GrowthRun>,
     /// Rounds each map ran (*extension*).
     #[serde(default)]
     pub repeat: usize,
+    /// Every round, in the order they ran (*extension*).
+    #[serde(default)]
+    pub rounds: Vec<GrowthRound>,
     /// Wall time of the whole command, in seconds (*extension*).
     #[serde(default)]
     pub elapsed_s: f64,
 }
 
 impl GrowthResults {
-    /// Wraps `runs` with the schema tag.
-    pub fn new(machine: Machine, runs: Vec<GrowthRun>, repeat: usize, elapsed_s: f64) -> Self {
+    /// Wraps `rounds` (from [`study`]) with the schema tag and each map's
+    /// summary.
+    pub fn new(machine: Machine, rounds: Vec<GrowthRound>, elapsed_s: f64) -> Self {
         GrowthResults {
             schema: SCHEMA.into(),
             kind: "growth".into(),
             machine,
-            runs,
-            repeat,
+            runs: summarize(&rounds),
+            repeat: rounds.len(),
+            rounds,
             elapsed_s,
         }
     }
@@ -243,6 +271,7 @@ fn run_of(
         p99_insert_ns: p99,
         p9999_insert_ns: p9999,
         growths: None,
+        round: None,
     }
 }
 
@@ -251,10 +280,15 @@ fn run_of(
 /// foldhash, and `threads` threads each insert a contiguous slice of `keys`;
 /// `gomap` and `std` always use one thread.
 ///
+/// GoMap's reclaimer thread is started first, whatever the map, so no
+/// timed insert pays for its spawn and every map runs beside the same idle
+/// thread.
+///
 /// # Panics
 /// If `threads` is 0, or a map ends with a length other than `keys.len()`.
 pub fn grow(map: &GrowthMap, keys: &[u64], threads: usize) -> GrowthRun {
     assert!(threads > 0, "at least one thread");
+    mapknee_maps::gomap::start_reclaimer();
     let clock = quanta::Clock::new();
     let hasher = FixedState::with_seed(SEED);
     match map {
@@ -361,52 +395,85 @@ impl MapVisitor<u64, u64> for Visit<'_> {
     }
 }
 
-/// Grows every map in `maps` with the same `inserts` keys, `repeat` rounds,
-/// the maps alternating within each round; returns one run per map (in
-/// `maps` order), each field the median of its rounds (the lower middle
-/// one for an even count). `progress(map, round, run)` is called after
-/// each growth (rounds count from 1).
+/// The order of the maps in round `round` (counted from 1), as indices
+/// into `n` maps: round r starts with map (r − 1) mod n and goes on in the
+/// given order, wrapping, so over any n rounds each map runs once in each
+/// position.
 ///
-/// # Panics
-/// If `threads`, `repeat` or `inserts` is 0.
-pub fn study(
-    maps: &[GrowthMap],
-    inserts: u64,
-    threads: usize,
-    repeat: usize,
-    mut progress: impl FnMut(&GrowthMap, usize, &GrowthRun),
-) -> Vec<GrowthRun> {
-    assert!(inserts > 0 && repeat > 0 && threads > 0);
-    let keys = keys(inserts);
-    let mut rounds: Vec<Vec<GrowthRun>> = vec![Vec::with_capacity(repeat); maps.len()];
-    for round in 1..=repeat {
-        for (i, map) in maps.iter().enumerate() {
-            let run = grow(map, &keys, if map.single_threaded() { 1 } else { threads });
-            progress(map, round, &run);
-            rounds[i].push(run);
-        }
-    }
-    rounds.iter().map(|r| median_run(r)).collect()
+/// ```
+/// use mapknee_load::growth::round_order;
+/// assert_eq!(round_order(3, 1).collect::<Vec<_>>(), [0, 1, 2]);
+/// assert_eq!(round_order(3, 2).collect::<Vec<_>>(), [1, 2, 0]);
+/// assert_eq!(round_order(3, 4).collect::<Vec<_>>(), [0, 1, 2]);
+/// ```
+pub fn round_order(n: usize, round: usize) -> impl Iterator<Item = usize> {
+    let first = round.saturating_sub(1);
+    (0..n).map(move |i| (first + i) % n)
 }
 
-/// Each field's median over `runs` (the lower middle for an even count).
+/// Grows every map in `maps` once per round, `repeat` rounds, in the order
+/// of [`round_order`], so a map that gains (or loses) from running first, or
+/// after another, does so in as many rounds as the others when `repeat` is
+/// a multiple of the number of maps. `grow` does one growth; `progress` is
+/// called after each with its run (`round` set). Stops at `grow`'s first
+/// error.
 ///
 /// # Panics
-/// If `runs` is empty.
-pub fn median_run(runs: &[GrowthRun]) -> GrowthRun {
-    let med = |f: &dyn Fn(&GrowthRun) -> u64| {
-        let mut v: Vec<u64> = runs.iter().map(f).collect();
-        v.sort_unstable();
-        v[(v.len() - 1) / 2]
+/// If `maps` is empty or `repeat` is 0.
+pub fn study<E>(
+    maps: &[GrowthMap],
+    repeat: usize,
+    mut grow: impl FnMut(&GrowthMap) -> Result<GrowthRun, E>,
+    mut progress: impl FnMut(&GrowthRun),
+) -> Result<Vec<GrowthRound>, E> {
+    assert!(!maps.is_empty() && repeat > 0);
+    (1..=repeat)
+        .map(|round| {
+            let runs = round_order(maps.len(), round)
+                .map(|i| {
+                    let run = GrowthRun {
+                        round: Some(round),
+                        ..grow(&maps[i])?
+                    };
+                    progress(&run);
+                    Ok(run)
+                })
+                .collect::<Result<_, E>>()?;
+            Ok(GrowthRound { round, runs })
+        })
+        .collect()
+}
+
+/// Each map's summary: its median round by total time (the lower middle
+/// for an even count), whole. Every figure of a summary comes from that one
+/// round; per-field medians would pair one round's worst insert with
+/// another's total. Maps come in the order of the first round, which is the
+/// order they were given.
+///
+/// # Panics
+/// If a map of the first round is missing from a later one.
+pub fn summarize(rounds: &[GrowthRound]) -> Vec<GrowthRun> {
+    let Some(first) = rounds.first() else {
+        return Vec::new();
     };
-    GrowthRun {
-        total_ns: med(&|r| r.total_ns),
-        max_insert_ns: med(&|r| r.max_insert_ns),
-        p99_insert_ns: med(&|r| r.p99_insert_ns),
-        p9999_insert_ns: med(&|r| r.p9999_insert_ns),
-        growths: runs[0].growths.map(|_| med(&|r| r.growths.unwrap_or(0))),
-        ..runs[0].clone()
-    }
+    first
+        .runs
+        .iter()
+        .map(|r| {
+            let mut runs: Vec<&GrowthRun> = rounds
+                .iter()
+                .map(|round| {
+                    round
+                        .runs
+                        .iter()
+                        .find(|x| x.map == r.map)
+                        .expect("every map runs in every round")
+                })
+                .collect();
+            runs.sort_by_key(|x| x.total_ns);
+            runs[(runs.len() - 1) / 2].clone()
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -461,26 +528,108 @@ mod tests {
         assert!(p9999 >= 999_000, "p99.99 {p9999} lost the slow inserts");
     }
 
-    #[test]
-    fn median_takes_each_field_s_middle() {
-        let run = |t, m, g| GrowthRun {
-            map: "x".into(),
+    fn run(map: &str, total_ns: u64, max_insert_ns: u64) -> GrowthRun {
+        GrowthRun {
+            map: map.into(),
             inserts: 1,
             threads: 1,
-            total_ns: t,
-            max_insert_ns: m,
+            total_ns,
+            max_insert_ns,
             p99_insert_ns: 1,
             p9999_insert_ns: 2,
-            growths: g,
+            growths: None,
+            round: None,
+        }
+    }
+
+    #[test]
+    fn study_rotates_the_first_map_and_keeps_every_round() {
+        let maps: Vec<GrowthMap> = ["gomap", "std", "rwlock"]
+            .iter()
+            .map(|m| m.parse().unwrap())
+            .collect();
+        let mut seen = Vec::new();
+        let rounds = study(
+            &maps,
+            4,
+            |m| Ok::<_, ()>(run(&m.name(), 1, 1)),
+            |r| seen.push((r.round.unwrap(), r.map.clone())),
+        )
+        .unwrap();
+        let order: Vec<Vec<&str>> = rounds
+            .iter()
+            .map(|r| r.runs.iter().map(|x| x.map.as_str()).collect())
+            .collect();
+        assert_eq!(
+            order,
+            [
+                ["gomap", "std", "rwlock"],
+                ["std", "rwlock", "gomap"],
+                ["rwlock", "gomap", "std"],
+                ["gomap", "std", "rwlock"],
+            ]
+        );
+        assert_eq!(
+            rounds.iter().map(|r| r.round).collect::<Vec<_>>(),
+            [1, 2, 3, 4]
+        );
+        assert!(rounds
+            .iter()
+            .all(|r| r.runs.iter().all(|x| x.round == Some(r.round))));
+        assert_eq!(seen.len(), 12);
+        assert_eq!(seen[3], (2, "std".to_string()), "progress in run order");
+    }
+
+    #[test]
+    fn study_stops_at_the_first_error() {
+        let mut calls = 0;
+        let maps = [GrowthMap::GoMap, GrowthMap::Std];
+        let out = study(
+            &maps,
+            3,
+            |m| {
+                calls += 1;
+                match m {
+                    GrowthMap::Std => Err("std failed"),
+                    _ => Ok(run("gomap", 1, 1)),
+                }
+            },
+            |_| {},
+        );
+        assert_eq!(out, Err("std failed"));
+        assert_eq!(calls, 2);
+    }
+
+    /// Regression: the summary took each field's median on its own, so a
+    /// map's worst insert and its total could come from different rounds.
+    #[test]
+    fn summary_is_the_median_round_whole() {
+        let round = |n: usize, runs: Vec<GrowthRun>| GrowthRound {
+            round: n,
+            runs: runs
+                .into_iter()
+                .map(|r| GrowthRun {
+                    round: Some(n),
+                    ..r
+                })
+                .collect(),
         };
-        let m = median_run(&[
-            run(3, 10, Some(4)),
-            run(1, 30, Some(4)),
-            run(2, 20, Some(4)),
-        ]);
-        assert_eq!((m.total_ns, m.max_insert_ns, m.growths), (2, 20, Some(4)));
-        let m = median_run(&[run(5, 1, None), run(4, 2, None)]);
-        assert_eq!((m.total_ns, m.max_insert_ns, m.growths), (4, 1, None));
+        let rounds = [
+            round(1, vec![run("a", 3, 10), run("b", 7, 1)]),
+            round(2, vec![run("b", 5, 2), run("a", 1, 30)]),
+            round(3, vec![run("a", 2, 5), run("b", 6, 3)]),
+        ];
+        let s = summarize(&rounds);
+        let got: Vec<_> = s
+            .iter()
+            .map(|r| (r.map.as_str(), r.round, r.total_ns, r.max_insert_ns))
+            .collect();
+        // a's totals 3, 1, 2: round 3 (total 2) whole, its max 5 — not the
+        // per-field median max 10 of round 1.
+        assert_eq!(got, [("a", Some(3), 2, 5), ("b", Some(3), 6, 3)]);
+        let even = summarize(&rounds[..2]);
+        assert_eq!((even[0].round, even[1].round), (Some(2), Some(2)));
+        assert!(summarize(&[]).is_empty());
     }
 
     #[test]

@@ -43,7 +43,10 @@ pub struct GrowthStats {
     pub buckets_evacuated: u64,
     /// Overflow buckets currently allocated.
     pub overflow_buckets: u64,
-    /// The longest evacuation work done by a single operation, in ns.
+    /// The longest growth work (starting a growth and evacuating) done by
+    /// a single write, in ns. Measured only when mapknee-maps is built with
+    /// the `evacuation-timing` feature; without it no clock is read, this
+    /// reads 0 and [`MapStats::counters`] leaves it out.
     pub max_evacuation_ns: u64,
 }
 
@@ -72,6 +75,9 @@ pub struct MapStats {
 impl MapStats {
     /// Flat `(name, value)` pairs for reports and JSON (`len` excluded).
     /// Names are stable: result files and scripts key on them.
+    /// `max_evacuation_ns` is present only with the `evacuation-timing`
+    /// feature: without it the map does not measure it, and a 0 would read
+    /// as a measurement.
     pub fn counters(&self) -> Vec<(&'static str, u64)> {
         let mut out = Vec::new();
         if let Some(l) = self.lock {
@@ -98,8 +104,10 @@ impl MapStats {
                 ("growths_same_size", g.same_size),
                 ("buckets_evacuated", g.buckets_evacuated),
                 ("overflow_buckets", g.overflow_buckets),
-                ("max_evacuation_ns", g.max_evacuation_ns),
             ]);
+            if cfg!(feature = "evacuation-timing") {
+                out.push(("max_evacuation_ns", g.max_evacuation_ns));
+            }
         }
         out
     }
@@ -125,8 +133,8 @@ impl MapStats {
     }
 
     /// What happened between `earlier` and `self`: cumulative counters are
-    /// subtracted; gauges (`len`, `overflow_buckets`, `max_evacuation_ns`)
-    /// keep `self`'s value.
+    /// subtracted; gauges (`len`, `overflow_buckets`, and the running
+    /// maximum `max_evacuation_ns`) keep `self`'s value.
     pub fn delta(&self, earlier: &MapStats) -> MapStats {
         let lock = self.lock.map(|l| {
             let e = earlier.lock.unwrap_or_default();

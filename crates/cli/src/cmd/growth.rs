@@ -6,12 +6,21 @@
 //! `gomap` and `std` are single-threaded: with `--threads N > 1` they still
 //! run on one thread (their rows say `threads 1`) and a note says so on
 //! stderr; only the concurrent maps split the keys among N threads.
+//!
+//! Each growth runs in a child process of its own: the binary started again
+//! as `mapknee growth --child --maps <one map> …`, which grows that map once
+//! and prints its run as JSON. Round r starts with the r-th map (wrapping),
+//! every round is reported, and each map's summary is its median round,
+//! whole.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use mapknee_load::growth::{study, GrowthMap, GrowthResults, GrowthRun, DEFAULT_INSERTS};
+use mapknee_load::growth::{
+    grow, keys, study, GrowthMap, GrowthResults, GrowthRun, DEFAULT_INSERTS,
+};
 
 use crate::args::{Format, GrowthArgs};
 use crate::render::fmt_ns;
@@ -26,7 +35,13 @@ pub(crate) struct GrowthSettings {
     pub(crate) repeat: usize,
     pub(crate) format: Format,
     pub(crate) out: Option<PathBuf>,
+    /// Grow the one map once, in this process, and print its run as JSON.
+    pub(crate) child: bool,
 }
+
+/// Rounds when `--repeat` is not given: enough for a median, and with two
+/// maps each runs first at least once.
+const DEFAULT_REPEAT: usize = 3;
 
 impl GrowthSettings {
     pub(crate) fn from_args(args: GrowthArgs) -> Result<Self, CliError> {
@@ -59,9 +74,12 @@ impl GrowthSettings {
                 "--threads {threads} is more than --inserts {inserts}"
             )));
         }
-        let repeat = args.repeat.unwrap_or(1);
+        let repeat = args.repeat.unwrap_or(DEFAULT_REPEAT);
         if repeat == 0 {
             return Err(CliError::usage("--repeat must be at least 1"));
+        }
+        if args.child && maps.len() != 1 {
+            return Err(CliError::usage("--child grows exactly one map"));
         }
         Ok(GrowthSettings {
             maps,
@@ -70,12 +88,16 @@ impl GrowthSettings {
             repeat,
             format: args.format,
             out: args.out,
+            child: args.child,
         })
     }
 }
 
 pub(crate) fn run(args: GrowthArgs) -> Result<Outcome, CliError> {
     let s = GrowthSettings::from_args(args)?;
+    if s.child {
+        return child(&s);
+    }
     let began = Instant::now();
     if s.threads > 1 {
         let single: Vec<String> = s
@@ -94,22 +116,25 @@ pub(crate) fn run(args: GrowthArgs) -> Result<Outcome, CliError> {
     }
     // The same machine record as `run`'s (clock and harness costs included).
     let (_, machine) = super::machine("foldhash");
-    let runs = study(
+    let exe = std::env::current_exe()
+        .map_err(|e| CliError::runtime(format!("cannot find mapknee's own binary: {e}")))?;
+    let rounds = study(
         &s.maps,
-        s.inserts,
-        s.threads,
         s.repeat,
-        |map, round, run| {
+        |map| grow_in_child(&exe, map, &s),
+        |run| {
             eprintln!(
-                "growth: {map} round {round}/{}: {} inserts in {}, worst {}",
+                "growth: {} round {}/{}: {} inserts in {}, worst {}",
+                run.map,
+                run.round.unwrap_or(0),
                 s.repeat,
                 run.inserts,
                 fmt_ns(run.total_ns),
                 fmt_ns(run.max_insert_ns)
             );
         },
-    );
-    let results = GrowthResults::new(machine, runs, s.repeat, began.elapsed().as_secs_f64());
+    )?;
+    let results = GrowthResults::new(machine, rounds, began.elapsed().as_secs_f64());
     let json = serde_json::to_string_pretty(&results).expect("growth results serialize");
     if let Some(dir) = &s.out {
         write_out(dir, &json)?;
@@ -122,8 +147,50 @@ pub(crate) fn run(args: GrowthArgs) -> Result<Outcome, CliError> {
             }
         }
         Format::Json => println!("{json}"),
-        Format::Csv => print!("{}", csv(&results.runs)),
+        Format::Csv => print!("{}", csv(&results)),
     }
+    Ok(Outcome::Done)
+}
+
+/// Runs one growth in a fresh process and reads its run back.
+///
+/// A process per growth, so no map inherits another's allocator history:
+/// glibc's free lists and fragmentation, its dynamic mmap threshold (raised
+/// to the size of each mmapped block freed, up to 32 MB on 64-bit, so after
+/// a map freed a large array the next map's large arrays come from the
+/// already-touched heap instead of fresh zeroed pages), its trim state, and
+/// GoMap's reclaimer thread with any memory it has yet to free. Pinning
+/// glibc with `mallopt(M_MMAP_THRESHOLD / M_TRIM_THRESHOLD)` and calling
+/// `malloc_trim(0)` between maps was the other way; it resets only those
+/// knobs, only under glibc, and needs FFI in the binary. A child costs a
+/// process start and the key generation, both outside the timed region.
+fn grow_in_child(exe: &Path, map: &GrowthMap, s: &GrowthSettings) -> Result<GrowthRun, CliError> {
+    let failed = |why: String| CliError::runtime(format!("growth of {map}: {why}"));
+    let out = Command::new(exe)
+        .args(["growth", "--child", "--maps", &map.name()])
+        .args(["--inserts", &s.inserts.to_string()])
+        .args(["--threads", &s.threads.to_string()])
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| failed(format!("cannot start a child process: {e}")))?;
+    if !out.status.success() {
+        return Err(failed(format!(
+            "its child process ended with {}",
+            out.status
+        )));
+    }
+    serde_json::from_slice(&out.stdout)
+        .map_err(|e| failed(format!("its child process printed no run: {e}")))
+}
+
+/// `--child`: one growth of the one map, printed as one line of JSON.
+fn child(s: &GrowthSettings) -> Result<Outcome, CliError> {
+    let run = grow(&s.maps[0], &keys(s.inserts), s.threads);
+    println!(
+        "{}",
+        serde_json::to_string(&run).expect("a growth run serializes")
+    );
     Ok(Outcome::Done)
 }
 
@@ -139,61 +206,123 @@ fn growths(r: &GrowthRun) -> String {
     r.growths.map_or_else(|| "-".into(), |g| g.to_string())
 }
 
-/// The table: one row per map, with worst-insert and total-time ratios to
-/// `std` when `std` was grown.
+/// The columns every row of the table has.
+fn columns(r: &GrowthRun) -> String {
+    format!(
+        "{:>9} {:>7} {:>10} {:>10} {:>9} {:>9} {:>7}",
+        r.inserts,
+        r.threads,
+        fmt_ns(r.total_ns),
+        fmt_ns(r.max_insert_ns),
+        fmt_ns(r.p99_insert_ns),
+        fmt_ns(r.p9999_insert_ns),
+        growths(r)
+    )
+}
+
+/// Worst-insert and total-time ratios of `r` to `std`'s run.
+fn ratios(r: &GrowthRun, std: &GrowthRun) -> String {
+    let ratio = |a: u64, b: u64| format!("{:.3}", a as f64 / b.max(1) as f64);
+    format!(
+        " {:>9} {:>9}",
+        ratio(r.max_insert_ns, std.max_insert_ns),
+        ratio(r.total_ns, std.total_ns)
+    )
+}
+
+/// One table per round, rows in the order the maps ran, then the summary:
+/// each map's median round, whole, and its slowest insert over all rounds.
+/// Worst-insert and total-time ratios are to `std` when `std` was grown:
+/// in a round, to `std`'s run of that round; in the summary, to `std`'s
+/// summary.
 fn table(res: &GrowthResults) -> String {
     let m = &res.machine;
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "growth from empty, u64 → u64, foldhash; median of {} round(s) · {} cpus · {} · clock {:.0} ns/read",
+        "growth from empty, u64 → u64, foldhash; {} round(s), each growth in its own process · {} cpus · {} · clock {:.0} ns/read",
         res.repeat, m.cpus, m.cpu_model, m.clock_overhead_ns
     );
-    let std = res.runs.iter().find(|r| r.map == "std");
-    let mut header = format!(
-        "{:<14} {:>9} {:>7} {:>10} {:>10} {:>9} {:>9} {:>7}",
-        "map", "inserts", "threads", "total", "max insert", "p99", "p99.99", "growths"
+    let has_std = res.runs.iter().any(|r| r.map == "std");
+    let ratio_header = if has_std {
+        format!(" {:>9} {:>9}", "worst/std", "total/std")
+    } else {
+        String::new()
+    };
+    let header = format!(
+        "{:>9} {:>7} {:>10} {:>10} {:>9} {:>9} {:>7}{ratio_header}",
+        "inserts", "threads", "total", "max insert", "p99", "p99.99", "growths"
     );
-    if std.is_some() {
-        let _ = write!(header, " {:>9} {:>9}", "worst/std", "total/std");
-    }
-    let _ = writeln!(out, "{header}");
-    for r in &res.runs {
-        let _ = write!(
-            out,
-            "{:<14} {:>9} {:>7} {:>10} {:>10} {:>9} {:>9} {:>7}",
-            r.map,
-            r.inserts,
-            r.threads,
-            fmt_ns(r.total_ns),
-            fmt_ns(r.max_insert_ns),
-            fmt_ns(r.p99_insert_ns),
-            fmt_ns(r.p9999_insert_ns),
-            growths(r)
-        );
-        if let Some(s) = std {
-            let ratio = |a: u64, b: u64| format!("{:.3}", a as f64 / b.max(1) as f64);
-            let _ = write!(
-                out,
-                " {:>9} {:>9}",
-                ratio(r.max_insert_ns, s.max_insert_ns),
-                ratio(r.total_ns, s.total_ns)
-            );
+    for round in &res.rounds {
+        let order: Vec<&str> = round.runs.iter().map(|r| r.map.as_str()).collect();
+        let _ = writeln!(out, "round {} ({})", round.round, order.join(" → "));
+        let _ = writeln!(out, "{:<14} {header}", "map");
+        let std = round.runs.iter().find(|r| r.map == "std");
+        for r in &round.runs {
+            let _ = write!(out, "{:<14} {}", r.map, columns(r));
+            if let Some(s) = std {
+                out.push_str(&ratios(r, s));
+            }
+            out.push('\n');
         }
+    }
+    let _ = writeln!(
+        out,
+        "summary: each map's median round by total time, shown whole (all of a row's figures \
+         come from the round in `round`); worst of all = its slowest insert in any round"
+    );
+    let _ = writeln!(
+        out,
+        "{:<14} {:>5} {header} {:>14}",
+        "map", "round", "worst of all"
+    );
+    let std = res.runs.iter().find(|r| r.map == "std");
+    for r in &res.runs {
+        let round = r.round.map_or_else(|| "-".into(), |n| n.to_string());
+        let _ = write!(out, "{:<14} {:>5} {}", r.map, round, columns(r));
+        if let Some(s) = std {
+            out.push_str(&ratios(r, s));
+        }
+        let _ = write!(out, " {:>14}", worst_of_all(res, &r.map));
         out.push('\n');
     }
     let _ = writeln!(out, "elapsed {:.1} s", res.elapsed_s);
     out
 }
 
-fn csv(runs: &[GrowthRun]) -> String {
+/// `map`'s slowest insert over every round, and the round it was in.
+fn worst_of_all(res: &GrowthResults, map: &str) -> String {
+    res.rounds
+        .iter()
+        .flat_map(|round| &round.runs)
+        .filter(|r| r.map == map)
+        .max_by_key(|r| r.max_insert_ns)
+        .map_or_else(
+            || "-".into(),
+            |r| {
+                format!(
+                    "{} (r{})",
+                    fmt_ns(r.max_insert_ns),
+                    r.round.unwrap_or_default()
+                )
+            },
+        )
+}
+
+/// One row per growth, in the order they ran; `summary` is `true` on the
+/// run that is its map's summary (`runs[]` of the JSON).
+fn csv(res: &GrowthResults) -> String {
     let mut out = String::from(
-        "map,inserts,threads,total_ns,max_insert_ns,p99_insert_ns,p9999_insert_ns,growths\n",
+        "map,inserts,threads,total_ns,max_insert_ns,p99_insert_ns,p9999_insert_ns,growths,round,summary\n",
     );
-    for r in runs {
+    for r in res.rounds.iter().flat_map(|round| &round.runs) {
+        let summary = res
+            .runs
+            .iter()
+            .any(|s| s.map == r.map && s.round == r.round);
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{}",
             r.map,
             r.inserts,
             r.threads,
@@ -201,7 +330,9 @@ fn csv(runs: &[GrowthRun]) -> String {
             r.max_insert_ns,
             r.p99_insert_ns,
             r.p9999_insert_ns,
-            r.growths.map_or_else(String::new, |g| g.to_string())
+            r.growths.map_or_else(String::new, |g| g.to_string()),
+            r.round.map_or_else(String::new, |n| n.to_string()),
+            summary
         );
     }
     out
@@ -209,6 +340,8 @@ fn csv(runs: &[GrowthRun]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use mapknee_load::growth::GrowthRound;
+
     use super::*;
 
     fn args(maps: &str, inserts: u64, threads: usize) -> GrowthArgs {
@@ -219,6 +352,7 @@ mod tests {
             repeat: None,
             format: Format::Table,
             out: None,
+            child: false,
         }
     }
 
@@ -226,36 +360,77 @@ mod tests {
     fn settings_validate() {
         let s = GrowthSettings::from_args(args("gomap,std,sharded:8", 10, 2)).unwrap();
         assert_eq!(s.maps.len(), 3);
-        assert_eq!((s.threads, s.repeat), (2, 1));
+        assert_eq!((s.threads, s.repeat, s.child), (2, 3, false));
         let err = |a| GrowthSettings::from_args(a).unwrap_err().to_string();
         assert!(err(args("btree", 10, 1)).contains("unknown map 'btree'"));
         assert!(err(args("std", 0, 1)).contains("--inserts"));
         assert!(err(args("std", 10, 0)).contains("--threads"));
         assert!(err(args("std,std", 10, 1)).contains("twice"));
+        let child = |maps| GrowthArgs {
+            child: true,
+            ..args(maps, 10, 1)
+        };
+        assert!(GrowthSettings::from_args(child("gomap")).unwrap().child);
+        assert!(err(child("gomap,std")).contains("exactly one map"));
     }
 
-    #[test]
-    fn table_has_ratios_to_std() {
-        let run = |map: &str, total, max| GrowthRun {
+    fn run(map: &str, round: usize, total_ns: u64, max_insert_ns: u64) -> GrowthRun {
+        GrowthRun {
             map: map.into(),
             inserts: 100,
             threads: 1,
-            total_ns: total,
-            max_insert_ns: max,
+            total_ns,
+            max_insert_ns,
             p99_insert_ns: 50,
             p9999_insert_ns: 60,
             growths: None,
-        };
+            round: Some(round),
+        }
+    }
+
+    fn results() -> GrowthResults {
         let machine = mapknee_load::Machine::detect("rustc", "0", "foldhash", 10.0, 0.0);
-        let res = GrowthResults::new(
-            machine,
-            vec![run("gomap", 3000, 100), run("std", 2000, 10_000)],
-            1,
-            0.1,
+        let rounds = vec![
+            GrowthRound {
+                round: 1,
+                runs: vec![run("gomap", 1, 3000, 100), run("std", 1, 2000, 10_000)],
+            },
+            GrowthRound {
+                round: 2,
+                runs: vec![run("std", 2, 4000, 20_000), run("gomap", 2, 3500, 900)],
+            },
+        ];
+        GrowthResults::new(machine, rounds, 0.1)
+    }
+
+    #[test]
+    fn table_reports_every_round_then_the_summary() {
+        let t = table(&results());
+        let r1 = t.find("round 1 (gomap → std)").expect(&t);
+        let r2 = t.find("round 2 (std → gomap)").expect(&t);
+        let summary = t.find("summary: each map's median round").expect(&t);
+        assert!(r1 < r2 && r2 < summary, "{t}");
+        // Round 2's own ratios: gomap's worst 900 against std's 20,000 there.
+        assert!(t[r2..summary].contains("0.045"), "{t}");
+        // Summary: gomap's round 1 (total 3000 < 3500) against std's round 1.
+        let gomap = t[summary..]
+            .lines()
+            .find(|l| l.starts_with("gomap"))
+            .expect(&t);
+        assert!(
+            gomap.contains("0.010") && gomap.contains("1.500"),
+            "{gomap}"
         );
-        let t = table(&res);
-        assert!(t.contains("worst/std"), "{t}");
-        assert!(t.contains("0.010") && t.contains("1.500"), "{t}");
-        assert!(csv(&res.runs).lines().nth(1).unwrap().ends_with(",60,"));
+        assert!(gomap.contains("900ns (r2)"), "worst of all rounds: {gomap}");
+    }
+
+    #[test]
+    fn csv_has_every_growth_and_marks_the_summaries() {
+        let c = csv(&results());
+        let lines: Vec<&str> = c.lines().collect();
+        assert!(lines[0].ends_with(",growths,round,summary"));
+        assert_eq!(lines.len(), 5);
+        assert_eq!(lines[1], "gomap,100,1,3000,100,50,60,,1,true");
+        assert!(lines[3].starts_with("std,") && lines[3].ends_with(",2,false"));
     }
 }

@@ -29,6 +29,9 @@ use std::borrow::Borrow;
 use std::fmt;
 use std::mem::{self, MaybeUninit};
 use std::ptr;
+use std::sync::mpsc::{self, Sender};
+use std::sync::OnceLock;
+use std::thread;
 
 /// Slots per bucket (Go's `bucketCnt`). Must be 8: the tophash bytes of a
 /// bucket are read as one `u64` and matched eight at a time.
@@ -736,12 +739,14 @@ fn zeroed_slots<K, V>(n: usize) -> Box<[Slots<K, V>]> {
     unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(raw, n)) }
 }
 
-/// Arrays at least this large are freed on a helper thread. Measured with
-/// the growth experiment (`examples/growth.rs`, now `mapknee growth`) on a
-/// 2-core VM: returning 19 MB (2^17 buckets of `u64` pairs) to the OS took
-/// 2.2 ms inline and 75 MB took 6.0 ms, which was the worst insert of a
-/// 4M-key growth; a thread spawn costs ~50 µs, about what freeing 0.5 MB
-/// inline costs.
+/// Arrays at least this large are freed by the reclaimer thread; smaller
+/// ones inline. Measured with the growth experiment (`examples/growth.rs`,
+/// now `mapknee growth`) on a 2-core VM: returning 19 MB (2^17 buckets of
+/// `u64` pairs) to the OS took 2.2 ms inline and 75 MB took 6.0 ms, which
+/// was the worst insert of a 4M-key growth. The threshold was picked when
+/// each such free spawned a thread (~50 µs, about what freeing 0.5 MB
+/// inline costs); a channel send costs far less, but the threshold has not
+/// been measured again, so it stays.
 const BACKGROUND_FREE_BYTES: usize = 1 << 20;
 
 /// A block of memory that held a bucket array and now holds no value.
@@ -763,38 +768,100 @@ impl Drop for RawAlloc {
     }
 }
 
-/// Frees a bucket array whose buckets are all evacuated, without visiting
-/// them (dropping them one by one would read every bucket of a possibly
-/// huge array in one write), and, when it is large, on a helper thread.
+/// A finished old array as the reclaimer gets it: the slots' memory, which
+/// holds no value, and the tophash side array, plain bytes. Neither names
+/// `K` or `V`, so one reclaimer serves maps of every type.
+type Garbage = (RawAlloc, Box<[[u8; BUCKET_SLOTS]]>);
+
+/// The sending end of the process's reclaimer, once started; `None` if its
+/// thread could not be spawned (large arrays are then freed inline).
+static RECLAIMER: OnceLock<Option<Sender<Garbage>>> = OnceLock::new();
+
+/// Spawns a reclaimer thread: it frees what it receives, in order, and ends
+/// when every sender is gone.
+fn spawn_reclaimer() -> std::io::Result<(Sender<Garbage>, thread::JoinHandle<()>)> {
+    let (tx, rx) = mpsc::channel::<Garbage>();
+    let handle = thread::Builder::new()
+        .name("gomap-reclaim".into())
+        .spawn(move || rx.into_iter().for_each(drop))?;
+    Ok((tx, handle))
+}
+
+/// The process's reclaimer, started by the first call. Its sender lives in
+/// a static, so its thread never ends: it sleeps in `recv` between arrays
+/// and the process's exit stops it.
 ///
-/// NOTE: Go 1.19 drops its reference to the old array and leaves it to the
-/// garbage collector, which frees it concurrently with the program; we hand
-/// large arrays to a short-lived thread for the same reason: returning tens
-/// of MB to the OS inside one insert would be that insert's pause.
-pub(crate) fn free_evacuated<K, V>(mut array: BucketArray<K, V>) {
+/// Miri reports a thread still running when `main` returns ("the main
+/// thread terminated without waiting for all remaining threads") unless
+/// run with `-Zmiri-ignore-leaks`, which `.ci/run` passes. Its tests never
+/// start this thread anyway: their arrays stay far below
+/// `BACKGROUND_FREE_BYTES`, and the unit test of the reclaimer loop joins a
+/// reclaimer of its own. So no `cfg(miri)` path frees inline.
+fn reclaimer() -> Option<&'static Sender<Garbage>> {
+    RECLAIMER
+        .get_or_init(|| spawn_reclaimer().ok().map(|(tx, _detached)| tx))
+        .as_ref()
+}
+
+/// Starts the reclaimer thread now, if it is not running yet, and says
+/// whether it runs (`false`: it could not be spawned, and large arrays are
+/// freed inline).
+///
+/// Without this call the first map to free a large array starts it, and
+/// that write pays for a thread spawn (tens of µs) once per process.
+/// Benchmarks call it before they start timing.
+///
+/// ```
+/// assert!(mapknee_maps::gomap::start_reclaimer());
+/// ```
+pub fn start_reclaimer() -> bool {
+    reclaimer().is_some()
+}
+
+/// A bucket array whose buckets are all evacuated, taken apart without
+/// visiting its buckets (dropping them one by one would read every bucket
+/// of a possibly huge array in one write), and its size in bytes.
+fn into_garbage<K, V>(mut array: BucketArray<K, V>) -> (Garbage, usize) {
     debug_assert!((0..array.len()).all(|i| array.evacuated(i) && array.slots[i].overflow.is_none()));
     // Take both arrays out; `array` then drops empty, visiting nothing.
     let tophash = mem::take(&mut array.tophash);
     let slots = mem::take(&mut array.slots);
     drop(array);
-    if slots.is_empty() {
-        return;
-    }
     let layout = Layout::for_value::<[Slots<K, V>]>(&slots);
+    let bytes = layout.size() + mem::size_of_val::<[[u8; BUCKET_SLOTS]]>(&tophash);
     let ptr = ptr::NonNull::from(Box::leak(slots)).cast::<u8>();
     // Forgetting the slots rather than dropping them is memory-safe, and
     // leaks nothing: evacuation moved out every entry and freed every
     // overflow chain (asserted above in debug builds).
-    let raw = RawAlloc { ptr, layout };
-    let bytes = layout.size() + mem::size_of_val::<[[u8; BUCKET_SLOTS]]>(&tophash);
-    if bytes >= BACKGROUND_FREE_BYTES && !cfg!(miri) {
-        // If the spawn fails the closure, and the memory with it, drops here.
-        let _ = std::thread::Builder::new()
-            .name("gomap-free".into())
-            .spawn(move || drop((raw, tophash)));
-    } else {
-        drop((raw, tophash));
+    ((RawAlloc { ptr, layout }, tophash), bytes)
+}
+
+/// Frees a bucket array whose buckets are all evacuated, without visiting
+/// them; a large one is handed to the reclaimer thread.
+///
+/// NOTE: Go 1.19 drops its reference to the old array and leaves it to the
+/// garbage collector, which frees it concurrently with the program; we
+/// hand large arrays to one long-lived background thread for the same
+/// reason: returning tens of MB to the OS inside one insert would be that
+/// insert's pause (and, in `gomap-rwlock`, a pause of every reader waiting
+/// on the write lock). The write pays one send on std's unbounded channel,
+/// which never waits for the reclaimer and allocates only a channel block
+/// (room for 31 messages) now and then; the previous design spawned a
+/// thread per array inside the write.
+pub(crate) fn free_evacuated<K, V>(array: BucketArray<K, V>) {
+    if array.is_empty() {
+        return;
     }
+    let (garbage, bytes) = into_garbage(array);
+    if bytes >= BACKGROUND_FREE_BYTES {
+        if let Some(tx) = reclaimer() {
+            // Fails only if the reclaimer thread is gone, and then hands the
+            // garbage back to be dropped here.
+            let _ = tx.send(garbage);
+            return;
+        }
+    }
+    drop(garbage);
 }
 
 #[cfg(test)]
@@ -883,6 +950,44 @@ mod tests {
             b = b.push_overflow();
         }
         drop(a);
+    }
+
+    /// An array of `n` buckets, every slot marked as evacuation leaves it.
+    fn evacuated_array<K, V>(n: usize) -> BucketArray<K, V> {
+        let mut a = BucketArray::zeroed(n);
+        for j in 0..n {
+            for i in 0..BUCKET_SLOTS {
+                a.head_mut(j).set_marker(i, EVACUATED_EMPTY);
+            }
+        }
+        a
+    }
+
+    /// Under Miri this checks the free on another thread: each block is
+    /// freed with the layout it was allocated with, once, after the send.
+    #[test]
+    fn a_reclaimer_frees_what_it_is_sent_and_ends_with_its_senders() {
+        let (tx, reclaimer) = spawn_reclaimer().expect("thread spawns");
+        for n in [1, 2, 16] {
+            let (garbage, bytes) = into_garbage(evacuated_array::<String, Vec<u8>>(n));
+            assert_eq!(
+                bytes,
+                n * (mem::size_of::<Slots<String, Vec<u8>>>() + BUCKET_SLOTS)
+            );
+            tx.send(garbage).expect("the reclaimer is listening");
+        }
+        drop(tx);
+        reclaimer
+            .join()
+            .expect("the reclaimer ends once its senders are gone");
+    }
+
+    /// Small arrays are freed inline, and an empty one (no allocation
+    /// behind its dangling pointer) is not freed at all.
+    #[test]
+    fn small_and_empty_evacuated_arrays_free_inline() {
+        free_evacuated(evacuated_array::<String, u64>(4));
+        free_evacuated(BucketArray::<String, u64>::zeroed(0));
     }
 
     #[test]

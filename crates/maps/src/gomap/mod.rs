@@ -98,8 +98,9 @@
 //! Each is marked in the code with `// NOTE: Go 1.19 does X; we do Y
 //! because …`. The main ones: the hash seed comes from `S: BuildHasher` and
 //! is not renewed when the map empties; overflow counts are exact at every
-//! size; overflow chains of evacuated buckets and the finished old array are
-//! freed at once (no GC); iteration order is not randomized; `clear` frees
+//! size; overflow chains of evacuated buckets are freed at once and the
+//! finished old array at once or, when large, by one background reclaimer
+//! thread (no GC); iteration order is not randomized; `clear` frees
 //! overflow chains; the main buckets' tophash bytes live in a side array,
 //! and a lookup prefetches its bucket's keys while it reads them.
 //!
@@ -114,8 +115,8 @@ use std::borrow::Borrow;
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::mem;
-use std::time::Instant;
 
+pub use bucket::start_reclaimer;
 use bucket::{tophash, BucketArray, BucketRef, Probe, ProbeMut, EMPTY_ONE};
 pub use iter::Iter;
 
@@ -164,7 +165,45 @@ struct Counters {
     doublings: u64,
     same_size: u64,
     buckets_evacuated: u64,
+    /// Stays 0 unless the `evacuation-timing` feature is on.
     max_evacuation_ns: u64,
+}
+
+/// Times one write's growth work for `max_evacuation_ns`.
+///
+/// NOTE: Go 1.19's `mapassign` reads no clock; the timing is ours, for the
+/// growth study, and opt-in (cargo feature `evacuation-timing`, off by
+/// default). Off, this type is empty and a write during growth reads no
+/// clock, as neither Go's nor std's `HashMap`'s does; on, every write made
+/// while growing reads `Instant` twice. A sampled read (1 write
+/// in N) was the other choice; it was not taken because the counter is a
+/// maximum, and sampling would miss exactly the write that starts a growth.
+#[derive(Debug, Clone, Copy)]
+struct EvacuationTimer {
+    #[cfg(feature = "evacuation-timing")]
+    started: std::time::Instant,
+}
+
+impl EvacuationTimer {
+    #[inline(always)]
+    fn start() -> Self {
+        EvacuationTimer {
+            #[cfg(feature = "evacuation-timing")]
+            started: std::time::Instant::now(),
+        }
+    }
+
+    /// Raises `max_evacuation_ns` to the time since [`EvacuationTimer::start`].
+    #[inline(always)]
+    fn record(self, counters: &mut Counters) {
+        #[cfg(feature = "evacuation-timing")]
+        {
+            let ns = u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            counters.max_evacuation_ns = counters.max_evacuation_ns.max(ns);
+        }
+        #[cfg(not(feature = "evacuation-timing"))]
+        let _ = counters;
+    }
 }
 
 /// Go 1.19's runtime `map`, single-threaded: buckets of eight slots with
@@ -377,7 +416,10 @@ impl<K, V, S> GoMap<K, V, S> {
     ///
     /// `max_evacuation_ns` is the longest time one write spent on growth
     /// work (starting a growth and evacuating), measured with
-    /// `std::time::Instant` only on writes made while growing.
+    /// `std::time::Instant` only on writes made while growing, and only
+    /// when mapknee-maps is built with the `evacuation-timing` feature (off
+    /// by default, so the timed map reads no clock); without it the field
+    /// reads 0.
     ///
     /// ```
     /// let mut m = mapknee_maps::GoMap::new();
@@ -432,11 +474,6 @@ impl<K, V, S> GoMap<K, V, S> {
         self.same_size = false;
         self.noverflow = 0;
         self.old_overflow = 0;
-    }
-
-    fn note_evacuation(&mut self, started: Instant) {
-        let ns = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        self.counters.max_evacuation_ns = self.counters.max_evacuation_ns.max(ns);
     }
 }
 
@@ -607,9 +644,9 @@ where
         let mut started = None;
         loop {
             if self.old.is_some() {
-                let t = *started.get_or_insert_with(Instant::now);
+                let t = *started.get_or_insert_with(EvacuationTimer::start);
                 self.grow_work(hash as usize & self.mask());
-                self.note_evacuation(t);
+                t.record(&mut self.counters);
             }
             let idx = hash as usize & self.mask();
             let grow = self.old.is_none() && needs_growth(self.count, self.noverflow, self.b);
@@ -617,7 +654,7 @@ where
                 ProbeMut::Found(v) => return Some(mem::replace(v, value)),
                 ProbeMut::Absent { vacant, last } => {
                     if grow {
-                        started = Some(Instant::now());
+                        started = Some(EvacuationTimer::start());
                         self.hash_grow();
                         // The key's bucket changed; evacuate it and look again.
                         continue;
@@ -658,9 +695,9 @@ where
         }
         let hash = self.hasher.hash_one(key);
         if self.old.is_some() {
-            let t = Instant::now();
+            let t = EvacuationTimer::start();
             self.grow_work(hash as usize & self.mask());
-            self.note_evacuation(t);
+            t.record(&mut self.counters);
         }
         let idx = hash as usize & self.mask();
         let mut head = self.buckets.head_mut(idx);
@@ -834,6 +871,36 @@ mod tests {
         assert_eq!(m.growth_stats().overflow_buckets, 0);
         m.insert("again".into(), vec![1]);
         assert_eq!(m.get("again"), Some(&vec![1]));
+    }
+
+    /// `max_evacuation_ns` is measured only with the `evacuation-timing`
+    /// feature; without it no clock is read, the field reads 0 and the
+    /// counter list leaves it out.
+    #[test]
+    fn evacuation_timing_follows_its_feature() {
+        let mut m = GoMap::new();
+        let outer = std::time::Instant::now();
+        for i in 0..if cfg!(miri) { 100 } else { 5000u64 } {
+            m.insert(i, i);
+        }
+        let elapsed = u64::try_from(outer.elapsed().as_nanos()).unwrap();
+        let g = m.growth_stats();
+        assert!(g.doublings > 0);
+        let stats = crate::MapStats {
+            growth: Some(g),
+            ..Default::default()
+        };
+        let listed = stats
+            .counters()
+            .iter()
+            .any(|&(name, _)| name == "max_evacuation_ns");
+        if cfg!(feature = "evacuation-timing") {
+            assert!(g.max_evacuation_ns > 0 && g.max_evacuation_ns <= elapsed);
+            assert!(listed);
+        } else {
+            assert_eq!(g.max_evacuation_ns, 0);
+            assert!(!listed, "an unmeasured 0 would read as a measurement");
+        }
     }
 
     #[test]
