@@ -99,8 +99,8 @@ pub fn step_rules(base: &Step, step: &Step, rules: &KneeRules) -> Vec<Rule> {
     if step.interrupted || step.target_ops_per_sec.is_none() {
         return fired;
     }
-    let line = base.latency_ns.p99.max(step.floor_p99_ns.unwrap_or(0)) as f64;
-    let step_p99 = step.latency_ns.p99 as f64;
+    let line = base.rule_p99_ns().max(step.floor_p99_ns.unwrap_or(0)) as f64;
+    let step_p99 = step.rule_p99_ns() as f64;
     if base.ops > 0 && step.ops > 0 && step_p99 >= rules.p99_factor * line {
         fired.push(Rule::P99);
     }

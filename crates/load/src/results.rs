@@ -288,8 +288,15 @@ pub struct Step {
     /// does not depend on the step's length.
     #[serde(default)]
     pub backlog: u64,
-    /// The noise floor: the p99 of the `noop` map (the harness and the
-    /// machine alone) at this offered rate in the same run, ns
+    /// The typical p99: the median, over the step's 10 ms windows that
+    /// completed anything, of each window's p99, ns (*extension*). The knee
+    /// rule reads this: the step's overall p99 also holds the rare
+    /// multi-millisecond preemptions the OS deals a thread when every core
+    /// is busy, whose number per step is chance (see the README).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub typical_p99_ns: Option<u64>,
+    /// The noise floor: the typical p99 of the `noop` map (the harness and
+    /// the machine alone) at this offered rate in the same run, ns
     /// (*extension*; `null` when no floor was measured).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub floor_p99_ns: Option<u64>,
@@ -322,9 +329,18 @@ impl Default for Step {
             p99_ci_ns: None,
             arrivals: 0,
             backlog: 0,
+            typical_p99_ns: None,
             floor_p99_ns: None,
             p99_ci_coverage: None,
         }
+    }
+}
+
+impl Step {
+    /// The p99 the knee rules read: the typical p99 when the step has a
+    /// timeline, else the overall p99 (closed-loop steps, older files).
+    pub fn rule_p99_ns(&self) -> u64 {
+        self.typical_p99_ns.unwrap_or(self.latency_ns.p99)
     }
 }
 

@@ -568,7 +568,7 @@ fn measure_step<M: ConcurrentMap<u64, u64>>(
     // stalled for a whole window shows as a gap, and its latency lands in
     // the window where the stalled transactions complete.
     let kept = (measured_ns.div_ceil(window_ns) as usize).min(n_windows);
-    let timeline = timeline
+    let timeline: Vec<Window> = timeline
         .windows
         .into_iter()
         .take(kept)
@@ -587,6 +587,13 @@ fn measure_step<M: ConcurrentMap<u64, u64>>(
         })
         .collect();
 
+    let mut busy: Vec<u64> = timeline
+        .iter()
+        .filter(|w: &&Window| w.ops > 0)
+        .map(|w| w.p99_ns)
+        .collect();
+    busy.sort_unstable();
+    let typical_p99_ns = (!busy.is_empty()).then(|| busy[(busy.len() - 1) / 2]);
     let step = Step {
         target_ops_per_sec: spec.target,
         achieved_ops_per_sec: achieved,
@@ -599,6 +606,7 @@ fn measure_step<M: ConcurrentMap<u64, u64>>(
         interrupted,
         arrivals,
         backlog,
+        typical_p99_ns,
         ..Step::default()
     };
     (step, latency)

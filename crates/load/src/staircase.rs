@@ -319,7 +319,7 @@ pub fn run_mix(
                 let step = step_at(&MapKind::Noop, rate);
                 progress.step_finished("noop", mix, &phase, &step);
                 if !step.interrupted {
-                    floor_p99[r].push(step.latency_ns.p99);
+                    floor_p99[r].push(step.rule_p99_ns());
                 }
             }
             for ((kind, run), name) in maps.iter().zip(&mut runs).zip(&names) {
@@ -508,7 +508,7 @@ pub fn first_confirmed(bad: &[bool]) -> Option<usize> {
 /// count), standing for all of them. `steps` must not be empty.
 pub fn median_step(steps: &[Step]) -> Step {
     let mut by_p99: Vec<&Step> = steps.iter().collect();
-    by_p99.sort_by_key(|s| s.latency_ns.p99);
+    by_p99.sort_by_key(|s| s.rule_p99_ns());
     by_p99[(by_p99.len() - 1) / 2].clone()
 }
 
