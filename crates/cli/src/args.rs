@@ -105,9 +105,10 @@ pub(crate) struct RunArgs {
     /// Arrival spacing: even or poisson [default: even].
     #[arg(long, value_name = "A")]
     pub(crate) arrivals: Option<String>,
-    /// Run every step N times, interleaved across maps, and report the
-    /// median with a 95 % bootstrap interval; each repetition's own knee and
-    /// peak rate are kept for `compare` [default: 1].
+    /// Climb the ladder N times, interleaved across maps, and report each
+    /// step's median with an exact interval; each repetition's own knee and
+    /// peak rate are kept for `compare` [default: the scenario's, 3 for the
+    /// default scenario; 1 with --quick].
     #[arg(long, value_name = "N")]
     pub(crate) repeat: Option<usize>,
     #[command(flatten)]

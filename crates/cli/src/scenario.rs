@@ -40,6 +40,7 @@ pub(crate) struct ScenarioFile {
     pub(crate) quick_budget: Option<Spanned<String>>,
     pub(crate) quick_ladder_steps: Option<Spanned<usize>>,
     pub(crate) quick_refine_steps: Option<Spanned<usize>>,
+    pub(crate) repeat: Option<Spanned<usize>>,
 }
 
 /// A parsed scenario and where it came from.

@@ -240,11 +240,16 @@ impl RunSettings {
         .unwrap_or_default();
         let step = parse_src(pick(args.step, &f.step, &sc), parse_dur)?;
 
-        let repeat = args.repeat.unwrap_or(1);
+        let quick = args.quick;
+        // --quick is one pass: it promises a short run, not a steady one.
+        let repeat = match args.repeat {
+            Some(r) => r,
+            None if quick => 1,
+            None => pick(None, &f.repeat, &sc).map_or(1, |r| r.value),
+        };
         if repeat == 0 {
             return Err(CliError::usage("--repeat must be at least 1"));
         }
-        let quick = args.quick;
         let (budget, ladder, refine) = if quick {
             (
                 parse_src(pick(None, &f.quick_budget, &sc), parse_dur)?,
@@ -271,7 +276,7 @@ impl RunSettings {
         let ladder = ladder.map_or(if quick { 5 } else { 8 }, |l| l.value);
         let refine = refine.map_or(if quick { 1 } else { 3 }, |r| r.value);
         let probe = match &rates {
-            Rates::Auto => Duration::from_millis(if quick { 100 } else { 250 }),
+            Rates::Auto => Duration::from_millis(if quick { 50 } else { 150 }),
             Rates::Explicit(_) => Duration::ZERO,
         };
         let floor = !common.maps.contains(&MapKind::Noop);
@@ -282,7 +287,7 @@ impl RunSettings {
         // warm-up (1/6) + measurement (5/6) + fixed overhead.
         let step = step.unwrap_or_else(|| {
             let per_mix_time = budget / mixes.len().max(1) as u32;
-            let probes = probe * common.maps.len() as u32;
+            let probes = probe * (common.maps.len() * mapknee_load::PROBES) as u32;
             let per_step = per_mix_time.saturating_sub(probes) / (per_mix * repeat).max(1) as u32;
             let per_step = per_step.saturating_sub(STEP_OVERHEAD);
             (per_step * 5 / 6).clamp(MIN_STEP, MAX_STEP)
@@ -317,7 +322,11 @@ impl RunSettings {
     pub(crate) fn planned_steps(&self) -> u64 {
         let c = &self.staircase;
         let maps = self.common.maps.len();
-        let probes = if c.rates == Rates::Auto { maps } else { 0 };
+        let probes = if c.rates == Rates::Auto {
+            maps * mapknee_load::PROBES
+        } else {
+            0
+        };
         let per_mix = steps_per_mix(&c.rates, c.ladder_steps, c.refine_steps, maps, c.floor);
         ((probes + per_mix * c.repeat) * self.mixes.len()) as u64
     }
@@ -335,7 +344,8 @@ impl RunSettings {
         );
         let steps = (per_mix * c.repeat) as u32;
         self.mixes.len() as u32
-            * (maps * (c.probe + c.warmup / 2) + steps * (c.step + c.warmup + STEP_OVERHEAD))
+            * (maps * mapknee_load::PROBES as u32 * (c.probe + c.warmup / 2)
+                + steps * (c.step + c.warmup + STEP_OVERHEAD))
     }
 }
 
