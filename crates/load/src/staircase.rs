@@ -640,7 +640,8 @@ mod tests {
     fn ladder_spans_smallest_to_largest_capacity_geometrically() {
         let l = ladder(&[100_000.0, 400_000.0], 5, 0.2, 1.2);
         assert_eq!(l.len(), 5);
-        assert!(l[0] <= 20_000.0 && l[0] > 20_000.0 / 1.2, "{l:?}");
+        // Whole grid steps between rungs: the bottom may sit lower.
+        assert!(l[0] <= 20_000.0 && l[0] >= 10_000.0, "{l:?}");
         assert!(l[4] >= 480_000.0 && l[4] < 480_000.0 * 1.1, "{l:?}");
         let r1 = l[1] / l[0];
         let r4 = l[4] / l[3];
