@@ -51,7 +51,8 @@ pub use runner::{
 };
 pub use staircase::{
     baseline, first_confirmed, ladder, median_step, parse_rate, representatives, run_mix,
-    run_scale, Ctx, NoProgress, Phase, Progress, Rates, ScaleConfig, StaircaseConfig, PROBES,
+    run_mixes, run_scale, Ctx, NoProgress, Phase, Progress, Rates, ScaleConfig, StaircaseConfig,
+    PROBES,
 };
 pub use workload::{prefill, TxnGen, Workload, DEFAULT_KEYS, DEFAULT_PREFILL};
 

@@ -261,14 +261,8 @@ pub fn ladder(capacities: &[f64], n: usize, lo: f64, hi: f64) -> Vec<f64> {
     (0..n).map(|i| grid(start + stride * i as f64)).collect()
 }
 
-/// Runs the staircase for every map under one workload.
-///
-/// `is_bad(base, step)` says whether `step` is past the knee, given the
-/// map's lowest step `base`; with `--repeat`, `fold` first folds the
-/// repetitions of each rate into one step. Both come from the caller's
-/// analysis, so bisection judges steps exactly as the reported knee does.
-/// Runs come back in `maps` order with steps sorted by target and `knee`
-/// left `None` for the caller to fill.
+/// Runs the staircase for every map under one workload: [`run_mixes`]
+/// with one mix.
 pub fn run_mix(
     maps: &[MapKind],
     workload: &Workload,
@@ -278,193 +272,300 @@ pub fn run_mix(
     progress: &dyn Progress,
     ctx: Ctx<'_>,
 ) -> Vec<Run> {
-    let mix = workload.mix.name.as_str();
-    let mut runs: Vec<Run> = maps
-        .iter()
-        .map(|k| empty_run(k, workload, cfg.threads, cfg.arrivals))
-        .collect();
-    let step_at = |kind: &MapKind, rate: f64| {
+    run_mixes(
+        maps,
+        std::slice::from_ref(workload),
+        cfg,
+        is_bad,
+        fold,
+        progress,
+        ctx,
+    )
+    .pop()
+    .unwrap_or_default()
+}
+
+/// One mix's staircase while it is being climbed.
+struct Climb<'w> {
+    workload: &'w Workload,
+    runs: Vec<Run>,
+    rates: Vec<f64>,
+    /// The noise floor's p99 at each ladder rate, one per repetition.
+    floor_p99: Vec<Vec<u64>>,
+    /// (rate, floor) at the ladder rates that have one.
+    floors: Vec<(f64, u64)>,
+    /// Per map: (last good, first confirmed bad) rate, while bisecting.
+    brackets: Vec<Option<(f64, f64)>>,
+}
+
+impl Climb<'_> {
+    fn floor_at(&self, rate: f64) -> Option<u64> {
+        floor_between(&self.floors, rate)
+    }
+}
+
+/// Runs the staircase for every map under each workload (one per mix).
+///
+/// Every phase interleaves everything it can, so that no map and no mix
+/// meets the machine in a state the others did not: the capacity probes,
+/// then `repeat` whole passes over the ladders — each pass climbs every
+/// mix's ladder in turn, every map (and the `noop` floor) at every rate —
+/// then the bisection, one round at a time across all mixes and maps. A
+/// repetition of a step is thus minutes from the others, and its spread
+/// holds the drift a run made minutes later would see: a slow spell of the
+/// host lands in one pass, not in all of a mix's steps.
+///
+/// `is_bad(base, step)` says whether `step` is past the knee, given the
+/// map's base step (see [`baseline`]); `fold` folds the repetitions of a
+/// rate into one step. Both come from the caller's analysis, so bisection
+/// judges steps exactly as the reported knee does. Returns one `Vec<Run>`
+/// per workload, runs in `maps` order with steps sorted by target and
+/// `knee` left `None` for the caller to fill.
+pub fn run_mixes(
+    maps: &[MapKind],
+    workloads: &[Workload],
+    cfg: &StaircaseConfig,
+    is_bad: &dyn Fn(&Step, &Step) -> bool,
+    fold: &dyn Fn(&[Step]) -> Step,
+    progress: &dyn Progress,
+    ctx: Ctx<'_>,
+) -> Vec<Vec<Run>> {
+    let names: Vec<String> = maps.iter().map(MapKind::name).collect();
+    let step_at = |w: &Workload, kind: &MapKind, rate: f64| {
         let mut spec = StepSpec::open(cfg.threads, rate, cfg.warmup, cfg.step);
         spec.arrivals = cfg.arrivals;
         spec.pin = cfg.pin;
-        run_map_step(kind, cfg.hasher, workload, &spec, ctx.clock, ctx.stop)
+        run_map_step(kind, cfg.hasher, w, &spec, ctx.clock, ctx.stop)
+    };
+    let mut climbs: Vec<Climb<'_>> = workloads
+        .iter()
+        .map(|w| Climb {
+            workload: w,
+            runs: maps
+                .iter()
+                .map(|k| empty_run(k, w, cfg.threads, cfg.arrivals))
+                .collect(),
+            rates: Vec::new(),
+            floor_p99: Vec::new(),
+            floors: Vec::new(),
+            brackets: vec![None; maps.len()],
+        })
+        .collect();
+    let finish = |climbs: Vec<Climb<'_>>| -> Vec<Vec<Run>> {
+        climbs
+            .into_iter()
+            .map(|c| {
+                let mut runs = c.runs;
+                for run in &mut runs {
+                    run.steps.sort_by(|a, b| rate_of(a).total_cmp(&rate_of(b)));
+                }
+                runs
+            })
+            .collect()
     };
 
-    let rates = match &cfg.rates {
-        Rates::Explicit(r) => r.clone(),
-        Rates::Auto => {
-            // Each map's capacity is the best of PROBES closed-loop probes,
-            // interleaved across maps: interference only ever lowers a
-            // probe, and one low probe moved a whole ladder.
-            let mut caps = vec![0.0f64; maps.len()];
-            for _ in 0..PROBES {
-                for (i, (kind, run)) in maps.iter().zip(&mut runs).enumerate() {
-                    if ctx.stopped() {
-                        return runs;
+    // 1. Capacities and ladders. Each map's capacity is the best of PROBES
+    // closed-loop probes, interleaved across maps: interference only ever
+    // lowers a probe, and one low probe moved a whole ladder.
+    for c in &mut climbs {
+        let mix = c.workload.mix.name.as_str();
+        c.rates = match &cfg.rates {
+            Rates::Explicit(r) => r.clone(),
+            Rates::Auto => {
+                let mut caps = vec![0.0f64; maps.len()];
+                for _ in 0..PROBES {
+                    for (i, (kind, run)) in maps.iter().zip(&mut c.runs).enumerate() {
+                        if ctx.stopped() {
+                            return finish(climbs);
+                        }
+                        progress.step_started(&names[i], mix, &Phase::Probe);
+                        let mut spec = StepSpec::closed(cfg.threads, cfg.warmup / 2, cfg.probe);
+                        spec.pin = cfg.pin;
+                        let step =
+                            run_map_step(kind, cfg.hasher, c.workload, &spec, ctx.clock, ctx.stop);
+                        progress.step_finished(&names[i], mix, &Phase::Probe, &step);
+                        caps[i] = caps[i].max(step.achieved_ops_per_sec);
+                        run.capacity_ops_per_sec = Some(caps[i]);
                     }
-                    let name = kind.name();
-                    progress.step_started(&name, mix, &Phase::Probe);
-                    let mut spec = StepSpec::closed(cfg.threads, cfg.warmup / 2, cfg.probe);
-                    spec.pin = cfg.pin;
-                    let step = run_map_step(kind, cfg.hasher, workload, &spec, ctx.clock, ctx.stop);
-                    progress.step_finished(&name, mix, &Phase::Probe, &step);
-                    caps[i] = caps[i].max(step.achieved_ops_per_sec);
-                    run.capacity_ops_per_sec = Some(caps[i]);
                 }
+                ladder(&caps, cfg.ladder_steps, cfg.ladder_lo, cfg.ladder_hi)
             }
-            ladder(&caps, cfg.ladder_steps, cfg.ladder_lo, cfg.ladder_hi)
-        }
-    };
+        };
+        c.floor_p99 = vec![Vec::new(); c.rates.len()];
+    }
 
+    // 2. The ladder passes, with the noise floor: the no-op map at every
+    // ladder rate, unless it is one of the maps measured.
     let repeat = cfg.repeat.max(1);
-    let names: Vec<String> = maps.iter().map(MapKind::name).collect();
-    // The noise floor: the no-op map at every ladder rate, unless it is
-    // one of the maps measured.
     let floor = cfg.floor && !maps.contains(&MapKind::Noop);
-    let mut floor_p99: Vec<Vec<u64>> = vec![Vec::new(); rates.len()];
-    // Maps interleave at every rate, so they see the machine in the same
-    // state and drift cannot favour one. Repetitions are whole passes over
-    // the ladder, spread across the run: their spread then holds the drift
-    // a run made minutes later would see, which is the noise `compare` must
-    // weigh. (Repeating each rate back to back measured only the noise of a
-    // few seconds, and made two runs of one build look different.)
     for _ in 0..repeat {
-        for (r, &rate) in rates.iter().enumerate() {
-            if floor {
-                if ctx.stopped() {
-                    return runs;
+        for c in &mut climbs {
+            let mix = c.workload.mix.name.as_str();
+            for r in 0..c.rates.len() {
+                let rate = c.rates[r];
+                if floor {
+                    if ctx.stopped() {
+                        return finish(climbs);
+                    }
+                    let phase = Phase::Floor(rate);
+                    progress.step_started("noop", mix, &phase);
+                    let step = step_at(c.workload, &MapKind::Noop, rate);
+                    progress.step_finished("noop", mix, &phase, &step);
+                    if !step.interrupted {
+                        c.floor_p99[r].push(step.rule_p99_ns());
+                    }
                 }
-                let phase = Phase::Floor(rate);
-                progress.step_started("noop", mix, &phase);
-                let step = step_at(&MapKind::Noop, rate);
-                progress.step_finished("noop", mix, &phase, &step);
-                if !step.interrupted {
-                    floor_p99[r].push(step.rule_p99_ns());
+                for (i, kind) in maps.iter().enumerate() {
+                    if ctx.stopped() {
+                        return finish(climbs);
+                    }
+                    let phase = Phase::Ladder(rate);
+                    progress.step_started(&names[i], mix, &phase);
+                    let step = step_at(c.workload, kind, rate);
+                    progress.step_finished(&names[i], mix, &phase, &step);
+                    c.runs[i].steps.push(step);
                 }
-            }
-            for ((kind, run), name) in maps.iter().zip(&mut runs).zip(&names) {
-                if ctx.stopped() {
-                    return runs;
-                }
-                let phase = Phase::Ladder(rate);
-                progress.step_started(name, mix, &phase);
-                let step = step_at(kind, rate);
-                progress.step_finished(name, mix, &phase, &step);
-                run.steps.push(step);
             }
         }
     }
     // The floor at each ladder rate is the median of its repetitions; steps
     // between two ladder rates (bisection) get it interpolated.
-    let floors: Vec<(f64, u64)> = rates
-        .iter()
-        .zip(&floor_p99)
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(&r, v)| {
-            let mut v = v.clone();
-            v.sort_unstable();
-            (r, v[(v.len() - 1) / 2])
-        })
-        .collect();
-    let floor_at = |rate: f64| floor_between(&floors, rate);
-    for run in &mut runs {
-        for step in &mut run.steps {
-            step.floor_p99_ns = step.target_ops_per_sec.and_then(floor_at);
+    for c in &mut climbs {
+        c.floors = c
+            .rates
+            .iter()
+            .zip(&c.floor_p99)
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(&r, v)| {
+                let mut v = v.clone();
+                v.sort_unstable();
+                (r, v[(v.len() - 1) / 2])
+            })
+            .collect();
+        let floors = c.floors.clone();
+        for run in &mut c.runs {
+            for step in &mut run.steps {
+                step.floor_p99_ns = step
+                    .target_ops_per_sec
+                    .and_then(|r| floor_between(&floors, r));
+            }
         }
     }
+    if cfg.rates != Rates::Auto || cfg.refine_steps == 0 || ctx.stopped() {
+        return finish(climbs);
+    }
 
-    if cfg.rates == Rates::Auto && cfg.refine_steps > 0 && !ctx.stopped() {
-        let ratio = match rates.as_slice() {
+    // Runs `todo` (mix, map, rate) steps `repeat` times, the repetitions
+    // as whole passes over the list; returns each entry's steps.
+    let run_round = |climbs: &mut [Climb<'_>], todo: &[(usize, usize, f64)]| -> Vec<Vec<Step>> {
+        let mut taken = vec![Vec::new(); todo.len()];
+        for _ in 0..repeat {
+            for (t, &(m, i, rate)) in todo.iter().enumerate() {
+                if ctx.stopped() {
+                    return taken;
+                }
+                let c = &mut climbs[m];
+                let mix = c.workload.mix.name.as_str();
+                let phase = Phase::Refine(rate);
+                progress.step_started(&names[i], mix, &phase);
+                let mut step = step_at(c.workload, &maps[i], rate);
+                step.refine = true;
+                step.floor_p99_ns = c.floor_at(rate);
+                progress.step_finished(&names[i], mix, &phase, &step);
+                c.runs[i].steps.push(step.clone());
+                taken[t].push(step);
+            }
+        }
+        taken
+    };
+    let judge = |run: &Run, steps: &[Step]| -> bool {
+        let by_rate = representatives(&run.steps, fold);
+        !steps.is_empty() && !by_rate.is_empty() && is_bad(&baseline(&by_rate), &fold(steps))
+    };
+    let verdicts = |run: &Run| -> (Vec<Step>, Vec<bool>) {
+        let by_rate = representatives(&run.steps, fold);
+        if by_rate.is_empty() {
+            return (by_rate, Vec::new());
+        }
+        let base = baseline(&by_rate);
+        let bad = by_rate.iter().map(|s| is_bad(&base, s)).collect();
+        (by_rate, bad)
+    };
+
+    // 3. A ladder whose first bad step is its last has no confirmation:
+    // measure one rung higher before calling it a knee.
+    let mut todo = Vec::new();
+    for (m, c) in climbs.iter().enumerate() {
+        let ratio = match c.rates.as_slice() {
             [a, b, ..] => b / a,
             _ => 1.2,
         };
-        let run_at = |i: usize, rate: f64, runs: &mut [Run]| -> Vec<Step> {
-            let mut taken = Vec::new();
-            for _ in 0..repeat {
-                if ctx.stopped() {
-                    break;
-                }
-                let phase = Phase::Refine(rate);
-                progress.step_started(&names[i], mix, &phase);
-                let mut step = step_at(&maps[i], rate);
-                step.refine = true;
-                step.floor_p99_ns = floor_at(rate);
-                progress.step_finished(&names[i], mix, &phase, &step);
-                taken.push(step);
-            }
-            runs[i].steps.extend(taken.iter().cloned());
-            taken
-        };
-        let judge = |run: &Run, steps: &[Step]| -> bool {
-            let by_rate = representatives(&run.steps, fold);
-            !steps.is_empty() && is_bad(&baseline(&by_rate), &fold(steps))
-        };
-        // A ladder whose first bad step is its last has no confirmation:
-        // measure one rung higher before calling it a knee.
-        for i in 0..maps.len() {
-            let by_rate = representatives(&runs[i].steps, fold);
-            let Some(base) = (!by_rate.is_empty()).then(|| baseline(&by_rate)) else {
-                continue;
-            };
-            let bad: Vec<bool> = by_rate.iter().map(|s| is_bad(&base, s)).collect();
+        for (i, run) in c.runs.iter().enumerate() {
+            let (by_rate, bad) = verdicts(run);
             if bad.last() == Some(&true) && first_confirmed(&bad).is_none() {
                 let top = by_rate.last().map_or(0.0, rate_of);
-                run_at(i, (top * ratio).round(), &mut runs);
+                todo.push((m, i, (top * ratio).round()));
             }
         }
-        // Bisect each map between its last good and first confirmed bad
-        // rate. A midpoint judged bad is confirmed by a fresh measurement
-        // just past it; unconfirmed, it was a spike and counts as good.
-        let mut brackets: Vec<Option<(f64, f64)>> = runs
+    }
+    run_round(&mut climbs, &todo);
+
+    // 4. Bisect each map between its last good and first confirmed bad
+    // rate. A midpoint judged bad is confirmed by a fresh measurement just
+    // past it; unconfirmed, it was a spike and counts as good.
+    for c in &mut climbs {
+        for (i, run) in c.runs.iter().enumerate() {
+            let (by_rate, bad) = verdicts(run);
+            c.brackets[i] = first_confirmed(&bad)
+                .filter(|&k| k > 0)
+                .map(|k| (rate_of(&by_rate[k - 1]), rate_of(&by_rate[k])));
+        }
+    }
+    for _ in 0..cfg.refine_steps {
+        let mids: Vec<(usize, usize, f64)> = climbs
             .iter()
-            .map(|run| {
-                let by_rate = representatives(&run.steps, fold);
-                if by_rate.is_empty() {
-                    return None;
-                }
-                let base = baseline(&by_rate);
-                let bad: Vec<bool> = by_rate.iter().map(|s| is_bad(&base, s)).collect();
-                let first_bad = first_confirmed(&bad)?;
-                (first_bad > 0).then(|| {
-                    (
-                        rate_of(&by_rate[first_bad - 1]),
-                        rate_of(&by_rate[first_bad]),
-                    )
+            .enumerate()
+            .flat_map(|(m, c)| {
+                c.brackets.iter().enumerate().filter_map(move |(i, b)| {
+                    b.map(|(good, bad)| (m, i, ((good + bad) / 2.0).round()))
                 })
             })
             .collect();
-        for _ in 0..cfg.refine_steps {
-            let mids: Vec<Option<(f64, Vec<Step>)>> = (0..maps.len())
-                .map(|i| {
-                    let (good, bad) = brackets[i]?;
-                    let mid = ((good + bad) / 2.0).round();
-                    Some((mid, run_at(i, mid, &mut runs)))
-                })
-                .collect();
-            for (i, m) in mids.into_iter().enumerate() {
-                let (Some((good, bad)), Some((mid, steps))) = (brackets[i], m) else {
-                    continue;
+        let taken = run_round(&mut climbs, &mids);
+        let bad_mids: Vec<usize> = (0..mids.len())
+            .filter(|&t| {
+                let (m, i, _) = mids[t];
+                judge(&climbs[m].runs[i], &taken[t])
+            })
+            .collect();
+        let confirms: Vec<(usize, usize, f64)> = bad_mids
+            .iter()
+            .filter_map(|&t| {
+                let (m, i, mid) = mids[t];
+                let (_, bad) = climbs[m].brackets[i]?;
+                let past = (mid * CONFIRM_PAST).round();
+                (past < bad).then_some((m, i, past))
+            })
+            .collect();
+        let again = run_round(&mut climbs, &confirms);
+        for (t, &(m, i, mid)) in mids.iter().enumerate() {
+            let Some((good, bad)) = climbs[m].brackets[i] else {
+                continue;
+            };
+            let confirmed = bad_mids.contains(&t)
+                && match confirms.iter().position(|&(cm, ci, _)| (cm, ci) == (m, i)) {
+                    Some(k) => !again[k].is_empty() && judge(&climbs[m].runs[i], &again[k]),
+                    // Nothing between the midpoint and the bracket's top:
+                    // the top, already confirmed, is the fresh measurement.
+                    None => true,
                 };
-                let confirmed = judge(&runs[i], &steps) && {
-                    let past = (mid * CONFIRM_PAST).round().min(bad);
-                    let again = if past < bad {
-                        run_at(i, past, &mut runs)
-                    } else {
-                        Vec::new()
-                    };
-                    again.is_empty() || judge(&runs[i], &again)
-                };
-                brackets[i] = Some(if confirmed { (good, mid) } else { (mid, bad) });
-            }
-            if ctx.stopped() {
-                break;
-            }
+            climbs[m].brackets[i] = Some(if confirmed { (good, mid) } else { (mid, bad) });
+        }
+        if ctx.stopped() {
+            break;
         }
     }
-    for run in &mut runs {
-        run.steps.sort_by(|a, b| rate_of(a).total_cmp(&rate_of(b)));
-    }
-    runs
+    finish(climbs)
 }
 
 /// A bisection midpoint judged past the knee is measured again this much

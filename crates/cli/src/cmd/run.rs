@@ -1,12 +1,11 @@
 //! `mapknee run`: the open-loop staircase per mix, then knee and
 //! bottleneck analysis, then output.
 
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use mapknee_analyze::decay::fit_decay;
 use mapknee_analyze::{analyze_run, step_rules, KneeRules, Thresholds};
-use mapknee_load::{run_mix, Ctx, Step};
+use mapknee_load::{run_mixes, Ctx, Step};
 
 use crate::progress::Bar;
 use crate::render::{fmt_ns, fmt_rate};
@@ -41,18 +40,18 @@ pub(crate) fn run(s: RunSettings) -> Result<Outcome, CliError> {
         clock: &clock,
         stop: &STOP,
     };
+    let workloads: Vec<_> = s.mixes.iter().map(|m| s.common.workload(m)).collect();
+    let climbed = run_mixes(
+        &s.common.maps,
+        &workloads,
+        &s.staircase,
+        &judge,
+        &mapknee_analyze::repeat::fold,
+        &bar,
+        ctx,
+    );
     let mut runs = Vec::new();
-    for mix in &s.mixes {
-        let workload = s.common.workload(mix);
-        let mut mix_runs = run_mix(
-            &s.common.maps,
-            &workload,
-            &s.staircase,
-            &judge,
-            &mapknee_analyze::repeat::fold,
-            &bar,
-            ctx,
-        );
+    for (mix, mut mix_runs) in s.mixes.iter().zip(climbed) {
         for run in &mut mix_runs {
             mapknee_analyze::repeat::merge(run, &rules);
             analyze_run(run, &rules, &thresholds);
@@ -78,9 +77,6 @@ pub(crate) fn run(s: RunSettings) -> Result<Outcome, CliError> {
         }
         mix_runs.retain(|r| !r.steps.is_empty());
         runs.extend(mix_runs);
-        if STOP.load(Ordering::Relaxed) {
-            break;
-        }
     }
     bar.finish();
 
