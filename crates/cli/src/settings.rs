@@ -266,7 +266,7 @@ impl RunSettings {
         let budget = budget.unwrap_or(if quick {
             Duration::from_secs(14)
         } else {
-            Duration::from_secs(150)
+            Duration::from_secs(165)
         });
         if let Some(l) = &ladder {
             if l.value < 2 {

@@ -220,8 +220,9 @@ pub fn run(results: &Results) -> String {
     out.push_str(
         "\noffered: target rate/s; ach: achieved rate/s; p99: latency from *intended* start \
          (coordinated-omission corrected); *: at or past the knee.\n\
-         knee: first step with p99 ≥ 3× the lowest step's (p99x3) or achieved < 95 % of offered \
-         (throughput), confirmed by the next step.\n",
+         knee: first step whose typical p99 (median of its 10 ms windows' p99) is ≥ 3× the base's \
+         and the noise floor's (p99x3), or that completed < 95 % of its arrivals (throughput), \
+         confirmed by a fresh step past it; base: the median of the three lowest steps.\n",
     );
     out
 }

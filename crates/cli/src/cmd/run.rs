@@ -66,12 +66,20 @@ pub(crate) fn run(s: RunSettings) -> Result<Outcome, CliError> {
                     k.bottleneck
                 ));
             } else if let Some(last) = run.steps.last() {
+                let base = mapknee_load::baseline(&run.steps);
+                let unconfirmed = !step_rules(&base, last, &rules).is_empty();
                 bar.println(&format!(
-                    "mapknee: {} · {}: no knee up to {}/s (p99 {})",
+                    "mapknee: {} · {}: no {}knee up to {}/s (p99 {}){}",
                     run.map,
                     mix.name,
+                    if unconfirmed { "confirmed " } else { "" },
                     fmt_rate(last.target_ops_per_sec.unwrap_or(0.0)),
-                    fmt_ns(last.latency_ns.p99)
+                    fmt_ns(last.latency_ns.p99),
+                    if unconfirmed {
+                        ": the last step breaks a rule but nothing past it confirms it"
+                    } else {
+                        ""
+                    }
                 ));
             }
         }
