@@ -23,6 +23,7 @@
 
 mod arrivals;
 mod clock;
+pub mod coherence;
 mod dist;
 pub mod growth;
 pub mod hist;
@@ -42,8 +43,8 @@ pub use dist::{Dist, DEFAULT_MISS, DISTRIBUTIONS};
 pub use hist::Percentiles;
 pub use mix::{Mix, Op, NAMED_MIXES};
 pub use results::{
-    open_loop_steps, Decay, Knee, Machine, Point, Repetition, Results, Run, Step, Usl, Window,
-    SCHEMA,
+    line_transfer_summary, open_loop_steps, Decay, Knee, Machine, Point, Repetition, Results, Run,
+    Step, Usl, Window, SCHEMA,
 };
 pub use rng::FastRng;
 pub use runner::{

@@ -107,6 +107,12 @@ pub struct Machine {
     /// kernel's clocksource (*extension*).
     #[serde(default)]
     pub clock_source: String,
+    /// The cache-line transfer time between the first two worker cores over
+    /// the run's steps (`Step::coherence_ns`): `[min, median, max]`, ns
+    /// (*extension*). A spread says the host moved the cores during the
+    /// run, and capacities and knees moved with them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line_transfer_ns: Option<[f64; 3]>,
     /// The harness's own cost per recorded transaction, in ns, measured on
     /// a no-op map in the open loop (clock read, key and op generation, and
     /// two histogram records) (*extension*).
@@ -146,6 +152,7 @@ impl Machine {
             hasher: hasher.into(),
             clock_overhead_ns,
             clock_source: crate::Clock::source(),
+            line_transfer_ns: None,
             harness_ns_per_op,
         }
     }
@@ -295,6 +302,13 @@ pub struct Step {
     /// is busy, whose number per step is chance (see the README).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub typical_p99_ns: Option<u64>,
+    /// One-way cache-line transfer time between the first two worker cores,
+    /// measured just before the step, ns (*extension*; multi-threaded
+    /// pinned steps only). The host's placement of the cores shows here:
+    /// on the development VM ~35 ns (one core complex) or ~205 ns (two),
+    /// and two-thread capacities followed, ~1.7× apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coherence_ns: Option<f64>,
     /// The noise floor: the typical p99 of the `noop` map (the harness and
     /// the machine alone) at this offered rate in the same run, ns
     /// (*extension*; `null` when no floor was measured).
@@ -330,6 +344,7 @@ impl Default for Step {
             arrivals: 0,
             backlog: 0,
             typical_p99_ns: None,
+            coherence_ns: None,
             floor_p99_ns: None,
             p99_ci_coverage: None,
         }
@@ -428,4 +443,22 @@ pub struct Knee {
     /// `M/M/1` for Poisson ones (*extension*).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference_model: Option<String>,
+}
+
+/// `[min, median, max]` of the steps' cache-line transfer times, or `None`
+/// when no step measured one.
+///
+/// ```
+/// use mapknee_load::{line_transfer_summary, Step};
+/// let s = |ns| Step { coherence_ns: Some(ns), ..Default::default() };
+/// assert_eq!(line_transfer_summary([s(35.0), s(205.0), s(40.0)].iter()), Some([35.0, 40.0, 205.0]));
+/// assert_eq!(line_transfer_summary([Step::default()].iter()), None);
+/// ```
+pub fn line_transfer_summary<'a>(steps: impl Iterator<Item = &'a Step>) -> Option<[f64; 3]> {
+    let mut v: Vec<f64> = steps.filter_map(|s| s.coherence_ns).collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    Some([v[0], v[(v.len() - 1) / 2], v[v.len() - 1]])
 }

@@ -633,7 +633,15 @@ pub fn run_map_step(
     clock: &Clock,
     stop: &AtomicBool,
 ) -> Step {
-    kind.build(
+    // The cores' placement just before the step (see `coherence`): what a
+    // shared cache line cost the workers while this step ran, give or take
+    // the host moving them again.
+    let coherence_ns = if spec.threads > 1 && spec.pin {
+        crate::coherence::line_transfer_ns(clock)
+    } else {
+        None
+    };
+    let mut step = kind.build(
         hasher,
         workload.keys as usize,
         StepVisitor {
@@ -642,7 +650,9 @@ pub fn run_map_step(
             clock,
             stop,
         },
-    )
+    );
+    step.coherence_ns = coherence_ns;
+    step
 }
 
 struct StepVisitor<'a> {

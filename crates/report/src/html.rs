@@ -183,7 +183,19 @@ fn header(o: &mut String, results: &Results, mixes: &[(&str, Vec<&Run>)]) {
         ("rustc", m.rustc.clone()),
         ("mapknee", m.mapknee_version.clone()),
         ("hasher", m.hasher.clone()),
+        ("clock", m.clock_source.clone()),
         ("clock overhead", format::ns(m.clock_overhead_ns)),
+        (
+            "cache line between workers",
+            m.line_transfer_ns.map_or("–".into(), |[lo, mid, hi]| {
+                format!(
+                    "{} min · {} median · {} max",
+                    format::ns(lo),
+                    format::ns(mid),
+                    format::ns(hi)
+                )
+            }),
+        ),
         (
             "harness cost",
             format!("{} / txn", format::ns(m.harness_ns_per_op)),

@@ -46,15 +46,19 @@ fn columns(header: &[String], rows: &[Vec<String>]) -> String {
 
 fn machine_line(m: &Machine) -> String {
     format!(
-        "mapknee {} · {} · {} cpus · {} · {} · hasher {} · clock {:.1} ns/read · harness {:.1} ns/txn\n",
+        "mapknee {} · {} · {} cpus · {} · {} · hasher {} · clock {} {:.1} ns/read · harness {:.1} ns/txn{}\n",
         m.mapknee_version,
         m.cpu_model,
         m.cpus,
         m.os,
         m.rustc,
         m.hasher,
+        m.clock_source,
         m.clock_overhead_ns,
-        m.harness_ns_per_op
+        m.harness_ns_per_op,
+        m.line_transfer_ns.map_or(String::new(), |[lo, mid, hi]| format!(
+            " · cache line between workers {lo:.0}/{mid:.0}/{hi:.0} ns (min/median/max)"
+        ))
     )
 }
 

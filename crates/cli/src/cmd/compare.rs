@@ -53,6 +53,20 @@ pub(crate) fn run(args: CompareArgs) -> Result<Outcome, CliError> {
             other.kind
         )));
     }
+    let median = |side: &[Results]| {
+        let v: Vec<f64> = side
+            .iter()
+            .filter_map(|r| r.machine.line_transfer_ns.map(|t| t[1]))
+            .collect();
+        (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+    };
+    if let (Some(a), Some(b)) = (median(&base), median(&new)) {
+        if a.max(b) > 1.5 * a.min(b) {
+            eprintln!(
+                "mapknee: warning: the two sides ran on different core placements: a cache line took {a:.0} ns between the worker cores on the base side, {b:.0} ns on the new side; rates that depend on shared lines differ by that alone"
+            );
+        }
+    }
     let c = compare(&base, &new, threshold);
     match args.format {
         Format::Json => println!(

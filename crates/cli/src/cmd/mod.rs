@@ -92,6 +92,12 @@ pub(crate) fn finish(
     common: &Common,
 ) -> Result<crate::Outcome, CliError> {
     let interrupted = crate::STOP.load(std::sync::atomic::Ordering::Relaxed);
+    let mut machine = machine;
+    machine.line_transfer_ns =
+        mapknee_load::line_transfer_summary(runs.iter().flat_map(|r| &r.steps));
+    if let Some(w) = placement_warning(&machine) {
+        eprintln!("mapknee: warning: {w}");
+    }
     let results = mapknee_load::Results {
         schema: mapknee_load::SCHEMA.into(),
         kind: kind.into(),
@@ -148,4 +154,40 @@ pub(crate) fn read_results(path: &std::path::Path) -> Result<mapknee_load::Resul
             mapknee_load::SCHEMA
         ))
     })
+}
+
+/// The host moved the worker cores when a cache line's transfer time
+/// between them spans more than this factor over a run (on the development
+/// VM the two placements measured ~35 and ~205 ns).
+const PLACEMENT_SPREAD: f64 = 1.5;
+
+/// One line when the machine changed under the run: the workers' cores
+/// moved between placements whose cache-line transfer times differ by more
+/// than [`PLACEMENT_SPREAD`].
+pub(crate) fn placement_warning(m: &Machine) -> Option<String> {
+    let [lo, mid, hi] = m.line_transfer_ns?;
+    (hi > PLACEMENT_SPREAD * lo).then(|| {
+        format!(
+            "the host moved the worker cores during the run: a cache line took {lo:.0}–{hi:.0} ns \
+             between them (median {mid:.0} ns); shared-line-heavy maps' capacities and knees follow \
+             the placement (README: the machine moves under you)"
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_moved_placement_is_said_once_a_steady_one_not_at_all() {
+        let (_, mut m) = machine("foldhash");
+        m.line_transfer_ns = Some([34.0, 36.0, 206.0]);
+        let w = placement_warning(&m).unwrap();
+        assert!(w.contains("34–206 ns"), "{w}");
+        m.line_transfer_ns = Some([34.0, 36.0, 40.0]);
+        assert_eq!(placement_warning(&m), None);
+        m.line_transfer_ns = None;
+        assert_eq!(placement_warning(&m), None);
+    }
 }
