@@ -818,18 +818,27 @@ mod tests {
         );
     }
 
-    /// A map whose `n`-th operation (counting from 1) blocks for `stall`;
-    /// every other operation returns at once.
-    struct StallOnce {
+    /// A map whose every operation sleeps for `sleep(n)`, n the call's
+    /// number counting from 1 (`Duration::ZERO`: returns at once).
+    struct Sleepy {
         calls: AtomicU64,
-        n: u64,
-        stall: Duration,
+        sleep: fn(u64) -> Duration,
     }
 
-    impl ConcurrentMap<u64, u64> for StallOnce {
+    impl Sleepy {
+        fn new(sleep: fn(u64) -> Duration) -> Self {
+            Sleepy {
+                calls: AtomicU64::new(0),
+                sleep,
+            }
+        }
+    }
+
+    impl ConcurrentMap<u64, u64> for Sleepy {
         fn get(&self, _: &u64) -> Option<u64> {
-            if self.calls.fetch_add(1, Ordering::Relaxed) + 1 == self.n {
-                std::thread::sleep(self.stall);
+            let d = (self.sleep)(self.calls.fetch_add(1, Ordering::Relaxed) + 1);
+            if !d.is_zero() {
+                std::thread::sleep(d);
             }
             None
         }
@@ -870,11 +879,14 @@ mod tests {
     fn a_50ms_stall_delays_every_arrival_it_covers() {
         let clock = Clock::new();
         let stop = AtomicBool::new(false);
-        let map = StallOnce {
-            calls: AtomicU64::new(0),
-            n: 5_501, // warm-up 500 + 5,000 into the window: t = 550 ms
-            stall: Duration::from_millis(50),
-        };
+        // Call 5,501: 500 in the warm-up + 5,000 into the window, t = 550 ms.
+        let map = Sleepy::new(|n| {
+            if n == 5_501 {
+                Duration::from_millis(50)
+            } else {
+                Duration::ZERO
+            }
+        });
         let w = Workload::new(
             1024,
             0.0,
@@ -937,34 +949,6 @@ mod tests {
     /// latency is of the order of the step, not of one operation.
     #[test]
     fn end_of_step_backlog_is_recorded() {
-        struct Slow;
-        impl ConcurrentMap<u64, u64> for Slow {
-            fn get(&self, _: &u64) -> Option<u64> {
-                std::thread::sleep(Duration::from_millis(1));
-                None
-            }
-            fn insert(&self, k: u64, _: u64) -> Option<u64> {
-                self.get(&k)
-            }
-            fn get_or_insert(&self, k: u64, _: u64) -> Option<u64> {
-                self.get(&k)
-            }
-            fn compare_and_swap(&self, _: &u64, _: &u64, _: u64) -> bool {
-                false
-            }
-            fn remove(&self, k: &u64) -> Option<u64> {
-                self.get(k)
-            }
-            fn len(&self) -> usize {
-                0
-            }
-            fn stats(&self) -> MapStats {
-                MapStats::default()
-            }
-            fn counters(&self) -> MapStats {
-                MapStats::default()
-            }
-        }
         let clock = Clock::new();
         let stop = AtomicBool::new(false);
         let w = Workload::new(
@@ -977,7 +961,8 @@ mod tests {
         .unwrap();
         let mut spec = StepSpec::open(1, 4_000.0, Duration::ZERO, Duration::from_millis(300));
         spec.pin = false;
-        let (step, hist) = measure_step(&Slow, &w, &spec, &clock, &stop);
+        let slow = Sleepy::new(|_| Duration::from_millis(1));
+        let (step, hist) = measure_step(&slow, &w, &spec, &clock, &stop);
         assert_eq!(step.arrivals, 1_200);
         assert!(step.ops <= 300, "{} completed at 1 ms each", step.ops);
         assert!(step.backlog >= 900 - 5, "backlog {}", step.backlog);

@@ -226,7 +226,11 @@ pub fn run(results: &Results) -> String {
          (coordinated-omission corrected); *: at or past the knee.\n\
          knee: first step whose typical p99 (median of its 10 ms windows' p99) is ≥ 3× the base's \
          and the noise floor's (p99x3), or that completed < 95 % of its arrivals (throughput), \
-         confirmed by a fresh step past it; base: the median of the three lowest steps.\n",
+         confirmed by a fresh step past it; base: the median of the three lowest steps.\n\
+         bottleneck: lock-contention, syncmap-misses or growth when that mechanism holds the largest \
+         measured share of the latency; cpu when the workers were >= 90 % busy (or queued no more \
+         than their load predicts); saturation when they fell behind; unexplained when they queued \
+         while mostly idle (OS preemption or the harness: compare the noise floor).\n",
     );
     out
 }
