@@ -818,6 +818,11 @@ mod tests {
         );
     }
 
+    /// Every transaction one `get`: each one call to the map.
+    fn all_gets() -> Workload {
+        Workload::new(1024, 0.0, Dist::Uniform, "100/0/0/0".parse().unwrap(), 1).unwrap()
+    }
+
     /// A map whose every operation sleeps for `sleep(n)`, n the call's
     /// number counting from 1 (`Duration::ZERO`: returns at once).
     struct Sleepy {
@@ -887,14 +892,7 @@ mod tests {
                 Duration::ZERO
             }
         });
-        let w = Workload::new(
-            1024,
-            0.0,
-            crate::Dist::Uniform,
-            "100/0/0/0".parse().unwrap(),
-            1,
-        )
-        .unwrap();
+        let w = all_gets();
         let mut spec = StepSpec::open(
             1,
             10_000.0,
@@ -951,14 +949,7 @@ mod tests {
     fn end_of_step_backlog_is_recorded() {
         let clock = Clock::new();
         let stop = AtomicBool::new(false);
-        let w = Workload::new(
-            1024,
-            0.0,
-            crate::Dist::Uniform,
-            "100/0/0/0".parse().unwrap(),
-            1,
-        )
-        .unwrap();
+        let w = all_gets();
         let mut spec = StepSpec::open(1, 4_000.0, Duration::ZERO, Duration::from_millis(300));
         spec.pin = false;
         let slow = Sleepy::new(|_| Duration::from_millis(1));
