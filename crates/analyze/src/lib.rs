@@ -1,7 +1,8 @@
 //! mapknee's analysis: pure functions over measured steps.
 //!
 //! - [`knee`]: where a map stops keeping up, and which rule said so;
-//!   [`kneedle`] confirms it on the p99 curve; the M/M/1 reference knee
+//!   [`kneedle`] confirms it on the p99 curve; the queueing reference knee
+//!   ([`queue`]: D/M/1 or M/M/1)
 //!   stands beside it;
 //! - [`bottleneck`]: what limited each step, decided from its utilisation,
 //!   queueing, counters and timeline, with the figures behind the label;
@@ -9,11 +10,12 @@
 //! - [`decay`]: the study's model of p99 vs load and write share;
 //! - [`stats`]: medians and exact intervals; [`repeat`] folds repeated
 //!   steps into medians with intervals;
-//! - [`compare`]: two result files, step by step, with a verdict;
+//! - [`compare`]: two sides of one or more result files each, step by step,
+//!   with a verdict;
 //! - [`advise`]: which map to pick for each measured mix, and why.
 //!
 //! [`analyze_run`] fills each step's `bottleneck` (and its figures) and the
-//! run's `knee` (rules, Kneedle confirmation, M/M/1 reference).
+//! run's `knee` (rules, Kneedle confirmation, queueing reference).
 #![warn(missing_docs)]
 
 pub mod advise;

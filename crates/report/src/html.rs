@@ -226,7 +226,7 @@ fn summary(o: &mut String, mixes: &[(&str, Vec<&Run>)], colors: &Colors) {
     o.push_str(r#"<section id="summary"><h2>Knees</h2>"#);
     for (mix, runs) in mixes {
         w!(o, "<h3>{}</h3>", escape(mix));
-        o.push_str("<table class=\"knees\"><thead><tr><th>map</th><th>knee (txn/s)</th><th>rule</th><th>bottleneck</th><th>Kneedle</th><th>M/M/1 reference</th><th>highest offered</th></tr></thead><tbody>");
+        o.push_str("<table class=\"knees\"><thead><tr><th>map</th><th>knee (txn/s)</th><th>rule</th><th>bottleneck</th><th>Kneedle</th><th>queueing reference</th><th>highest offered</th></tr></thead><tbody>");
         for r in runs {
             let top = r
                 .steps
@@ -277,7 +277,7 @@ fn summary(o: &mut String, mixes: &[(&str, Vec<&Run>)], colors: &Colors) {
         o.push_str("</tbody></table>");
     }
     o.push_str(
-        r#"<p class="note">No knee: the map kept up with every offered rate. Kneedle “agree” means the curve’s geometric knee is at the same or an adjacent step; the M/M/1 reference is where a single queue with the measured capacity would reach the same latency rule.</p></section>"#,
+        r#"<p class="note">No knee: the map kept up with every offered rate. Kneedle “agree” means the curve’s geometric knee is at the same or an adjacent step; the queueing reference is where a textbook queue with the measured capacity, fed by the run’s arrivals (D/M/1 for even, M/M/1 for Poisson), would reach the same latency rule from the base step’s measured utilisation.</p></section>"#,
     );
 }
 
@@ -348,8 +348,9 @@ fn knee_markers(chart: &mut Chart, runs: &[&Run], colors: &Colors, references: b
                 x: v,
                 label: String::new(),
                 tooltip: format!(
-                    "{}: M/M/1 reference knee at {} txn/s",
+                    "{}: {} reference knee at {} txn/s",
                     r.map,
+                    k.reference_model.as_deref().unwrap_or("M/M/1"),
                     format::rate(v)
                 ),
                 color: c,
@@ -407,7 +408,7 @@ fn run_section(o: &mut String, i: usize, mix: &str, runs: &[&Run], colors: &Colo
         o,
         &p99,
         "wide",
-        "Solid vertical lines: knees, labelled map and rate. Dashed, in the map’s colour: Kneedle’s knee and the M/M/1 reference (hover for which; the knee table above lists both).",
+        "Solid vertical lines: knees, labelled map and rate. Dashed, in the map’s colour: Kneedle’s knee and the queueing reference (hover for which; the knee table above lists both).",
     );
 
     // Achieved vs offered.
