@@ -165,11 +165,7 @@ mod tests {
             ops_per_sec: at,
             rule: "p99x3".into(),
             bottleneck: b.into(),
-            kneedle_ops_per_sec: None,
-            kneedle: None,
-            mm1_ops_per_sec: None,
-            reference_model: None,
-            ops_per_sec_range: None,
+            ..Default::default()
         })
     }
 

@@ -505,8 +505,7 @@ fn judge(f: &mut FigureChange, base: &[f64], new: &[f64], confidence: f64, thres
 /// #   mix: "mixed".parse().unwrap(), threads: 2, keys: 1, prefill: 0.5, dist: "uniform".into(),
 /// #   ops_per_txn: 1, arrivals: "even".into(), capacity_ops_per_sec: None, steps: vec![],
 /// #   points: vec![], usl: None, repetitions: vec![], knee: Some(Knee { ops_per_sec: knee,
-/// #   rule: "p99x3".into(), bottleneck: "cpu".into(), kneedle_ops_per_sec: None,
-/// #   kneedle: None, mm1_ops_per_sec: None, reference_model: None, ops_per_sec_range: None }) }] } }
+/// #   rule: "p99x3".into(), bottleneck: "cpu".into(), ..Default::default() }) }] } }
 /// // Five single-run files per side (`file(knee)`: one rwlock run with
 /// // that knee) pool into five repetitions each: enough for an interval.
 /// let base: Vec<_> = [100e3, 102e3, 98e3, 101e3, 99e3].map(file).into();
@@ -640,11 +639,7 @@ mod tests {
             ops_per_sec: at,
             rule: "p99x3".into(),
             bottleneck: "lock-contention".into(),
-            kneedle_ops_per_sec: None,
-            kneedle: None,
-            mm1_ops_per_sec: None,
-            reference_model: None,
-            ops_per_sec_range: None,
+            ..Default::default()
         });
         r
     }

@@ -25,7 +25,7 @@
 //! The rules decide; Kneedle (see [`crate::kneedle`]) then says whether the
 //! p99 curve's own knee agrees, and `analyze_run` records its answer.
 
-use mapknee_load::{baseline, first_confirmed, Step};
+use mapknee_load::{first_confirmed, run_baseline, Step};
 
 /// The knee rules' parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -136,11 +136,7 @@ pub fn open_loop_order(steps: &[Step]) -> Vec<usize> {
 /// sorted), or `None` when every step keeps up.
 pub fn find_knee(steps: &[Step], rules: &KneeRules) -> Option<KneeAt> {
     let order = open_loop_order(steps);
-    let lowest: Vec<Step> = order.iter().take(3).map(|&i| steps[i].clone()).collect();
-    if lowest.is_empty() {
-        return None;
-    }
-    let base = &baseline(&lowest);
+    let base = &run_baseline(steps)?;
     let fired: Vec<Vec<Rule>> = order
         .iter()
         .map(|&i| step_rules(base, &steps[i], rules))

@@ -35,7 +35,7 @@ pub use bottleneck::{attribute, Attribution, Bottleneck, Thresholds};
 pub use knee::{find_knee, step_rules, KneeAt, KneeRules, Rule};
 pub use mapknee_load::first_confirmed;
 
-use mapknee_load::{Knee, Run, Step};
+use mapknee_load::{Knee, Run};
 
 /// Labels every step of `run` with its bottleneck and the figures behind
 /// it, and sets `run.knee`.
@@ -100,15 +100,7 @@ pub fn analyze_run(run: &mut Run, rules: &KneeRules, thresholds: &Thresholds) {
 /// arrivals, from the base step's measured utilisation and the run's
 /// closed-loop capacity (else the capacity its service time implies).
 fn reference_knee(run: &Run, rules: &KneeRules) -> Option<(f64, queue::Model)> {
-    let lowest: Vec<Step> = mapknee_load::open_loop_steps(&run.steps)
-        .into_iter()
-        .take(3)
-        .cloned()
-        .collect();
-    if lowest.is_empty() {
-        return None;
-    }
-    let base = mapknee_load::baseline(&lowest);
+    let base = mapknee_load::run_baseline(&run.steps)?;
     let threads = run.threads.max(1) as f64;
     let thread_ns = threads * base.duration_s * 1e9;
     let busy_ns = base.service_ns.mean * base.ops as f64;

@@ -230,11 +230,7 @@ fn single_run_file(path: &Path, knee: f64) {
             ops_per_sec: knee,
             rule: "p99x3".into(),
             bottleneck: "lock-contention".into(),
-            kneedle_ops_per_sec: None,
-            kneedle: None,
-            mm1_ops_per_sec: None,
-            reference_model: None,
-            ops_per_sec_range: None,
+            ..Default::default()
         }),
         usl: None,
         repetitions: vec![],

@@ -51,9 +51,9 @@ pub use runner::{
     harness_cost, harness_open_loop_ns, run_map_step, run_step, HarnessCost, StepSpec, WINDOW,
 };
 pub use staircase::{
-    baseline, first_confirmed, ladder, median_step, parse_rate, representatives, run_mix,
-    run_mixes, run_scale, Ctx, NoProgress, Phase, Progress, Rates, ScaleConfig, StaircaseConfig,
-    PROBES,
+    baseline, first_confirmed, ladder, median_step, parse_rate, representatives, run_baseline,
+    run_mix, run_mixes, run_scale, Ctx, NoProgress, Phase, Progress, Rates, ScaleConfig,
+    StaircaseConfig, PROBES,
 };
 pub use workload::{prefill, TxnGen, Workload, DEFAULT_KEYS, DEFAULT_PREFILL};
 

@@ -408,8 +408,9 @@ pub struct Point {
     pub p99_ns: u64,
 }
 
-/// Where a map stopped keeping up.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Where a map stopped keeping up. `Default` (no rate, no rule) lets
+/// fixtures name only the fields they set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Knee {
     /// The offered rate of the first step that crossed a rule, txn/s.
     pub ops_per_sec: f64,

@@ -610,6 +610,18 @@ pub fn baseline(by_rate: &[Step]) -> Step {
     median_step(&by_rate[..by_rate.len().min(3)])
 }
 
+/// [`baseline`] of a run's steps in any order: its open-loop steps not
+/// cut short, by rate; `None` when there are none. The knee rules, the
+/// queueing reference and the CLI's messages all start from this one base.
+pub fn run_baseline(steps: &[Step]) -> Option<Step> {
+    let lowest: Vec<Step> = crate::open_loop_steps(steps)
+        .into_iter()
+        .take(3)
+        .cloned()
+        .collect();
+    (!lowest.is_empty()).then(|| baseline(&lowest))
+}
+
 /// The index of the first *confirmed* bad step: bad, and followed by a
 /// fresh measurement at a higher rate that is bad too. An isolated bad step
 /// (a preemption spike) is not the knee, and neither is a bad last step:

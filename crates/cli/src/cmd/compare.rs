@@ -61,7 +61,7 @@ pub(crate) fn run(args: CompareArgs) -> Result<Outcome, CliError> {
         (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
     };
     if let (Some(a), Some(b)) = (median(&base), median(&new)) {
-        if a.max(b) > 1.5 * a.min(b) {
+        if a.max(b) > super::PLACEMENT_SPREAD * a.min(b) {
             eprintln!(
                 "mapknee: warning: the two sides ran on different core placements: a cache line took {a:.0} ns between the worker cores on the base side, {b:.0} ns on the new side; rates that depend on shared lines differ by that alone"
             );

@@ -159,7 +159,7 @@ pub(crate) fn read_results(path: &std::path::Path) -> Result<mapknee_load::Resul
 /// The host moved the worker cores when a cache line's transfer time
 /// between them spans more than this factor over a run (on the development
 /// VM the two placements measured ~35 and ~205 ns).
-const PLACEMENT_SPREAD: f64 = 1.5;
+pub(crate) const PLACEMENT_SPREAD: f64 = 1.5;
 
 /// One line when the machine changed under the run: the workers' cores
 /// moved between placements whose cache-line transfer times differ by more

@@ -65,8 +65,9 @@ pub(crate) fn run(s: RunSettings) -> Result<Outcome, CliError> {
                     k.rule,
                     k.bottleneck
                 ));
-            } else if let Some(last) = run.steps.last() {
-                let base = mapknee_load::baseline(&run.steps);
+            } else if let (Some(last), Some(base)) =
+                (run.steps.last(), mapknee_load::run_baseline(&run.steps))
+            {
                 let unconfirmed = !step_rules(&base, last, &rules).is_empty();
                 bar.println(&format!(
                     "mapknee: {} · {}: no {}knee up to {}/s (p99 {}){}",
