@@ -39,5 +39,6 @@ pub(crate) fn run(map: &str, mix: &str, capacity: f64, steps: Vec<Step>) -> Run 
         knee: None,
         usl: None,
         repetitions: Vec::new(),
+        placement: None,
     }
 }

@@ -43,12 +43,13 @@ pub use dist::{Dist, DEFAULT_MISS, DISTRIBUTIONS};
 pub use hist::Percentiles;
 pub use mix::{Mix, Op, NAMED_MIXES};
 pub use results::{
-    line_transfer_summary, open_loop_steps, Decay, Knee, Machine, Point, Repetition, Results, Run,
-    Step, Usl, Window, SCHEMA,
+    line_transfer_summary, open_loop_steps, Decay, Knee, Machine, Placement, Point, Repetition,
+    Results, Run, Step, Usl, Window, SCHEMA,
 };
 pub use rng::FastRng;
 pub use runner::{
-    harness_cost, harness_open_loop_ns, run_map_step, run_step, HarnessCost, StepSpec, WINDOW,
+    harness_cost, harness_open_loop_ns, run_map_step, run_map_step_placed, run_step, HarnessCost,
+    StepSpec, WINDOW,
 };
 pub use staircase::{
     baseline, first_confirmed, ladder, median_step, parse_rate, representatives, run_baseline,

@@ -113,6 +113,10 @@ pub struct Machine {
     /// run, and capacities and knees moved with them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line_transfer_ns: Option<[f64; 3]>,
+    /// The placement every run's steps were held to, and its cost over the
+    /// whole command (*extension*).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement: Option<Placement>,
     /// The harness's own cost per recorded transaction, in ns, measured on
     /// a no-op map in the open loop (clock read, key and op generation, and
     /// two histogram records) (*extension*).
@@ -153,6 +157,7 @@ impl Machine {
             clock_overhead_ns,
             clock_source: crate::Clock::source(),
             line_transfer_ns: None,
+            placement: None,
             harness_ns_per_op,
         }
     }
@@ -196,6 +201,47 @@ pub struct Run {
     /// `compare` weighs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub repetitions: Vec<Repetition>,
+    /// The placement the run's steps were held to (see
+    /// `coherence::PlacementGate`) (*extension*).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement: Option<Placement>,
+}
+
+/// The worker cores' placement a run was held to, and what holding it cost.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Placement {
+    /// The reference placement's cache-line transfer time, ns: the fastest
+    /// placement on two separate cores the run met often before its steps.
+    pub reference_ns: f64,
+    /// Steps count as in the reference placement within `[low, high]` ns.
+    pub band_ns: [f64; 2],
+    /// Map steps measured outside the band (the waiting allowance ran out).
+    pub steps_outside: u32,
+    /// Map steps measured again because the host moved the cores while
+    /// they ran.
+    pub remeasured: u32,
+    /// Time spent waiting for the reference placement before steps, s.
+    pub waited_s: f64,
+}
+
+impl Placement {
+    /// The runs' placement records added up (the reference and band are
+    /// the run's, shared by all); `None` when no run was held to one.
+    ///
+    /// ```
+    /// use mapknee_load::Placement;
+    /// let p = |n| Placement { reference_ns: 36.0, steps_outside: n, waited_s: 0.5, ..Default::default() };
+    /// let t = Placement::total([Some(p(1)), None, Some(p(2))].iter().flatten()).unwrap();
+    /// assert_eq!((t.steps_outside, t.waited_s), (3, 1.0));
+    /// ```
+    pub fn total<'a>(runs: impl Iterator<Item = &'a Placement>) -> Option<Placement> {
+        runs.copied().reduce(|a, b| Placement {
+            steps_outside: a.steps_outside + b.steps_outside,
+            remeasured: a.remeasured + b.remeasured,
+            waited_s: a.waited_s + b.waited_s,
+            ..a
+        })
+    }
 }
 
 /// One repetition of a run's staircase, analysed as if it had run alone.

@@ -641,6 +641,21 @@ pub fn run_map_step(
     } else {
         None
     };
+    run_map_step_placed(kind, hasher, workload, spec, clock, stop, coherence_ns)
+}
+
+/// [`run_map_step`] with the placement already measured by the caller
+/// (`coherence_ns`, recorded as the step's), e.g. by a
+/// [`PlacementGate`](crate::coherence::PlacementGate) that waited for it.
+pub fn run_map_step_placed(
+    kind: &MapKind,
+    hasher: HasherKind,
+    workload: &Workload,
+    spec: &StepSpec,
+    clock: &Clock,
+    stop: &AtomicBool,
+    coherence_ns: Option<f64>,
+) -> Step {
     let mut step = kind.build(
         hasher,
         workload.keys as usize,

@@ -15,6 +15,7 @@
 //!    caller's judgement (the analysis crate's knee rules); the load engine
 //!    does not decide what a knee is.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,8 +23,9 @@ use std::time::Duration;
 
 use mapknee_maps::{HasherKind, MapKind};
 
-use crate::runner::{run_map_step, StepSpec};
-use crate::{Arrivals, Clock, ParseError, Point, Run, Step, Workload};
+use crate::coherence::{core_shared, line_transfer_ns, PlacementGate};
+use crate::runner::{run_map_step, run_map_step_placed, StepSpec};
+use crate::{Arrivals, Clock, ParseError, Placement, Point, Run, Step, Workload};
 
 /// Which offered rates a staircase runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -218,6 +220,7 @@ fn empty_run(kind: &MapKind, workload: &Workload, threads: usize, arrivals: Arri
         knee: None,
         usl: None,
         repetitions: Vec::new(),
+        placement: None,
     }
 }
 
@@ -331,11 +334,43 @@ pub fn run_mixes(
     ctx: Ctx<'_>,
 ) -> Vec<Vec<Run>> {
     let names: Vec<String> = maps.iter().map(MapKind::name).collect();
-    let step_at = |w: &Workload, kind: &MapKind, rate: f64| {
+    // Set once the probes (or a survey) have met the machine's placements.
+    let gate: RefCell<Option<PlacementGate>> = RefCell::new(None);
+    let placed = cfg.threads > 1 && cfg.pin;
+    // One open-loop step. A map step waits for the reference placement and
+    // is measured once more if the host moved the cores while it ran (see
+    // `PlacementGate`); the noise floor shares no line, so it never waits.
+    let step_at = |w: &Workload, kind: &MapKind, rate: f64, tally: &mut Option<Placement>| {
         let mut spec = StepSpec::open(cfg.threads, rate, cfg.warmup, cfg.step);
         spec.arrivals = cfg.arrivals;
         spec.pin = cfg.pin;
-        run_map_step(kind, cfg.hasher, w, &spec, ctx.clock, ctx.stop)
+        let gate = gate.borrow();
+        let Some(g) = gate.as_ref().filter(|_| placed && *kind != MapKind::Noop) else {
+            return run_map_step(kind, cfg.hasher, w, &spec, ctx.clock, ctx.stop);
+        };
+        let t = tally.get_or_insert_with(|| Placement {
+            reference_ns: g.reference_ns(),
+            band_ns: g.band_ns(),
+            ..Placement::default()
+        });
+        let mut remeasured = false;
+        loop {
+            let waited = g.waited();
+            let before = g.wait(ctx.clock, ctx.stop);
+            t.waited_s += (g.waited() - waited).as_secs_f64();
+            let step = run_map_step_placed(kind, cfg.hasher, w, &spec, ctx.clock, ctx.stop, before);
+            let admitted = before.is_some_and(|ns| g.admits(ns));
+            let moved = admitted && line_transfer_ns(ctx.clock).is_some_and(|ns| !g.admits(ns));
+            if moved && !remeasured && g.can_wait() && !ctx.stopped() {
+                remeasured = true;
+                t.remeasured += 1;
+                continue;
+            }
+            if !admitted {
+                t.steps_outside += 1;
+            }
+            return step;
+        }
     };
     let mut climbs: Vec<Climb<'_>> = workloads
         .iter()
@@ -364,6 +399,10 @@ pub fn run_mixes(
             .collect()
     };
 
+    // The placements the run meets before its steps: one sample after each
+    // capacity probe, which spread over the first seconds of the run.
+    let mut survey = Vec::new();
+
     // 1. Capacities and ladders. Each map's capacity is the best of PROBES
     // closed-loop probes, interleaved across maps: interference only ever
     // lowers a probe, and one low probe moved a whole ladder.
@@ -384,6 +423,9 @@ pub fn run_mixes(
                         let step =
                             run_map_step(kind, cfg.hasher, c.workload, &spec, ctx.clock, ctx.stop);
                         progress.step_finished(&names[i], mix, &Phase::Probe, &step);
+                        if placed {
+                            survey.extend(placement_now(ctx.clock));
+                        }
                         caps[i] = caps[i].max(step.achieved_ops_per_sec);
                         run.capacity_ops_per_sec = Some(caps[i]);
                     }
@@ -394,9 +436,35 @@ pub fn run_mixes(
         c.floor_p99 = vec![Vec::new(); c.rates.len()];
     }
 
+    // The reference placement: the fastest on separate cores met often
+    // while probing (with
+    // explicit rates, a survey of its own over a couple of seconds), and a
+    // waiting allowance of PLACEMENT_WAIT_SHARE of the steps' planned time.
+    let repeat = cfg.repeat.max(1);
+    if placed {
+        if survey.is_empty() {
+            for _ in 0..SURVEY_SAMPLES {
+                if ctx.stopped() {
+                    return finish(climbs);
+                }
+                survey.extend(placement_now(ctx.clock));
+                std::thread::sleep(SURVEY_GAP);
+            }
+        }
+        let per_pass: usize = climbs
+            .iter()
+            .map(|c| c.rates.len() + 1 + 2 * cfg.refine_steps)
+            .sum();
+        let planned = (cfg.warmup + cfg.step) * (per_pass * maps.len() * repeat) as u32;
+        *gate.borrow_mut() = PlacementGate::from_survey(
+            &survey,
+            MAX_PLACEMENT_WAIT,
+            planned.mul_f64(PLACEMENT_WAIT_SHARE),
+        );
+    }
+
     // 2. The ladder passes, with the noise floor: the no-op map at every
     // ladder rate, unless it is one of the maps measured.
-    let repeat = cfg.repeat.max(1);
     let floor = cfg.floor && !maps.contains(&MapKind::Noop);
     for _ in 0..repeat {
         for c in &mut climbs {
@@ -409,7 +477,7 @@ pub fn run_mixes(
                     }
                     let phase = Phase::Floor(rate);
                     progress.step_started("noop", mix, &phase);
-                    let step = step_at(c.workload, &MapKind::Noop, rate);
+                    let step = step_at(c.workload, &MapKind::Noop, rate, &mut None);
                     progress.step_finished("noop", mix, &phase, &step);
                     if !step.interrupted {
                         c.floor_p99[r].push(step.rule_p99_ns());
@@ -421,7 +489,7 @@ pub fn run_mixes(
                     }
                     let phase = Phase::Ladder(rate);
                     progress.step_started(&names[i], mix, &phase);
-                    let step = step_at(c.workload, kind, rate);
+                    let step = step_at(c.workload, kind, rate, &mut c.runs[i].placement);
                     progress.step_finished(&names[i], mix, &phase, &step);
                     c.runs[i].steps.push(step);
                 }
@@ -468,7 +536,7 @@ pub fn run_mixes(
                 let mix = c.workload.mix.name.as_str();
                 let phase = Phase::Refine(rate);
                 progress.step_started(&names[i], mix, &phase);
-                let mut step = step_at(c.workload, &maps[i], rate);
+                let mut step = step_at(c.workload, &maps[i], rate, &mut c.runs[i].placement);
                 step.refine = true;
                 step.floor_p99_ns = c.floor_at(rate);
                 progress.step_finished(&names[i], mix, &phase, &step);
@@ -567,6 +635,27 @@ pub fn run_mixes(
     }
     finish(climbs)
 }
+
+/// The cores' placement now: the line transfer time and whether they are
+/// one core.
+fn placement_now(clock: &Clock) -> Option<(f64, bool)> {
+    Some((line_transfer_ns(clock)?, core_shared(clock)?))
+}
+
+/// Samples of the placement survey when no probe ran
+/// (explicit rates), [`SURVEY_GAP`] apart: ~2.5 s, longer than most of the
+/// development VM's placement spells.
+const SURVEY_SAMPLES: usize = 25;
+const SURVEY_GAP: Duration = Duration::from_millis(100);
+
+/// The longest a step waits for the reference placement: most of the
+/// development VM's other spells end within it.
+const MAX_PLACEMENT_WAIT: Duration = Duration::from_millis(1500);
+
+/// The run's whole waiting allowance, as a share of its steps' planned
+/// time: bounded, so the scenario's time budget holds (the default run is
+/// ~145 s of its 165 s budget without waits).
+const PLACEMENT_WAIT_SHARE: f64 = 0.12;
 
 /// A bisection midpoint judged past the knee is measured again this much
 /// higher (3 %): a fresh measurement just past it, so one preemption spike

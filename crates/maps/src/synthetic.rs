@@ -11,27 +11,27 @@ use crate::{ConcurrentMap, DefaultHashBuilder, MapStats};
 
 /// A map behind one global mutex that every operation holds for exactly
 /// `hold`, so the map serves at most `1 / hold` operations per second no
-/// matter how many threads call it: an M/D/1 server with a known service
-/// time, for checking knee detection against theory.
+/// matter how many threads call it: a single server with a deterministic
+/// service time, for checking knee detection against theory.
 ///
-/// How the hold is made exact: an operation takes the mutex, notes the time,
-/// does the real map operation, then spins on the clock until `hold` has
-/// passed since it took the lock, and only then releases it. The real work
-/// therefore happens *inside* the hold instead of being added to it, so the
-/// service time is `max(hold, work)` — `hold` for any hold longer than a
-/// std `HashMap` operation (tens of ns) — plus at most one clock reading of
-/// overshoot (std `Instant`, ~20–25 ns via the vDSO on Linux x86-64).
+/// How the service is made exactly `hold`: the server is busy from the
+/// moment it is free and an operation is waiting for it until `hold`
+/// later. An operation notes when it asks for the lock, takes it, does the
+/// real map operation, then spins on the clock until `hold` has passed
+/// since its service began — the later of its own request and the end of
+/// the previous service — and records that end. The real work therefore
+/// happens *inside* the hold instead of being added to it, and so does the
+/// mutex hand-over: a waiter that was woken 0.4 µs after the previous
+/// holder released spins 0.4 µs less. Under load the services are then
+/// back to back, `hold` each, and the capacity is `1 / hold` as long as a
+/// hand-over takes less than `hold` (a longer one, e.g. a parked waiter's
+/// wake-up on a busy machine, still adds to it).
 /// std's `Instant` rather than a TSC clock because this map's whole point is
 /// that the hold is at least `hold` in true time; a calibrated TSC could
 /// err slightly short.
 ///
-/// Under contention the mutex hand-over (waking a parked waiter) adds to the
-/// time between two holds, so the measured capacity is at most `1 / hold`;
-/// the lock counters in [`stats`](ConcurrentMap::stats) show how much waiting
-/// there was.
-///
-/// Every operation takes the lock, `len` and `stats` included (`stats` reads
-/// the lock counters before taking it, so it does not count itself).
+/// Every operation takes the lock, `len` included; `stats` reads the lock
+/// counters before taking it, so it does not count itself.
 ///
 /// ```
 /// use std::time::{Duration, Instant};
@@ -44,8 +44,14 @@ use crate::{ConcurrentMap, DefaultHashBuilder, MapStats};
 /// assert_eq!(m.stats().lock.unwrap().acquisitions, 2);
 /// ```
 pub struct Synthetic<K, V, S = DefaultHashBuilder> {
-    map: CountingMutex<HashMap<K, V, S>>,
+    map: CountingMutex<Server<K, V, S>>,
     hold: Duration,
+}
+
+/// What the lock guards: the map and when the server's last service ends.
+struct Server<K, V, S> {
+    map: HashMap<K, V, S>,
+    busy_until: Instant,
 }
 
 impl<K, V, S> fmt::Debug for Synthetic<K, V, S> {
@@ -81,7 +87,10 @@ impl<K, V, S> Synthetic<K, V, S> {
     /// ```
     pub fn with_capacity_and_hasher(hold: Duration, capacity: usize, hasher: S) -> Self {
         Self {
-            map: CountingMutex::new(HashMap::with_capacity_and_hasher(capacity, hasher)),
+            map: CountingMutex::new(Server {
+                map: HashMap::with_capacity_and_hasher(capacity, hasher),
+                busy_until: Instant::now(),
+            }),
             hold,
         }
     }
@@ -98,16 +107,18 @@ impl<K, V, S> Synthetic<K, V, S> {
     }
 
     /// Runs `op` under the lock, holding the lock until `hold` has passed
-    /// since it was taken.
+    /// since this operation's service began.
     #[inline]
     fn with_hold<R>(&self, op: impl FnOnce(&mut HashMap<K, V, S>) -> R) -> R {
-        let mut map = self.map.lock();
-        let taken = Instant::now();
-        let out = op(&mut map);
-        while taken.elapsed() < self.hold {
+        let requested = Instant::now();
+        let mut server = self.map.lock();
+        let end = requested.max(server.busy_until) + self.hold;
+        let out = op(&mut server.map);
+        while Instant::now() < end {
             std::hint::spin_loop();
         }
-        drop(map);
+        server.busy_until = end;
+        drop(server);
         out
     }
 }

@@ -95,6 +95,8 @@ pub(crate) fn finish(
     let mut machine = machine;
     machine.line_transfer_ns =
         mapknee_load::line_transfer_summary(runs.iter().flat_map(|r| &r.steps));
+    machine.placement =
+        mapknee_load::Placement::total(runs.iter().filter_map(|r| r.placement.as_ref()));
     if let Some(w) = placement_warning(&machine) {
         eprintln!("mapknee: warning: {w}");
     }
@@ -165,6 +167,19 @@ pub(crate) const PLACEMENT_SPREAD: f64 = 1.5;
 /// moved between placements whose cache-line transfer times differ by more
 /// than [`PLACEMENT_SPREAD`].
 pub(crate) fn placement_warning(m: &Machine) -> Option<String> {
+    // Held to one placement, the run is consistent unless the host kept
+    // the cores elsewhere for longer than the run could wait.
+    if let Some(p) = &m.placement {
+        return (p.steps_outside > 0).then(|| {
+            format!(
+                "{} map step(s) ran outside the reference placement (a cache line in {:.0}–{:.0} ns \
+                 between the worker cores): the host kept the cores elsewhere longer than the run \
+                 could wait; those steps' figures follow the other placement (README: the machine \
+                 moves under you)",
+                p.steps_outside, p.band_ns[0], p.band_ns[1]
+            )
+        });
+    }
     let [lo, mid, hi] = m.line_transfer_ns?;
     (hi > PLACEMENT_SPREAD * lo).then(|| {
         format!(
@@ -189,5 +204,25 @@ mod tests {
         assert_eq!(placement_warning(&m), None);
         m.line_transfer_ns = None;
         assert_eq!(placement_warning(&m), None);
+    }
+
+    #[test]
+    fn a_run_held_to_one_placement_warns_only_about_steps_outside_it() {
+        let (_, mut m) = machine("foldhash");
+        m.line_transfer_ns = Some([16.0, 36.0, 210.0]);
+        let mut p = mapknee_load::Placement {
+            reference_ns: 36.0,
+            band_ns: [25.7, 50.4],
+            ..Default::default()
+        };
+        m.placement = Some(p);
+        assert_eq!(placement_warning(&m), None);
+        p.steps_outside = 3;
+        m.placement = Some(p);
+        let w = placement_warning(&m).unwrap();
+        assert!(
+            w.starts_with("3 map step(s)") && w.contains("26–50 ns"),
+            "{w}"
+        );
     }
 }

@@ -21,6 +21,7 @@ fn machine() -> Machine {
         clock_overhead_ns: 18.5,
         clock_source: "tsc (kernel clocksource: tsc)".into(),
         line_transfer_ns: Some([35.0, 36.0, 205.0]),
+        placement: None,
         harness_ns_per_op: 42.0,
     }
 }
@@ -106,6 +107,7 @@ fn run(map: &str, mix: &str, steps: Vec<Step>, knee: Option<Knee>) -> Run {
         knee,
         usl: None,
         repetitions: Vec::new(),
+        placement: None,
     }
 }
 
