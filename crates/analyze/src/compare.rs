@@ -504,7 +504,7 @@ fn judge(f: &mut FigureChange, base: &[f64], new: &[f64], confidence: f64, thres
 /// #   interrupted: false, decay: vec![], runs: vec![Run { map: "rwlock".into(),
 /// #   mix: "mixed".parse().unwrap(), threads: 2, keys: 1, prefill: 0.5, dist: "uniform".into(),
 /// #   ops_per_txn: 1, arrivals: "even".into(), capacity_ops_per_sec: None, steps: vec![],
-/// #   points: vec![], usl: None, repetitions: vec![], knee: Some(Knee { ops_per_sec: knee,
+/// #   points: vec![], usl: None, repetitions: vec![], placement: None, knee: Some(Knee { ops_per_sec: knee,
 /// #   rule: "p99x3".into(), bottleneck: "cpu".into(), ..Default::default() }) }] } }
 /// // Five single-run files per side (`file(knee)`: one rwlock run with
 /// // that knee) pool into five repetitions each: enough for an interval.

@@ -234,6 +234,7 @@ fn single_run_file(path: &Path, knee: f64) {
         }),
         usl: None,
         repetitions: vec![],
+        placement: None,
     };
     let results = Results {
         schema: SCHEMA.into(),
