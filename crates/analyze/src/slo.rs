@@ -123,6 +123,7 @@ pub fn slo_capacity(
     let mut cap = SloCapacity {
         base_ns: value(base),
         base_bottleneck: base.bottleneck.clone(),
+        base_floor_ns: base.floor_p99_ns,
         ..Default::default()
     };
     if !objective.within(cap.base_ns) {
@@ -296,6 +297,7 @@ mod tests {
         );
         assert_eq!(c.base_ns, 2_300_000);
         assert_eq!(c.base_bottleneck.as_deref(), Some("syncmap-misses"));
+        assert_eq!(c.base_floor_ns, None, "no noise floor measured");
         // One spike among the three lowest does not: the base is their median.
         let c = cap(&ladder(&[5 * MS, 20_000, 30_000, 40_000]));
         assert_eq!((c.base_ns, c.ops_per_sec), (30_000, Some(4e4)));

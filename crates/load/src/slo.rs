@@ -196,6 +196,11 @@ pub struct SloCapacity {
     /// low load.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_bottleneck: Option<String>,
+    /// The noise floor at the base step's rate: the `noop` map's typical
+    /// p99 there (`Step::floor_p99_ns`), ns. When it already exceeds the
+    /// objective the machine, not the map, misses it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_floor_ns: Option<u64>,
     /// The objective's percentile at `ops_per_sec`, ns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_ns: Option<u64>,

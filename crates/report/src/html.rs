@@ -246,11 +246,16 @@ fn slo_cells(o: &mut String, r: &Run, objective: Option<&Objective>) {
         ),
         None => w!(
             o,
-            r#"<td class="never">never meets {} on this machine{}</td>"#,
+            r#"<td class="never">never meets {} on this machine{}{}</td>"#,
             escape(&obj.to_string()),
             c.base_bottleneck
                 .as_deref()
                 .map(|b| format!(" (cause {})", escape(b)))
+                .unwrap_or_default(),
+            // The no-op map missed it too: the machine decided this.
+            c.base_floor_ns
+                .filter(|&f| !obj.within(f))
+                .map(|f| format!(", as did the harness alone ({})", format::ns(f as f64)))
                 .unwrap_or_default()
         ),
     }

@@ -104,10 +104,15 @@ fn slo_words(r: &Run, objective: Option<&Objective>) -> String {
         }
         Some(v) => format!("{base} · {obj} to {}/s · ", fmt_rate(v)),
         None => format!(
-            "{base} · never meets {obj}{} · ",
+            "{base} · never meets {obj}{}{} · ",
             c.base_bottleneck
                 .as_deref()
                 .map(|b| format!(" (cause {b})"))
+                .unwrap_or_default(),
+            // The no-op map missed it too: the machine decided this.
+            c.base_floor_ns
+                .filter(|&f| !obj.within(f))
+                .map(|f| format!(", as did the harness alone ({})", fmt_ns(f)))
                 .unwrap_or_default()
         ),
     }
