@@ -35,13 +35,21 @@
 //! both runs have one, else the closed-loop capacity, else the median p99
 //! change over the steps offered the same rate before either knee.
 //!
+//! **SLO capacity** ([`crate::slo`]) is judged beside them, by the same
+//! rules, against one objective for both sides (`--slo`, else the base
+//! file's, else the default): from each repetition's own SLO capacity
+//! when the files recorded it under that objective, else one value per
+//! run read from its steps. A map that never meets the objective counts
+//! 0; one that met it through its highest rate is a lower bound.
+//!
 //! Step-level changes are reported too, as information.
 
-use mapknee_load::{open_loop_steps, Repetition, Results, Run, Step};
+use mapknee_load::{open_loop_steps, Objective, Repetition, Results, Run, Step};
 use serde::Serialize;
 
 use crate::knee::KneeRules;
 use crate::repeat::repetition_of;
+use crate::slo::{objective_for, slo_capacity};
 use crate::stats::{median, ratio_ci};
 
 /// The default noise threshold, percent: a change smaller than this is
@@ -105,6 +113,9 @@ pub enum Figure {
     /// The median p99 change over the steps before either knee (lower is
     /// better; single runs only).
     PreKneeP99,
+    /// The SLO capacity, txn/s (higher is better): the highest rate kept
+    /// up with inside the objective; 0 when the objective is never met.
+    SloCapacity,
 }
 
 impl Figure {
@@ -114,6 +125,7 @@ impl Figure {
             Figure::Knee => "knee",
             Figure::Capacity => "capacity",
             Figure::PreKneeP99 => "pre-knee p99",
+            Figure::SloCapacity => "SLO capacity",
         }
     }
 }
@@ -127,7 +139,8 @@ pub struct FigureChange {
     pub base: Option<f64>,
     /// Its new value.
     pub new: Option<f64>,
-    /// (new − base) / base, percent.
+    /// (new − base) / base, percent. For an SLO capacity that rose from 0
+    /// (never met) it is infinite, written `null` in JSON.
     pub change_pct: f64,
     /// The interval of the change, percent, when both sides have
     /// repetitions: [`ratio_ci`] at [`Comparison::confidence`].
@@ -200,6 +213,8 @@ pub struct RunChange {
 pub struct Comparison {
     /// The threshold used, percent.
     pub threshold_pct: f64,
+    /// The latency objective SLO capacities were judged against.
+    pub objective: Objective,
     /// The coverage asked of each figure's interval: 1 − 0.05 / m for the
     /// m figures with at least [`MIN_REPETITIONS`] per side (0.95 when none).
     pub confidence: f64,
@@ -306,6 +321,8 @@ struct Side<'a> {
     /// Each run's own repetitions; when several files are pooled, a single
     /// run counts as one.
     repetitions: Vec<Repetition>,
+    /// Every run pooled, with the objective its file recorded.
+    runs: Vec<(&'a Run, Option<Objective>)>,
 }
 
 impl Side<'_> {
@@ -327,17 +344,23 @@ fn as_repetition(run: &Run) -> Repetition {
 
 /// Pools one side's files by map and mix, in the order first seen.
 fn pool(files: &[Results]) -> Vec<Side<'_>> {
-    let mut groups: Vec<Vec<&Run>> = Vec::new();
-    for run in files.iter().flat_map(|f| &f.runs) {
-        let same = |g: &&mut Vec<&Run>| g[0].map == run.map && g[0].mix.name == run.mix.name;
+    let mut groups: Vec<Vec<(&Run, Option<Objective>)>> = Vec::new();
+    for (run, slo) in files
+        .iter()
+        .flat_map(|f| f.runs.iter().map(move |r| (r, f.slo)))
+    {
+        let same = |g: &&mut Vec<(&Run, Option<Objective>)>| {
+            g[0].0.map == run.map && g[0].0.mix.name == run.mix.name
+        };
         match groups.iter_mut().find(same) {
-            Some(g) => g.push(run),
-            None => groups.push(vec![run]),
+            Some(g) => g.push((run, slo)),
+            None => groups.push(vec![(run, slo)]),
         }
     }
     groups
         .into_iter()
-        .map(|g| {
+        .map(|runs| {
+            let g: Vec<&Run> = runs.iter().map(|r| r.0).collect();
             let repetitions = match g.as_slice() {
                 [one] => one.repetitions.clone(),
                 many => many
@@ -355,6 +378,7 @@ fn pool(files: &[Results]) -> Vec<Side<'_>> {
                 first: g[0],
                 files: g.len(),
                 repetitions,
+                runs,
             }
         })
         .collect()
@@ -395,9 +419,66 @@ fn repeated_figure(
 /// A repetition's value of a figure, and whether it is only a lower bound.
 type Sampler = fn(&Repetition) -> (f64, bool);
 
+/// A side's SLO capacities under `objective`, each with whether it is
+/// only a lower bound: each repetition's own when its file recorded them
+/// under this objective, else one per run from its (merged) steps.
+fn slo_samples(side: &Side, objective: &Objective) -> Vec<(f64, bool)> {
+    let mut out = Vec::new();
+    for &(run, recorded) in &side.runs {
+        let reps = &run.repetitions;
+        if recorded == Some(*objective)
+            && !reps.is_empty()
+            && reps.iter().all(|r| r.slo_ops_per_sec.is_some())
+        {
+            out.extend(
+                reps.iter()
+                    .map(|r| (r.slo_ops_per_sec.unwrap_or(0.0), r.slo_open_ended)),
+            );
+        } else if let Some(c) = slo_capacity(&run.steps, objective, &KneeRules::default()) {
+            out.push((c.ops_per_sec.unwrap_or(0.0), c.open_ended));
+        }
+    }
+    out
+}
+
+/// The SLO capacity figure of a pair of sides, with its samples when both
+/// sides have repetitions (else none: judged by the threshold alone).
+fn slo_figure(
+    base: &Side,
+    new: &Side,
+    objective: &Objective,
+) -> Option<(FigureChange, Vec<f64>, Vec<f64>)> {
+    let (b, n) = (slo_samples(base, objective), slo_samples(new, objective));
+    if b.is_empty() || n.is_empty() {
+        return None;
+    }
+    let values = |v: &[(f64, bool)]| v.iter().map(|x| x.0).collect::<Vec<f64>>();
+    let bounds = |v: &[(f64, bool)]| v.iter().filter(|x| x.1).count();
+    let (bv, nv) = (values(&b), values(&n));
+    let f = repeated_figure(Figure::SloCapacity, &bv, &nv, [bounds(&b), bounds(&n)]);
+    Some(if bv.len() >= 2 && nv.len() >= 2 {
+        (f, bv, nv)
+    } else {
+        (f, Vec::new(), Vec::new())
+    })
+}
+
 /// The figures a pair of runs can be judged by, without verdicts yet.
 /// Their samples come back alongside for the intervals.
 fn figures(
+    base: &Side,
+    new: &Side,
+    steps: &[StepChange],
+    objective: &Objective,
+) -> Vec<(FigureChange, Vec<f64>, Vec<f64>)> {
+    let mut out = knee_figures(base, new, steps);
+    out.extend(slo_figure(base, new, objective));
+    out
+}
+
+/// The knee and capacity figures (or, for single runs, the one of knee,
+/// capacity, pre-knee p99 they share).
+fn knee_figures(
     base: &Side,
     new: &Side,
     steps: &[StepChange],
@@ -480,7 +561,15 @@ fn judge(f: &mut FigureChange, base: &[f64], new: &[f64], confidence: f64, thres
     };
     let judged = f.interval_pct.filter(|_| f.basis == Basis::Interval);
     f.verdict = match f.figure {
-        Figure::Knee | Figure::Capacity => classify(f.change_pct, judged, threshold),
+        // From never meeting the objective to meeting it: better by any
+        // threshold (the ratio is infinite, so no interval is drawn).
+        Figure::SloCapacity if f.base == Some(0.0) && f.new.is_some_and(|n| n > 0.0) => {
+            f.change_pct = f64::INFINITY;
+            Verdict::Improved
+        }
+        Figure::Knee | Figure::Capacity | Figure::SloCapacity => {
+            classify(f.change_pct, judged, threshold)
+        }
         Figure::PreKneeP99 => classify(-f.change_pct, None, threshold),
     };
     // A lower bound on the side that came out lower proves nothing: the
@@ -501,10 +590,10 @@ fn judge(f: &mut FigureChange, base: &[f64], new: &[f64], confidence: f64, thres
 /// # use mapknee_load::{Knee, Machine, Results, Run, SCHEMA};
 /// # fn file(knee: f64) -> Results { Results { schema: SCHEMA.into(), kind: "run".into(),
 /// #   machine: Machine::detect("rustc", "0", "foldhash", 10.0, 20.0), elapsed_s: 1.0,
-/// #   interrupted: false, decay: vec![], runs: vec![Run { map: "rwlock".into(),
+/// #   interrupted: false, decay: vec![], slo: None, runs: vec![Run { map: "rwlock".into(),
 /// #   mix: "mixed".parse().unwrap(), threads: 2, keys: 1, prefill: 0.5, dist: "uniform".into(),
 /// #   ops_per_txn: 1, arrivals: "even".into(), capacity_ops_per_sec: None, steps: vec![],
-/// #   points: vec![], usl: None, repetitions: vec![], placement: None, knee: Some(Knee { ops_per_sec: knee,
+/// #   points: vec![], usl: None, repetitions: vec![], placement: None, slo: None, knee: Some(Knee { ops_per_sec: knee,
 /// #   rule: "p99x3".into(), bottleneck: "cpu".into(), ..Default::default() }) }] } }
 /// // Five single-run files per side (`file(knee)`: one rwlock run with
 /// // that knee) pool into five repetitions each: enough for an interval.
@@ -519,6 +608,19 @@ fn judge(f: &mut FigureChange, base: &[f64], new: &[f64], confidence: f64, thres
 /// assert_eq!(c.runs[0].figures[0].basis, Basis::ThresholdOnly);
 /// ```
 pub fn compare(base: &[Results], new: &[Results], threshold_pct: f64) -> Comparison {
+    let objective = base
+        .first()
+        .map_or(crate::slo::DEFAULT_OBJECTIVE, |b| objective_for(None, b));
+    compare_slo(base, new, threshold_pct, &objective)
+}
+
+/// [`compare`], judging SLO capacities against `objective`.
+pub fn compare_slo(
+    base: &[Results],
+    new: &[Results],
+    threshold_pct: f64,
+    objective: &Objective,
+) -> Comparison {
     let (base_sides, new_sides) = (pool(base), pool(new));
     let mut pairs: Vec<(&Side, &Side)> = Vec::new();
     let mut unpaired = Vec::new();
@@ -544,7 +646,7 @@ pub fn compare(base: &[Results], new: &[Results], threshold_pct: f64) -> Compari
         .into_iter()
         .map(|(b, n)| {
             let steps = compare_steps(b.first, n.first, threshold_pct);
-            let figures = figures(b, n, &steps);
+            let figures = figures(b, n, &steps, objective);
             (b, n, steps, figures)
         })
         .collect();
@@ -588,6 +690,7 @@ pub fn compare(base: &[Results], new: &[Results], threshold_pct: f64) -> Compari
         .then(|| (1.0 - decided.iter().map(|c| 1.0 - c).sum::<f64>()).max(0.0));
     Comparison {
         threshold_pct,
+        objective: *objective,
         confidence,
         family_coverage,
         min_repetitions: MIN_REPETITIONS,
@@ -614,6 +717,7 @@ mod tests {
             elapsed_s: 1.0,
             interrupted: false,
             decay: vec![],
+            slo: None,
         }
     }
 
@@ -655,6 +759,7 @@ mod tests {
                 knee_found: true,
                 peak_achieved_ops_per_sec: p,
                 saturated: true,
+                ..Default::default()
             })
             .collect();
         r
@@ -682,7 +787,14 @@ mod tests {
         assert_eq!(c.verdict, Verdict::WithinNoise, "{c:?}");
         let c = compare1(&base, &slower, DEFAULT_THRESHOLD_PCT);
         assert_eq!(c.verdict, Verdict::Regressed, "{c:?}");
-        assert_eq!(c.runs[0].figures.len(), 1);
+        // The knee, and the SLO capacity beside it: the same steps on both
+        // sides, so the same capacity (2e5, the step before the saturated one).
+        assert_eq!(c.runs[0].figures.len(), 2);
+        let slo = figure(&c, Figure::SloCapacity);
+        assert_eq!(
+            (slo.base, slo.new, slo.verdict),
+            (Some(2e5), Some(2e5), Verdict::WithinNoise)
+        );
         let knee = figure(&c, Figure::Knee);
         assert_eq!((knee.repetitions, knee.interval_pct), ([1, 1], None));
         assert!(c.unpaired.is_empty(), "paired by position");
@@ -748,7 +860,13 @@ mod tests {
             15.0,
         );
         assert_eq!(c.verdict, Verdict::Regressed, "{c:?}");
-        for f in &c.runs[0].figures {
+        // (The SLO capacity, read from the same steps on both sides, did
+        // not change.)
+        for f in c.runs[0]
+            .figures
+            .iter()
+            .filter(|f| f.figure != Figure::SloCapacity)
+        {
             let [lo, hi] = f.interval_pct.unwrap();
             assert!(
                 lo <= f.change_pct && f.change_pct <= hi && hi < -15.0,
@@ -822,7 +940,7 @@ mod tests {
             &results(vec![r("a")]),
             15.0,
         );
-        assert_eq!(c.runs[0].figures.len(), 1);
+        assert_eq!(c.runs[0].figures.len(), 2, "knee and SLO capacity");
         assert_eq!(c.runs[0].figures[0].interval_pct, None);
         assert_eq!(c.runs[0].figures[0].basis, Basis::ThresholdOnly);
         assert_eq!(c.family_coverage, None);
@@ -836,7 +954,11 @@ mod tests {
         let base = repeated("m", &[5e5, 5.1e5, 4.9e5], &[6e5, 6.1e5, 5.9e5]);
         let new = repeated("m", &[3.3e5, 3.4e5, 3.2e5], &[4e5, 4.1e5, 3.9e5]);
         let c = compare1(&results(vec![base.clone()]), &results(vec![new]), 15.0);
-        for f in &c.runs[0].figures {
+        for f in c.runs[0]
+            .figures
+            .iter()
+            .filter(|f| f.figure != Figure::SloCapacity)
+        {
             assert_eq!(
                 (f.basis, f.verdict),
                 (Basis::ThresholdOnly, Verdict::Regressed)
@@ -848,6 +970,71 @@ mod tests {
         let near = repeated("m", &[4.6e5, 4.7e5, 4.5e5], &[5.6e5, 5.7e5, 5.5e5]);
         let c = compare1(&results(vec![base]), &results(vec![near]), 15.0);
         assert_eq!(c.verdict, Verdict::WithinNoise);
+    }
+
+    /// A run whose repetitions recorded these SLO capacities (knees and
+    /// peaks all equal), in a file that records the default objective.
+    fn slo_file(caps: &[f64]) -> Results {
+        let mut r = repeated("m", &vec![5e5; caps.len()], &vec![6e5; caps.len()]);
+        for (rep, &c) in r.repetitions.iter_mut().zip(caps) {
+            rep.slo_ops_per_sec = Some(c);
+        }
+        let mut f = results(vec![r]);
+        f.slo = Some(crate::slo::DEFAULT_OBJECTIVE);
+        f
+    }
+
+    #[test]
+    fn slo_capacity_is_judged_from_each_repetitions_own() {
+        let base = slo_file(&[3e5, 3.1e5, 2.9e5, 3.05e5, 2.95e5]);
+        let new = slo_file(&[2e5, 2.1e5, 1.9e5, 2.05e5, 1.95e5]);
+        let c = compare1(&base, &new, 15.0);
+        let slo = figure(&c, Figure::SloCapacity);
+        assert_eq!((slo.repetitions, slo.basis), ([5, 5], Basis::Interval));
+        assert_eq!(slo.verdict, Verdict::Regressed, "{slo:?}");
+        assert_eq!(figure(&c, Figure::Knee).verdict, Verdict::WithinNoise);
+        assert_eq!(c.verdict, Verdict::Regressed);
+        // Three figures decided by intervals: each asked 1 − 0.05/3.
+        assert!((c.confidence - (1.0 - 0.05 / 3.0)).abs() < 1e-12);
+        // Under another objective the recorded capacities do not apply:
+        // each side's steps are read instead (the same on both: no change).
+        let other: Objective = "p99<=50us".parse().unwrap();
+        let c = compare_slo(
+            std::slice::from_ref(&base),
+            std::slice::from_ref(&new),
+            15.0,
+            &other,
+        );
+        let slo = figure(&c, Figure::SloCapacity);
+        assert_eq!(
+            (slo.repetitions, slo.verdict),
+            ([1, 1], Verdict::WithinNoise)
+        );
+        assert_eq!(c.objective, other);
+    }
+
+    #[test]
+    fn never_meeting_the_objective_is_the_worst_slo_capacity() {
+        // 2 ms at every step: the base already exceeds 1 ms.
+        let slow: Vec<Step> = [1e5, 2e5, 4e5]
+            .iter()
+            .map(|&r| step(r, r, 2_000_000))
+            .collect();
+        let met = results(vec![run("rwlock", "mixed", 5e5, steps())]);
+        let never = results(vec![run("rwlock", "mixed", 5e5, slow)]);
+        let c = compare1(&met, &never, 15.0);
+        let slo = figure(&c, Figure::SloCapacity);
+        assert_eq!((slo.base, slo.new), (Some(2e5), Some(0.0)));
+        assert_eq!((slo.change_pct, slo.verdict), (-100.0, Verdict::Regressed));
+        let c = compare1(&never, &met, 15.0);
+        let slo = figure(&c, Figure::SloCapacity);
+        assert_eq!(slo.verdict, Verdict::Improved);
+        assert!(slo.change_pct.is_infinite());
+        let c = compare1(&never, &never, 15.0);
+        assert_eq!(
+            figure(&c, Figure::SloCapacity).verdict,
+            Verdict::WithinNoise
+        );
     }
 
     /// A single-run file of one rwlock/mixed run whose knee is at `knee`

@@ -40,5 +40,6 @@ pub(crate) fn run(map: &str, mix: &str, capacity: f64, steps: Vec<Step>) -> Run 
         usl: None,
         repetitions: Vec::new(),
         placement: None,
+        slo: None,
     }
 }

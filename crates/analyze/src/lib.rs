@@ -11,8 +11,11 @@
 //! - [`stats`]: medians and exact intervals; [`repeat`] folds repeated
 //!   steps into medians with intervals;
 //! - [`compare`]: two sides of one or more result files each, step by step,
-//!   with a verdict;
-//! - [`advise`]: which map to pick for each measured mix, and why.
+//!   with a verdict on each run's knee, capacity and SLO capacity;
+//! - [`slo`]: each map's capacity under a latency objective (`--slo
+//!   p99<=1ms`): the highest rate it kept up with inside the objective;
+//! - [`advise`]: which map to pick for each measured mix — by SLO capacity
+//!   first, the knee saying where and why latency turns up — and why.
 //!
 //! [`analyze_run`] fills each step's `bottleneck` (and its figures) and the
 //! run's `knee` (rules, Kneedle confirmation, queueing reference).
@@ -28,6 +31,7 @@ pub mod knee;
 pub mod kneedle;
 pub mod queue;
 pub mod repeat;
+pub mod slo;
 pub mod stats;
 pub mod usl;
 
@@ -51,7 +55,7 @@ use mapknee_load::{Knee, Run};
 /// # let mut run = Run { map: "rwlock".into(), mix: "mixed".parse().unwrap(), threads: 2,
 /// #   keys: 1, prefill: 0.5, dist: "uniform".into(), ops_per_txn: 1, arrivals: "even".into(),
 /// #   capacity_ops_per_sec: None, steps: vec![], points: vec![], knee: None, usl: None,
-/// #   repetitions: vec![], placement: None };
+/// #   repetitions: vec![], placement: None, slo: None };
 /// run.steps = vec![step(1e3, 1e3, 1_000), step(2e3, 2e3, 1_200), step(3e3, 3e3, 1_100),
 ///                  step(4e3, 3e3, 50_000), step(5e3, 3e3, 90_000)];
 /// analyze_run(&mut run, &KneeRules::default(), &Thresholds::default());

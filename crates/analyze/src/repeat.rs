@@ -4,9 +4,10 @@
 //! median p99 (and the coverage it actually has) and the median achieved
 //! rate.
 
-use mapknee_load::{median_step, Repetition, Run, Step};
+use mapknee_load::{median_step, Objective, Repetition, Run, Step};
 
 use crate::knee::{find_knee, KneeRules};
+use crate::slo::slo_capacity;
 
 use crate::stats::{median, median_ci};
 
@@ -107,9 +108,14 @@ pub fn repetitions(steps: &[Step]) -> Option<Vec<Vec<Step>>> {
     (reps.len() > 1).then_some(reps)
 }
 
-/// Each repetition analysed alone (see [`repetition_of`]). Their spread is
-/// the noise a single run carries.
-pub fn repetition_figures(steps: &[Step], rules: &KneeRules) -> Vec<Repetition> {
+/// Each repetition analysed alone (see [`repetition_of`]), with its SLO
+/// capacity under `objective`. Their spread is the noise a single run
+/// carries.
+pub fn repetition_figures(
+    steps: &[Step],
+    rules: &KneeRules,
+    objective: &Objective,
+) -> Vec<Repetition> {
     let Some(reps) = repetitions(steps) else {
         return Vec::new();
     };
@@ -117,7 +123,13 @@ pub fn repetition_figures(steps: &[Step], rules: &KneeRules) -> Vec<Repetition> 
         .filter(|r| r.len() >= 2)
         .map(|r| {
             let knee = find_knee(r, rules).and_then(|k| r[k.index].target_ops_per_sec);
-            repetition_of(r, knee, rules)
+            let mut figures = repetition_of(r, knee, rules);
+            if let Some(slo) = slo_capacity(r, objective, rules) {
+                // Never met counts as 0: compare reads it as the worst.
+                figures.slo_ops_per_sec = Some(slo.ops_per_sec.unwrap_or(0.0));
+                figures.slo_open_ended = slo.open_ended;
+            }
+            figures
         })
         .collect()
 }
@@ -149,14 +161,17 @@ pub fn repetition_of(steps: &[Step], knee: Option<f64>, rules: &KneeRules) -> Re
             .map(|s| s.achieved_ops_per_sec)
             .fold(0.0, f64::max),
         saturated: steps.iter().any(|s| rules.saturated(s)),
+        slo_ops_per_sec: None,
+        slo_open_ended: false,
     }
 }
 
 /// Folds a run's repetitions: records each repetition's figures (see
-/// [`repetition_figures`]) in `run.repetitions`, then merges its steps
-/// ([`merge_steps`]). Call [`attach_knee_range`] after [`crate::analyze_run`].
-pub fn merge(run: &mut Run, rules: &KneeRules) {
-    run.repetitions = repetition_figures(&run.steps, rules);
+/// [`repetition_figures`]; its SLO capacity under `objective`) in
+/// `run.repetitions`, then merges its steps ([`merge_steps`]). Call
+/// [`attach_knee_range`] after [`crate::analyze_run`].
+pub fn merge(run: &mut Run, rules: &KneeRules, objective: &Objective) {
+    run.repetitions = repetition_figures(&run.steps, rules, objective);
     run.steps = merge_steps(&run.steps);
 }
 
@@ -195,13 +210,27 @@ mod tests {
         let reps = repetitions(&steps).unwrap();
         assert_eq!(reps.len(), 2);
         assert!(reps.iter().all(|r| r.len() == 5));
-        let figures = repetition_figures(&steps, &KneeRules::default());
+        let objective = crate::slo::DEFAULT_OBJECTIVE;
+        let figures = repetition_figures(&steps, &KneeRules::default(), &objective);
         let mut knees: Vec<f64> = figures.iter().map(|r| r.knee_ops_per_sec).collect();
         knees.sort_by(f64::total_cmp);
         assert_eq!(knees, vec![3e3, 4e3]);
         assert!(figures.iter().all(|r| r.knee_found));
         assert!(figures.iter().all(|r| r.peak_achieved_ops_per_sec == 5e3));
         assert!(figures.iter().all(|r| !r.saturated), "every step kept up");
+        // Every p99 is far inside 1 ms: each held it through its top rate.
+        assert!(figures
+            .iter()
+            .all(|r| r.slo_ops_per_sec == Some(5e3) && r.slo_open_ended));
+        // Under 500 ns, rep 0 (900 ns at 3e3, then 990, 990) broke it at
+        // 3e3; rep 1 (150 ns at 3e3, then 800, 800) at 4e3.
+        let tight: Objective = "p99<=500ns".parse().unwrap();
+        let mut slo: Vec<f64> = repetition_figures(&steps, &KneeRules::default(), &tight)
+            .iter()
+            .map(|r| r.slo_ops_per_sec.unwrap())
+            .collect();
+        slo.sort_by(f64::total_cmp);
+        assert_eq!(slo, vec![2e3, 3e3]);
         assert!(repetitions(&steps[..1]).is_none());
     }
 }

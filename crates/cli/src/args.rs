@@ -111,6 +111,11 @@ pub(crate) struct RunArgs {
     /// default scenario; 1 with --quick].
     #[arg(long, value_name = "N")]
     pub(crate) repeat: Option<usize>,
+    /// Latency objective, e.g. p99<=1ms: a percentile (p50, p90, p99,
+    /// p99.9, max) and a bound (ns, us, ms, s); each map's SLO capacity is
+    /// the highest rate it kept up with inside it [default: p99<=1ms].
+    #[arg(long, value_name = "OBJECTIVE")]
+    pub(crate) slo: Option<String>,
     #[command(flatten)]
     pub(crate) common: WorkloadArgs,
 }
@@ -138,6 +143,11 @@ pub(crate) struct ReportArgs {
     /// Write report.html (and results.csv) here [default: beside RESULTS.json].
     #[arg(long, value_name = "DIR")]
     pub(crate) out: Option<PathBuf>,
+    /// Latency objective, e.g. p99<=1ms: a percentile (p50, p90, p99,
+    /// p99.9, max) and a bound (ns, us, ms, s); each map's SLO capacity is
+    /// the highest rate it kept up with inside it [default: the file's, else p99<=1ms].
+    #[arg(long, value_name = "OBJECTIVE")]
+    pub(crate) slo: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -155,6 +165,11 @@ pub(crate) struct CompareArgs {
     /// Changes within this many percent are noise [default: 15].
     #[arg(long, value_name = "PCT", allow_hyphen_values = true)]
     pub(crate) threshold: Option<f64>,
+    /// Latency objective, e.g. p99<=1ms: a percentile (p50, p90, p99,
+    /// p99.9, max) and a bound (ns, us, ms, s); SLO capacities are judged
+    /// against it on both sides [default: the first base file's, else p99<=1ms].
+    #[arg(long, value_name = "OBJECTIVE")]
+    pub(crate) slo: Option<String>,
     /// Output format (table or json).
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub(crate) format: Format,
@@ -168,6 +183,11 @@ pub(crate) struct AdviseArgs {
     /// Output format (table or json).
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub(crate) format: Format,
+    /// Latency objective, e.g. p99<=1ms: a percentile (p50, p90, p99,
+    /// p99.9, max) and a bound (ns, us, ms, s); maps are ranked by the
+    /// highest rate they kept up with inside it [default: the file's, else p99<=1ms].
+    #[arg(long, value_name = "OBJECTIVE")]
+    pub(crate) slo: Option<String>,
 }
 
 #[derive(Debug, Args)]

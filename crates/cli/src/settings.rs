@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use mapknee_load::{Arrivals, Dist, Mix, Rates, StaircaseConfig, Workload};
+use mapknee_load::{Arrivals, Dist, Mix, Objective, Rates, StaircaseConfig, Workload};
 use mapknee_maps::{parse_duration, HasherKind, MapKind};
 use toml::Spanned;
 
@@ -51,6 +51,8 @@ pub(crate) struct RunSettings {
     pub(crate) scenario: String,
     pub(crate) mixes: Vec<Mix>,
     pub(crate) staircase: StaircaseConfig,
+    /// The latency objective each map's SLO capacity is judged against.
+    pub(crate) slo: Objective,
 }
 
 /// Validated `scale` settings.
@@ -293,6 +295,8 @@ impl RunSettings {
             (per_step * 5 / 6).clamp(MIN_STEP, MAX_STEP)
         });
         let warmup = warmup_for(step);
+        let slo = crate::cmd::objective(args.slo.as_deref())?
+            .unwrap_or(mapknee_analyze::slo::DEFAULT_OBJECTIVE);
         common.warnings.shrink_to_fit();
         Ok(RunSettings {
             scenario: sc.file.name.clone().unwrap_or_else(|| sc.origin.clone()),
@@ -314,6 +318,7 @@ impl RunSettings {
             },
             common,
             mixes,
+            slo,
         })
     }
 

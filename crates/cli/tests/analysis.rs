@@ -86,6 +86,22 @@ fn repeat_report_advise_compare_end_to_end() {
             assert_eq!(s["p99_ci_coverage"], 0.75);
         }
     }
+    // The latency objective (the default) and each run's SLO capacity
+    // under it, per run and per repetition.
+    assert_eq!(
+        v["slo"],
+        serde_json::json!({"percentile": "p99", "max_ns": 1_000_000})
+    );
+    for run in v["runs"].as_array().unwrap() {
+        assert!(
+            run["slo"]["base_ns"].as_u64().unwrap() > 0,
+            "{}",
+            run["slo"]
+        );
+        for rep in run["repetitions"].as_array().unwrap() {
+            assert!(rep["slo_ops_per_sec"].is_number(), "{rep}");
+        }
+    }
     // Decay model across the two mixes, per map.
     let decay = v["decay"].as_array().expect("decay fits");
     assert_eq!(decay.len(), 2);
@@ -113,12 +129,16 @@ fn repeat_report_advise_compare_end_to_end() {
     assert!(text.contains("rwlock") && text.contains("wrote"));
     assert!(again.join("report.html").exists() && again.join("results.csv").exists());
 
-    // advise: one pick per mix, named from the maps measured.
+    // advise: one pick per mix, named from the maps measured. A measured
+    // p99 follows the machine's load; a lenient objective keeps this about
+    // the ranking (the objectives themselves are tested on fixtures below).
     let advice: Value = serde_json::from_str(&ok(&mapknee(&[
         "advise",
         dir.join("results.json").to_str().unwrap(),
         "--format",
         "json",
+        "--slo",
+        "p99<=10s",
     ])))
     .unwrap();
     let advice = advice.as_array().unwrap();
@@ -195,6 +215,214 @@ fn repeat_report_advise_compare_end_to_end() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// An open-loop step offered `rate` that achieved `achieved`, with this p99
+/// and bottleneck label.
+fn fixture_step(rate: f64, achieved: f64, p99: u64, label: &str) -> mapknee_load::Step {
+    mapknee_load::Step {
+        target_ops_per_sec: Some(rate),
+        achieved_ops_per_sec: achieved,
+        ops: achieved as u64,
+        latency_ns: mapknee_load::Percentiles {
+            p99,
+            ..Default::default()
+        },
+        duration_s: 1.0,
+        bottleneck: Some(label.into()),
+        ..Default::default()
+    }
+}
+
+/// A `run` result file of one mix: syncmap slow from its lowest rate
+/// (p99 `slow_ns`, labelled syncmap-misses) with a late knee, against
+/// rwlock (p99 50 µs) with an early one. No objective recorded: files from
+/// before objectives look like this.
+fn slow_base_file(path: &Path, slow_ns: u64) {
+    use mapknee_load::{Knee, Machine, Results, Run, SCHEMA};
+    let run = |map: &str, steps, knee: f64, label: &str| Run {
+        map: map.into(),
+        mix: "mixed".parse().unwrap(),
+        threads: 2,
+        keys: 1024,
+        prefill: 0.5,
+        dist: "uniform".into(),
+        ops_per_txn: 1,
+        arrivals: "even".into(),
+        capacity_ops_per_sec: Some(1e6),
+        steps,
+        points: vec![],
+        knee: Some(Knee {
+            ops_per_sec: knee,
+            rule: "p99x3".into(),
+            bottleneck: label.into(),
+            ..Default::default()
+        }),
+        usl: None,
+        repetitions: vec![],
+        placement: None,
+        slo: None,
+    };
+    let rates = [100e3, 200e3, 400e3, 800e3, 1.6e6];
+    // syncmap: flat at `slow_ns` (its own base is slow, so it knees late:
+    // only where it saturates, at 1.6M).
+    let sync: Vec<_> = rates
+        .iter()
+        .map(|&r| {
+            let achieved = if r > 1e6 { 0.7 * r } else { r };
+            fixture_step(r, achieved, slow_ns, "syncmap-misses")
+        })
+        .collect();
+    // rwlock: 50 µs until a lock convoy forms at 400k (its knee, 4x its
+    // base), still inside 1 ms at 800k, saturated at 1.6M.
+    let p99s = [50_000, 50_000, 200_000, 400_000, 30_000_000];
+    let rw: Vec<_> = rates
+        .iter()
+        .zip(p99s)
+        .map(|(&r, p)| {
+            let achieved = if p > 1_000_000 { 0.6 * r } else { r };
+            fixture_step(r, achieved, p, "lock-contention")
+        })
+        .collect();
+    let results = Results {
+        schema: SCHEMA.into(),
+        kind: "run".into(),
+        machine: Machine::detect("rustc", "0", "foldhash", 10.0, 20.0),
+        runs: vec![
+            run("syncmap", sync, 1.6e6, "saturation"),
+            run("rwlock", rw, 400e3, "lock-contention"),
+        ],
+        elapsed_s: 1.0,
+        interrupted: false,
+        decay: vec![],
+        slo: None,
+    };
+    std::fs::write(path, serde_json::to_string(&results).unwrap()).unwrap();
+}
+
+#[test]
+fn advise_never_picks_a_map_whose_base_misses_the_objective() {
+    let dir = scratch("slo-advise");
+    let path = dir.join("results.json");
+    // 2.5 ms is 50x rwlock's 50 µs.
+    slow_base_file(&path, 2_500_000);
+    let file = path.to_str().unwrap();
+    let text = ok(&mapknee(&["advise", file]));
+    assert!(
+        text.starts_with("latency objective p99 ≤ 1 ms (default; --slo to change)"),
+        "{text}"
+    );
+    // By knee alone syncmap held to 800k and rwlock to 200k; by the
+    // objective rwlock meets 1 ms up to 800k (400 µs there, a convoy
+    // forming) and syncmap never does.
+    assert!(
+        text.contains("mixed: pick rwlock (p99 ≤ 1 ms up to 800k/s)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("never meets p99 ≤ 1 ms on this machine: base 2.50ms, cause syncmap-misses"),
+        "{text}"
+    );
+    let v: Value =
+        serde_json::from_str(&ok(&mapknee(&["advise", file, "--format", "json"]))).unwrap();
+    let a = &v[0];
+    assert_eq!(a["pick"], "rwlock");
+    assert_eq!(a["never_meet"], serde_json::json!(["syncmap"]));
+    assert_eq!(a["objective"]["max_ns"], 1_000_000);
+    let sync = &a["ranking"][1];
+    assert_eq!(
+        (&sync["map"], &sync["slo"]["ops_per_sec"]),
+        (&Value::from("syncmap"), &Value::Null)
+    );
+    assert!(sync["held_to_ops_per_sec"].as_f64() > a["ranking"][0]["held_to_ops_per_sec"].as_f64());
+
+    let text = ok(&mapknee(&["advise", file, "--slo", "p99<=5ms"]));
+    assert!(
+        text.starts_with("latency objective p99 ≤ 5 ms (--slo)"),
+        "{text}"
+    );
+    // A looser objective lets syncmap in: level with rwlock, a tie said as
+    // ties always were, the lower tail there ranked first.
+    assert!(
+        text.contains("mixed: pick rwlock (p99 ≤ 5 ms up to 800k/s)"),
+        "{text}"
+    );
+    assert!(text.contains("; within 10 %: syncmap"), "{text}");
+
+    // The report shows the same, and draws the objective on the p99 chart.
+    let text = ok(&mapknee(&["report", file]));
+    assert!(text.contains("latency objective p99 ≤ 1 ms"), "{text}");
+    assert!(
+        text.contains("never meets p99 ≤ 1 ms (cause syncmap-misses)"),
+        "{text}"
+    );
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains(r#"<g class="hline slo">"#), "objective line");
+    assert!(html.contains("objective p99 ≤ 1 ms"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn advise_says_when_no_map_meets_the_objective() {
+    let dir = scratch("slo-none");
+    let path = dir.join("results.json");
+    slow_base_file(&path, 2_500_000);
+    let file = path.to_str().unwrap();
+    // rwlock's 50 µs base misses 20 µs too: nobody meets it, and that is a
+    // verdict (exit 0), not an error.
+    let out = mapknee(&["advise", file, "--slo", "p99<=20us"]);
+    let text = ok(&out);
+    assert!(
+        text.contains("mixed: no map meets p99 ≤ 20 µs on this machine"),
+        "{text}"
+    );
+    assert!(
+        text.contains("every map's base p99 already exceeds it — rwlock (base 50.0µs, cause lock-contention), syncmap (base 2.50ms, cause syncmap-misses)"),
+        "{text}"
+    );
+    assert!(!text.contains("pick"), "{text}");
+    let v: Value = serde_json::from_str(&ok(&mapknee(&[
+        "advise",
+        file,
+        "--slo",
+        "p99<=20us",
+        "--format",
+        "json",
+    ])))
+    .unwrap();
+    assert_eq!(v[0]["pick"], Value::Null);
+    assert_eq!(v[0]["never_meet"], serde_json::json!(["rwlock", "syncmap"]));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn compare_judges_slo_capacity_too() {
+    let dir = scratch("slo-compare");
+    let (a, b) = (dir.join("a.json"), dir.join("b.json"));
+    // Same knees, same ladder; the new side's syncmap fell from 2.5 ms to
+    // 500 µs at its base: it meets the objective now, up to 800k.
+    slow_base_file(&a, 2_500_000);
+    slow_base_file(&b, 500_000);
+    let out = mapknee(&["compare", a.to_str().unwrap(), b.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("syncmap · mixed: improved"), "{text}");
+    assert!(text.contains("SLO capacity  never → 800k/s"), "{text}");
+    assert!(text.contains("latency objective p99 ≤ 1 ms"), "{text}");
+    // The other way round it regresses (exit 1); under a 5 ms objective
+    // both sides meet it alike.
+    let out = mapknee(&["compare", b.to_str().unwrap(), a.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = mapknee(&[
+        "compare",
+        b.to_str().unwrap(),
+        a.to_str().unwrap(),
+        "--slo",
+        "p99<=5ms",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A single-run result file: one rwlock/mixed run whose knee is at `knee`
 /// txn/s and whose top step saturates at 1.2 × `knee`.
 fn single_run_file(path: &Path, knee: f64) {
@@ -235,6 +463,7 @@ fn single_run_file(path: &Path, knee: f64) {
         usl: None,
         repetitions: vec![],
         placement: None,
+        slo: None,
     };
     let results = Results {
         schema: SCHEMA.into(),
@@ -244,6 +473,7 @@ fn single_run_file(path: &Path, knee: f64) {
         elapsed_s: 1.0,
         interrupted: false,
         decay: vec![],
+        slo: None,
     };
     std::fs::write(path, serde_json::to_string(&results).unwrap()).unwrap();
 }

@@ -132,6 +132,13 @@ mod contract {
                 && text.contains("bottleneck")
         );
         assert!(text.contains("elapsed "));
+        // The objective in the header, and each map's base and SLO capacity
+        // beside its knee line.
+        assert!(
+            text.contains("latency objective p99 ≤ 1 ms (change with --slo)"),
+            "{text}"
+        );
+        assert!(text.contains("base p99 "), "{text}");
     }
 
     #[test]
@@ -207,6 +214,23 @@ mod bad_input {
         rejects(&["run", "--keys", "many"], "invalid value");
         rejects(&["run", "--no-such-flag"], "unexpected argument");
         rejects(&["list", "bogus"], "unknown list section");
+    }
+
+    #[test]
+    fn bad_latency_objectives() {
+        // Parsed before any file is read or step measured, on every command
+        // that takes one.
+        rejects(&["run", "--slo", "p98<=1ms"], "unknown percentile 'p98'");
+        rejects(&["run", "--slo", "p99<1ms"], "no '<='");
+        rejects(&["advise", "x.json", "--slo", "p99<=1"], "needs a unit");
+        rejects(
+            &["report", "x.json", "--slo", "p99<=0us"],
+            "between 1 ns and 1 hour",
+        );
+        rejects(
+            &["compare", "a.json", "b.json", "--slo", "max<=1h"],
+            "unknown unit 'h'",
+        );
     }
 
     #[test]

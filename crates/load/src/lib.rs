@@ -32,6 +32,7 @@ mod results;
 mod rng;
 mod runner;
 pub mod short;
+mod slo;
 mod staircase;
 mod workload;
 
@@ -51,6 +52,7 @@ pub use runner::{
     harness_cost, harness_open_loop_ns, run_map_step, run_map_step_placed, run_step, HarnessCost,
     StepSpec, WINDOW,
 };
+pub use slo::{Objective, Percentile, SloCapacity};
 pub use staircase::{
     baseline, first_confirmed, ladder, median_step, parse_rate, representatives, run_baseline,
     run_mix, run_mixes, run_scale, Ctx, NoProgress, Phase, Progress, Rates, ScaleConfig,

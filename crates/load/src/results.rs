@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Mix, Percentiles};
+use crate::{Mix, Objective, Percentiles, SloCapacity};
 
 /// The schema tag every result file carries.
 pub const SCHEMA: &str = "mapknee/v1";
@@ -32,6 +32,11 @@ pub struct Results {
     /// `run` only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub decay: Vec<Decay>,
+    /// The latency objective each run's `slo` was judged against
+    /// (*extension*; `run` only; files from before it have none, and
+    /// readers then judge against the default objective).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo: Option<Objective>,
 }
 
 /// The study's decay model for one map: ln(p99 / base p99) =
@@ -205,6 +210,10 @@ pub struct Run {
     /// `coherence::PlacementGate`) (*extension*).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub placement: Option<Placement>,
+    /// The run's capacity under the file's objective (`Results::slo`)
+    /// (*extension*; `run` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo: Option<SloCapacity>,
 }
 
 /// The worker cores' placement a run was held to, and what holding it cost.
@@ -245,7 +254,8 @@ impl Placement {
 }
 
 /// One repetition of a run's staircase, analysed as if it had run alone.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// `Default` (all zero) lets fixtures name only the fields they set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Repetition {
     /// The repetition's knee, txn/s; its highest offered rate when it has
     /// none (the knee is at least that).
@@ -259,6 +269,15 @@ pub struct Repetition {
     /// ladder never saturated the map, and `peak_achieved_ops_per_sec` is a
     /// lower bound).
     pub saturated: bool,
+    /// The repetition's SLO capacity under the file's objective, txn/s: 0
+    /// when it never met it (*extension*; `null` in files from before it,
+    /// and `compare` then reads the merged steps instead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo_ops_per_sec: Option<f64>,
+    /// Whether `slo_ops_per_sec` is the repetition's highest offered rate,
+    /// so only a lower bound (*extension*).
+    #[serde(default)]
+    pub slo_open_ended: bool,
 }
 
 /// The Universal Scalability Law, X(N) = λN / (1 + σ(N−1) + κN(N−1)),

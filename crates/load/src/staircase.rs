@@ -221,6 +221,7 @@ fn empty_run(kind: &MapKind, workload: &Workload, threads: usize, arrivals: Arri
         usl: None,
         repetitions: Vec::new(),
         placement: None,
+        slo: None,
     }
 }
 

@@ -1,15 +1,16 @@
-//! The page: header and machine, knee summary, then one section per mix
-//! with its charts (`run`) or scaling curves (`scale`).
+//! The page: header and machine, knee and SLO-capacity summary, then one
+//! section per mix with its charts (`run`: the latency objective as a
+//! horizontal line on its latency charts) or scaling curves (`scale`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use mapknee_load::{Results, Run, Step};
+use mapknee_load::{Objective, Results, Run, Step};
 
 use crate::escape::{escape, slug};
 use crate::format;
-use crate::style::{CSS, EVENT_COLORS, MAP_COLORS, PERCENTILE_COLORS, REFERENCE};
-use crate::svg::{Axis, Chart, Emphasis, Marker, ScaleKind, Series, Stroke};
+use crate::style::{CSS, EVENT_COLORS, MAP_COLORS, OBJECTIVE, PERCENTILE_COLORS, REFERENCE};
+use crate::svg::{Axis, Chart, Emphasis, HLine, Marker, ScaleKind, Series, Stroke};
 
 /// Writes to a `String`; `fmt::Write` for `String` never fails.
 macro_rules! w {
@@ -135,9 +136,9 @@ pub(crate) fn page(results: &Results) -> String {
             scale_section(&mut o, i, mix, runs, &colors);
         }
     } else {
-        summary(&mut o, &mixes, &colors);
+        summary(&mut o, &mixes, &colors, results.slo.as_ref());
         for (i, (mix, runs)) in mixes.iter().enumerate() {
-            run_section(&mut o, i, mix, runs, &colors);
+            run_section(&mut o, i, mix, runs, &colors, results.slo.as_ref());
         }
     }
     w!(
@@ -219,14 +220,69 @@ fn header(o: &mut String, results: &Results, mixes: &[(&str, Vec<&Run>)]) {
     o.push_str("</header>");
 }
 
-fn summary(o: &mut String, mixes: &[(&str, Vec<&Run>)], colors: &Colors) {
+/// The SLO cells of a map's summary row: its base value of the
+/// objective's percentile, and its SLO capacity (or that it never meets
+/// the objective, and why).
+fn slo_cells(o: &mut String, r: &Run, objective: Option<&Objective>) {
+    let (Some(obj), Some(c)) = (objective, &r.slo) else {
+        o.push_str(r#"<td class="num">–</td><td class="num">–</td>"#);
+        return;
+    };
+    w!(
+        o,
+        r#"<td class="num">{}</td>"#,
+        format::ns(c.base_ns as f64)
+    );
+    match c.ops_per_sec {
+        Some(v) if c.open_ended => w!(
+            o,
+            r#"<td class="num"><strong>≥ {}</strong></td>"#,
+            format::rate(v)
+        ),
+        Some(v) => w!(
+            o,
+            r#"<td class="num"><strong>{}</strong></td>"#,
+            format::rate(v)
+        ),
+        None => w!(
+            o,
+            r#"<td class="never">never meets {} on this machine{}{}</td>"#,
+            escape(&obj.to_string()),
+            c.base_bottleneck
+                .as_deref()
+                .map(|b| format!(" (cause {})", escape(b)))
+                .unwrap_or_default(),
+            // The no-op map missed it too: the machine decided this.
+            c.base_floor_ns
+                .filter(|&f| !obj.within(f))
+                .map(|f| format!(", as did the harness alone ({})", format::ns(f as f64)))
+                .unwrap_or_default()
+        ),
+    }
+}
+
+fn summary(
+    o: &mut String,
+    mixes: &[(&str, Vec<&Run>)],
+    colors: &Colors,
+    objective: Option<&Objective>,
+) {
     if mixes.is_empty() {
         return;
     }
-    o.push_str(r#"<section id="summary"><h2>Knees</h2>"#);
+    match objective {
+        Some(obj) => w!(
+            o,
+            r#"<section id="summary"><h2>Knees and SLO capacity <small>objective {}</small></h2>"#,
+            escape(&obj.to_string())
+        ),
+        None => o.push_str(r#"<section id="summary"><h2>Knees</h2>"#),
+    }
+    let pct = objective.map_or("p99", |o| o.percentile.name());
+    let within = objective.map_or("SLO capacity".into(), |o| format!("{o} up to (txn/s)"));
     for (mix, runs) in mixes {
         w!(o, "<h3>{}</h3>", escape(mix));
-        o.push_str("<table class=\"knees\"><thead><tr><th>map</th><th>knee (txn/s)</th><th>rule</th><th>bottleneck</th><th>Kneedle</th><th>queueing reference</th><th>highest offered</th></tr></thead><tbody>");
+        w!(o, "<table class=\"knees\"><thead><tr><th>map</th><th>base {}</th><th>{}</th><th>knee (txn/s)</th><th>rule</th><th>bottleneck</th><th>Kneedle</th><th>queueing reference</th><th>highest offered</th></tr></thead><tbody>", escape(pct), escape(&within));
         for r in runs {
             let top = r
                 .steps
@@ -239,6 +295,7 @@ fn summary(o: &mut String, mixes: &[(&str, Vec<&Run>)], colors: &Colors) {
                 swatch(colors.of(&r.map)),
                 escape(&r.map)
             );
+            slo_cells(o, r, objective);
             match &r.knee {
                 Some(k) => {
                     let kneedle = match (&k.kneedle, k.kneedle_ops_per_sec) {
@@ -275,6 +332,14 @@ fn summary(o: &mut String, mixes: &[(&str, Vec<&Run>)], colors: &Colors) {
             );
         }
         o.push_str("</tbody></table>");
+    }
+    if let Some(obj) = objective {
+        w!(
+            o,
+            r#"<p class="note">SLO capacity: the highest offered rate at which the map kept up (completed ≥ 95 % of its arrivals) with its {pct} within the objective, {}, confirmed as a knee is (the objective breaks at the first failing step whose next step fails too; one isolated failure is a spike, and good steps past the break count for nothing); “≥”: it held through the highest rate offered. Base: of the three lowest rates, the step with the median {pct}; a map whose base already exceeds the objective never meets it, and its base’s bottleneck is the cause. Maps are advised by SLO capacity; the knee says where and why latency turns up.</p>"#,
+            escape(&obj.to_string()),
+            pct = escape(obj.percentile.name())
+        );
     }
     o.push_str(
         r#"<p class="note">No knee: the map kept up with every offered rate. Kneedle “agree” means the curve’s geometric knee is at the same or an adjacent step; the queueing reference is where a textbook queue with the measured capacity, fed by the run’s arrivals (D/M/1 for even, M/M/1 for Poisson), would reach the same latency rule from the base step’s measured utilisation.</p></section>"#,
@@ -362,7 +427,28 @@ fn knee_markers(chart: &mut Chart, runs: &[&Run], colors: &Colors, references: b
     }
 }
 
-fn run_section(o: &mut String, i: usize, mix: &str, runs: &[&Run], colors: &Colors) {
+/// The objective as a horizontal line on a latency chart.
+fn objective_line(obj: &Objective) -> HLine {
+    HLine {
+        y: obj.max_ns as f64,
+        label: format!("objective {obj}"),
+        tooltip: format!(
+            "latency objective: {obj}; a step meets it when it keeps up and its {} is at or below this line",
+            obj.percentile.name()
+        ),
+        color: OBJECTIVE.into(),
+        class: "slo",
+    }
+}
+
+fn run_section(
+    o: &mut String,
+    i: usize,
+    mix: &str,
+    runs: &[&Run],
+    colors: &Colors,
+    objective: Option<&Objective>,
+) {
     w!(
         o,
         r#"<section class="mix" id="{}"><h2>Mix: {}</h2>"#,
@@ -404,12 +490,17 @@ fn run_section(o: &mut String, i: usize, mix: &str, runs: &[&Run], colors: &Colo
         });
     }
     knee_markers(&mut p99, runs, colors, true);
-    chart_or_note(
-        o,
-        &p99,
-        "wide",
-        "Solid vertical lines: knees, labelled map and rate. Dashed, in the map’s colour: Kneedle’s knee and the queueing reference (hover for which; the knee table above lists both).",
+    // The objective belongs on the p99 chart only when it is a p99 one; the
+    // spectra below carry it for any percentile.
+    let p99_objective = objective.filter(|o| o.percentile == mapknee_load::Percentile::P99);
+    p99.hlines.extend(p99_objective.map(objective_line));
+    let caption = format!(
+        "Solid vertical lines: knees, labelled map and rate. Dashed, in the map’s colour: Kneedle’s knee and the queueing reference (hover for which; the knee table above lists both).{}",
+        p99_objective.map_or(String::new(), |o| format!(
+            " Dashed dark red horizontal line: the latency objective, {o}; each map’s SLO capacity is the last rate it kept up with below it."
+        ))
     );
+    chart_or_note(o, &p99, "wide", &caption);
 
     // Achieved vs offered.
     let mut ach = Chart::new(
@@ -498,6 +589,7 @@ fn run_section(o: &mut String, i: usize, mix: &str, runs: &[&Run], colors: &Colo
             });
         }
         knee_markers(&mut c, std::slice::from_ref(r), colors, false);
+        c.hlines.extend(objective.map(objective_line));
         chart_or_note(o, &c, "small", "");
     }
     o.push_str("</div>");

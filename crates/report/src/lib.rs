@@ -2,11 +2,13 @@
 //! JavaScript, no network) that shows where each map stops keeping up and
 //! why.
 //!
-//! For a `run` result: the machine, a knee table per mix, then per mix
-//! p99 (corrected) vs offered rate with knees marked, achieved vs offered,
-//! percentile spectra, and timelines with growth and promotion events. For a
-//! `scale` result: throughput vs threads per map with the fitted Universal
-//! Scalability Law curve and its parameters.
+//! For a `run` result: the machine, a table per mix of each map's base
+//! p99, SLO capacity under the latency objective and knee, then per mix
+//! p99 (corrected) vs offered rate with knees marked and the objective
+//! drawn as a horizontal line, achieved vs offered, percentile spectra
+//! (with the objective's line), and timelines with growth and promotion
+//! events. For a `scale` result: throughput vs threads per map with the
+//! fitted Universal Scalability Law curve and its parameters.
 //!
 //! Rendering is total: any [`Results`] (empty runs, single steps, zero
 //! latencies, missing knees, interrupted runs) gives a well-formed page with
@@ -41,6 +43,7 @@ use mapknee_load::Results;
 ///     elapsed_s: 0.0,
 ///     interrupted: false,
 ///     decay: vec![],
+///     slo: None,
 /// };
 /// let page = mapknee_report::html(&results);
 /// assert!(page.starts_with("<!DOCTYPE html>"));

@@ -22,6 +22,10 @@ pub(crate) const EVENT_COLORS: [(&str, &str); 4] = [
 /// Grey for reference lines (y = x).
 pub(crate) const REFERENCE: &str = "#8a93a3";
 
+/// Dark red for the latency objective's line: a limit, and unlike every
+/// map's colour.
+pub(crate) const OBJECTIVE: &str = "#B2182B";
+
 /// The stylesheet. It must contain no `<` or `&` (it sits in `<style>`
 /// of a page that also parses as XML).
 pub(crate) const CSS: &str = r#"
@@ -62,5 +66,7 @@ svg .ytick { text-anchor: end; fill: #444; }
 svg .xtick { text-anchor: middle; fill: #444; }
 svg .xlabel, svg .ylabel { text-anchor: middle; fill: #5b6474; }
 svg .mlabel { font-size: 11px; paint-order: stroke; stroke: #fff; stroke-width: 3px; stroke-linejoin: round; }
+svg .hlabel { font-size: 11px; font-weight: 600; paint-order: stroke; stroke: #fff; stroke-width: 3px; stroke-linejoin: round; }
 svg .empty { text-anchor: middle; fill: #999; }
+.never { color: #B2182B; }
 "#;

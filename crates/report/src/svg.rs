@@ -287,6 +287,23 @@ pub(crate) struct Marker {
     pub(crate) map: Option<String>,
 }
 
+/// A labelled horizontal line at `y`: a threshold the data is read
+/// against (the latency objective).
+#[derive(Debug, Clone)]
+pub(crate) struct HLine {
+    /// Where, in data units. The y scale always reaches it, so the line is
+    /// drawn even when every point lies below it.
+    pub(crate) y: f64,
+    /// Text drawn at the right end, above the line.
+    pub(crate) label: String,
+    /// Hover text.
+    pub(crate) tooltip: String,
+    /// CSS colour.
+    pub(crate) color: String,
+    /// CSS class of the line's group (`slo`).
+    pub(crate) class: &'static str,
+}
+
 /// A line chart.
 #[derive(Debug, Clone)]
 pub(crate) struct Chart {
@@ -300,6 +317,8 @@ pub(crate) struct Chart {
     pub(crate) series: Vec<Series>,
     /// Vertical markers, drawn under the lines.
     pub(crate) markers: Vec<Marker>,
+    /// Horizontal lines, drawn under the data.
+    pub(crate) hlines: Vec<HLine>,
     /// viewBox width.
     pub(crate) width: f64,
     /// viewBox height.
@@ -332,6 +351,7 @@ impl Chart {
             y,
             series: vec![],
             markers: vec![],
+            hlines: vec![],
             width: 720.0,
             height: 360.0,
         }
@@ -430,7 +450,8 @@ impl Chart {
         let ys = self
             .series
             .iter()
-            .flat_map(|s| s.points.iter().filter(|p| good(p)).map(|p| p.1));
+            .flat_map(|s| s.points.iter().filter(|p| good(p)).map(|p| p.1))
+            .chain(self.hlines.iter().map(|l| l.y));
         // Data stays below the marker labels' band.
         let (labels, label_rows) = self.label_layout(&xscale, px1);
         let band = (label_rows as f64 * 13.0).min(plot_h * 0.4);
@@ -578,6 +599,31 @@ impl Chart {
                     r#"<text class="mlabel" x="{tx:.1}" y="{ly:.1}" text-anchor="{anchor}" fill="{}">{}</text>"#,
                     escape(&m.color),
                     escape(&m.label)
+                );
+            }
+            w!(o, "</g>");
+        }
+
+        // Horizontal lines, across the plot, labelled at the right end.
+        for l in &self.hlines {
+            let Some(y) = yscale.map(l.y) else { continue };
+            w!(o, r#"<g class="hline {}">"#, l.class);
+            if !l.tooltip.is_empty() {
+                w!(o, "<title>{}</title>", escape(&l.tooltip));
+            }
+            w!(
+                o,
+                r#"<line x1="{px0}" y1="{y:.1}" x2="{px1}" y2="{y:.1}" stroke="{}" stroke-width="1.5" stroke-dasharray="8 4"/>"#,
+                escape(&l.color)
+            );
+            if !l.label.is_empty() {
+                w!(
+                    o,
+                    r#"<text class="hlabel" x="{:.1}" y="{:.1}" text-anchor="end" fill="{}">{}</text>"#,
+                    px1 - 4.0,
+                    y - 5.0,
+                    escape(&l.color),
+                    escape(&l.label)
                 );
             }
             w!(o, "</g>");
@@ -756,6 +802,43 @@ mod tests {
         let svg = c.render();
         assert!(!svg.contains("NaN") && !svg.contains("inf"), "{svg}");
         assert!(svg.contains("no data") && svg.contains("&lt;edge&gt;"));
+    }
+
+    #[test]
+    fn a_horizontal_line_is_drawn_even_above_every_point() {
+        let mut c = Chart::new("p99", axis(ScaleKind::Linear), axis(ScaleKind::Log));
+        c.series.push(Series {
+            label: "a".into(),
+            color: "#000".into(),
+            points: vec![(1.0, 20_000.0), (2.0, 40_000.0)],
+            stroke: Stroke::Line,
+        });
+        c.hlines.push(HLine {
+            y: 1e6,
+            label: "p99 ≤ 1 ms".into(),
+            tooltip: "objective".into(),
+            color: "#c00".into(),
+            class: "slo",
+        });
+        let svg = c.render();
+        let at = svg
+            .find(r#"<g class="hline slo">"#)
+            .expect("the line's group");
+        let line = &svg[at..];
+        // Horizontal: both ends at the same y, inside the plot.
+        let attr = |name: &str| -> f64 {
+            let k = line.find(&format!(r#"{name}=""#)).unwrap() + name.len() + 2;
+            line[k..k + line[k..].find('"').unwrap()].parse().unwrap()
+        };
+        assert_eq!(attr("y1"), attr("y2"));
+        assert!(attr("x1") < attr("x2"));
+        // 1e6 is the top of the data's log scale: above the 40 µs point.
+        assert!(attr("y1") < 360.0 - BOTTOM && attr("y1") > 0.0);
+        assert!(line.contains("p99 ≤ 1 ms"));
+        // Not placeable on a log axis: nothing drawn, nothing broken.
+        c.hlines[0].y = 0.0;
+        let svg = c.render();
+        assert!(!svg.contains("hline") && !svg.contains("NaN"));
     }
 
     #[test]

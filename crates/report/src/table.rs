@@ -1,10 +1,11 @@
 //! Terminal tables shaped like the study's: per mix, offered rate, then
 //! achieved and p99 per map, and a bottleneck column; then one line per map
-//! with its knee and cause.
+//! with its base p99, its SLO capacity under the latency objective, and its
+//! knee and cause.
 
 use std::fmt::Write;
 
-use mapknee_load::{Decay, Machine, Results, Run};
+use mapknee_load::{Decay, Machine, Objective, Results, Run};
 
 use crate::short::{fmt_ns, fmt_rate};
 
@@ -85,10 +86,49 @@ pub fn render(results: &Results) -> String {
     }
 }
 
+/// A map's base and SLO capacity under `objective`: `base p99 25.0µs ·
+/// p99 ≤ 1 ms to 14.11M/s · `, `… ≤ 1 ms through 24.0M/s (highest
+/// offered) · `, or `base p99 2.34ms · never meets p99 ≤ 1 ms (cause
+/// syncmap-misses) · `; empty when the run was not judged.
+fn slo_words(r: &Run, objective: Option<&Objective>) -> String {
+    let (Some(obj), Some(c)) = (objective, &r.slo) else {
+        return String::new();
+    };
+    let base = format!("base {} {}", obj.percentile.name(), fmt_ns(c.base_ns));
+    match c.ops_per_sec {
+        Some(v) if c.open_ended => {
+            format!(
+                "{base} · {obj} through {}/s (highest offered) · ",
+                fmt_rate(v)
+            )
+        }
+        Some(v) => format!("{base} · {obj} to {}/s · ", fmt_rate(v)),
+        None => format!(
+            "{base} · never meets {obj}{}{} · ",
+            c.base_bottleneck
+                .as_deref()
+                .map(|b| format!(" (cause {b})"))
+                .unwrap_or_default(),
+            // The no-op map missed it too: the machine decided this.
+            c.base_floor_ns
+                .filter(|&f| !obj.within(f))
+                .map(|f| format!(", as did the harness alone ({})", fmt_ns(f)))
+                .unwrap_or_default()
+        ),
+    }
+}
+
 /// The study-shaped tables of a `run` result, one per mix, then each
-/// map's knee and its cause.
+/// map's base and SLO capacity beside its knee and cause.
 pub fn run(results: &Results) -> String {
     let mut out = machine_line(&results.machine);
+    let objective = results.slo.as_ref();
+    if let Some(o) = objective {
+        let _ = writeln!(
+            out,
+            "latency objective {o} (change with --slo): each map's SLO capacity is the highest offered rate it kept up with inside it"
+        );
+    }
     let mut mixes: Vec<&str> = Vec::new();
     for r in &results.runs {
         if !mixes.contains(&r.mix.name.as_str()) {
@@ -215,7 +255,7 @@ pub fn run(results: &Results) -> String {
                 }
             };
             let pad = " ".repeat(width - r.map.chars().count());
-            let _ = writeln!(out, "  {}{pad}  {line}", r.map);
+            let _ = writeln!(out, "  {}{pad}  {}{line}", r.map, slo_words(r, objective));
         }
     }
     if !results.decay.is_empty() {
@@ -227,6 +267,11 @@ pub fn run(results: &Results) -> String {
          knee: first step whose typical p99 (median of its 10 ms windows' p99) is ≥ 3× the base's \
          and the noise floor's (p99x3), or that completed < 95 % of its arrivals (throughput), \
          confirmed by a fresh step past it; base: the median of the three lowest steps.\n\
+         SLO capacity (p99 ≤ 1 ms unless --slo says otherwise: a map call's share of a service \
+         request's few-ms budget): the highest offered rate kept up with (≥ 95 % of arrivals) with \
+         the objective's percentile of the step (for p99, the column above) within it, confirmed by the next step as a \
+         knee is; never meets: its base (median of the three lowest steps) already exceeds it, \
+         cause: the base's bottleneck.\n\
          bottleneck: lock-contention, syncmap-misses or growth when that mechanism holds the largest \
          measured share of the latency; cpu when the workers were >= 90 % busy (or queued no more \
          than their load predicts); saturation when they fell behind; unexplained when they queued \

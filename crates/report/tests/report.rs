@@ -331,3 +331,135 @@ mod table {
         assert!(text.contains("1 = one M/M/1 queue") && text.contains("sync.Map"));
     }
 }
+
+/// The latency objective: stated in the table and the page, each map's
+/// base and SLO capacity beside its knee, and a horizontal line at the
+/// objective on the p99 chart and the spectra.
+mod objective {
+    use mapknee_load::{Objective, Results, SloCapacity};
+
+    use super::*;
+
+    /// The realistic fixture judged against `objective`: gomap meets it
+    /// up to 2M/s in every mix; syncmap never does under write-heavy, and
+    /// held it through the top rate under read-mostly.
+    fn judged(objective: &str) -> Results {
+        let mut r = common::run_results();
+        r.slo = Some(objective.parse::<Objective>().unwrap());
+        for run in &mut r.runs {
+            run.slo = Some(match (run.map.as_str(), run.mix.name.as_str()) {
+                ("syncmap", "write-heavy") => SloCapacity {
+                    base_ns: 2_300_000,
+                    base_bottleneck: Some("syncmap-misses".into()),
+                    base_floor_ns: Some(20_000),
+                    ..Default::default()
+                },
+                ("syncmap", _) => SloCapacity {
+                    ops_per_sec: Some(8e6),
+                    open_ended: true,
+                    base_ns: 2_300,
+                    at_ns: Some(21_000),
+                    ..Default::default()
+                },
+                _ => SloCapacity {
+                    ops_per_sec: Some(2e6),
+                    base_ns: 3_400,
+                    at_ns: Some(9_800),
+                    broken_at_ops_per_sec: Some(4e6),
+                    broken_by: Some("p99".into()),
+                    broken_ns: Some(2_400_000),
+                    ..Default::default()
+                },
+            });
+        }
+        r
+    }
+
+    /// The y of every horizontal objective line in the chart titled `t…`.
+    fn objective_lines<'a>(doc: &'a Document<'a>, title_start: &str) -> Vec<Node<'a, 'a>> {
+        doc.descendants()
+            .filter(|n| n.has_tag_name("svg") && title(*n).starts_with(title_start))
+            .flat_map(|svg| {
+                svg.descendants()
+                    .filter(|n| n.attribute("class") == Some("hline slo"))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_p99_chart_draws_the_objective_as_a_horizontal_line() {
+        let results = judged("p99<=1ms");
+        let html = mapknee_report::html(&results);
+        let doc = check(&html);
+        let lines = objective_lines(&doc, "p99 latency (corrected) vs offered rate");
+        assert_eq!(lines.len(), 2, "one per mix's p99 chart");
+        for g in &lines {
+            let line = g.children().find(|c| c.has_tag_name("line")).unwrap();
+            assert_eq!(line.attribute("y1"), line.attribute("y2"), "horizontal");
+            let label = g.children().find(|c| c.has_tag_name("text")).unwrap();
+            assert_eq!(label.text(), Some("objective p99 ≤ 1 ms"));
+        }
+        // The spectra carry it too: 2 maps × 2 mixes.
+        assert_eq!(objective_lines(&doc, "").len(), 2 + 4);
+        // The summary: objective, base, SLO capacity, and a map that never
+        // meets it with its cause.
+        assert!(html.contains("Knees and SLO capacity <small>objective p99 ≤ 1 ms</small>"));
+        assert!(html.contains("never meets p99 ≤ 1 ms on this machine (cause syncmap-misses)"));
+        assert!(
+            html.contains("<strong>≥ 8M</strong>"),
+            "held through the top rate"
+        );
+        assert!(html.contains("<strong>2M</strong>"), "gomap's capacity");
+        // A p99.9 objective is not a p99 line: only the spectra show it.
+        let html = mapknee_report::html(&judged("p99.9<=5ms"));
+        let doc = check(&html);
+        assert!(objective_lines(&doc, "p99 latency (corrected)").is_empty());
+        assert_eq!(objective_lines(&doc, "").len(), 4);
+        // Unjudged results (files from before objectives) draw none.
+        let html = mapknee_report::html(&common::run_results());
+        assert!(!html.contains("hline"));
+    }
+
+    #[test]
+    fn the_table_states_the_objective_and_each_maps_base_and_capacity() {
+        let text = mapknee_report::table::render(&judged("p99<=1ms"));
+        assert!(
+            text.contains("latency objective p99 ≤ 1 ms (change with --slo)"),
+            "{text}"
+        );
+        let line = |map: &str, nth: usize| {
+            text.lines()
+                .filter(|l| l.trim_start().starts_with(map) && l.contains("base p99"))
+                .nth(nth)
+                .unwrap_or_else(|| panic!("no line {nth} for {map}: {text}"))
+                .to_string()
+        };
+        assert!(
+            line("gomap", 0).contains("base p99 3.4µs · p99 ≤ 1 ms to 2.00M/s · knee at 4.00M/s"),
+            "{text}"
+        );
+        assert!(
+            line("syncmap", 0).contains("p99 ≤ 1 ms through 8.00M/s (highest offered) · no knee"),
+            "{text}"
+        );
+        assert!(
+            line("syncmap", 1)
+                .contains("base p99 2.30ms · never meets p99 ≤ 1 ms (cause syncmap-misses) · knee"),
+            "{text}"
+        );
+        // The noise floor was far inside 1 ms: nothing said of it; over
+        // 10 µs, the machine shares the blame.
+        assert!(!text.contains("harness alone"), "{text}");
+        let text = mapknee_report::table::render(&judged("p99<=10us"));
+        assert!(
+            text.contains(
+                "never meets p99 ≤ 10 µs (cause syncmap-misses), as did the harness alone (20.0µs)"
+            ),
+            "{text}"
+        );
+        // Unjudged results keep their old lines.
+        let text = mapknee_report::table::render(&common::run_results());
+        assert!(!text.contains("base p99") && !text.contains("latency objective"));
+    }
+}

@@ -1,15 +1,18 @@
-//! `mapknee advise RESULTS.json`: for each mix measured, the map to pick
-//! and up to which rate, and why — from the data.
+//! `mapknee advise RESULTS.json [--slo p99<=1ms]`: for each mix measured,
+//! the map to pick and up to which rate inside the latency objective, and
+//! why — from the data.
 
 use std::fmt::Write;
 
-use mapknee_analyze::advise::advise;
+use mapknee_analyze::advise::{advise, never_meets};
+use mapknee_analyze::slo::objective_for;
 
 use crate::args::{AdviseArgs, Format};
 use crate::render::{fmt_ns, fmt_rate};
 use crate::{CliError, Outcome};
 
 pub(crate) fn run(args: AdviseArgs) -> Result<Outcome, CliError> {
+    let given = super::objective(args.slo.as_deref())?;
     let results = super::read_results(&args.results)?;
     if results.kind != "run" {
         return Err(CliError::usage(format!(
@@ -18,12 +21,13 @@ pub(crate) fn run(args: AdviseArgs) -> Result<Outcome, CliError> {
             results.kind
         )));
     }
-    let advice = advise(&results);
     if args.format == Format::Csv {
         return Err(CliError::usage(
             "--format csv is not available here: use table or json",
         ));
     }
+    let objective = objective_for(given, &results);
+    let advice = advise(&results, &objective);
     match args.format {
         Format::Json => println!(
             "{}",
@@ -31,32 +35,56 @@ pub(crate) fn run(args: AdviseArgs) -> Result<Outcome, CliError> {
         ),
         _ => {
             let mut out = String::new();
+            let _ = writeln!(
+                out,
+                "latency objective {objective} ({})",
+                super::objective_source(args.slo.as_deref(), &results)
+            );
             if advice.is_empty() {
                 out.push_str("no measured steps: nothing to advise\n");
             }
+            let pct = objective.percentile.name();
             for a in &advice {
-                let limit = if a.open_ended {
-                    format!("at least {}/s", fmt_rate(a.up_to_ops_per_sec))
-                } else {
-                    format!("up to {}/s", fmt_rate(a.up_to_ops_per_sec))
-                };
-                let _ = writeln!(out, "{}: pick {} ({limit})", a.mix, a.pick);
+                // No pick is a verdict, not a failure: the objective is
+                // out of reach on this machine, and the advice says so.
+                match &a.pick {
+                    Some(pick) => {
+                        let limit = if a.open_ended {
+                            format!(
+                                "{objective} at least to {}/s",
+                                fmt_rate(a.up_to_ops_per_sec)
+                            )
+                        } else {
+                            format!("{objective} up to {}/s", fmt_rate(a.up_to_ops_per_sec))
+                        };
+                        let _ = writeln!(out, "{}: pick {pick} ({limit})", a.mix);
+                    }
+                    None => {
+                        let _ =
+                            writeln!(out, "{}: no map meets {objective} on this machine", a.mix);
+                    }
+                }
                 let _ = writeln!(out, "  why: {}", a.why);
                 for s in &a.ranking {
                     let knee = s
                         .knee_ops_per_sec
                         .map_or("no knee".to_string(), |k| format!("knee {}/s", fmt_rate(k)));
-                    let _ = writeln!(
-                        out,
-                        "    {:<18} held {:>8}/s  p99 there {:>9}  {knee}{}",
-                        s.map,
-                        fmt_rate(s.held_to_ops_per_sec),
-                        fmt_ns(s.p99_ns_at_hold),
-                        s.bottleneck
-                            .as_deref()
-                            .map(|b| format!(" ({b})"))
-                            .unwrap_or_default()
-                    );
+                    let cause = s
+                        .bottleneck
+                        .as_deref()
+                        .map(|b| format!(" ({b})"))
+                        .unwrap_or_default();
+                    let slo = match s.slo.ops_per_sec {
+                        Some(c) => format!(
+                            "{} {:>8}/s  {pct} there {:>9}  base {:>9}",
+                            if s.slo.open_ended { "≥ " } else { "to" },
+                            fmt_rate(c),
+                            fmt_ns(s.slo.at_ns.unwrap_or(0)),
+                            fmt_ns(s.slo.base_ns)
+                        ),
+                        None => never_meets(s, &objective),
+                    };
+                    let _ = writeln!(out, "    {:<18} {slo}  {knee}{cause}", s.map);
                 }
             }
             print!("{out}");

@@ -6,7 +6,8 @@ use std::fmt::Write;
 use std::path::PathBuf;
 
 use mapknee_analyze::compare::{
-    compare, Basis, Comparison, FigureChange, Verdict, DEFAULT_THRESHOLD_PCT, MIN_REPETITIONS,
+    compare_slo, Basis, Comparison, Figure, FigureChange, Verdict, DEFAULT_THRESHOLD_PCT,
+    MIN_REPETITIONS,
 };
 use mapknee_load::Results;
 
@@ -30,6 +31,7 @@ fn sides(args: &CompareArgs) -> Result<(Vec<PathBuf>, Vec<PathBuf>), CliError> {
 }
 
 pub(crate) fn run(args: CompareArgs) -> Result<Outcome, CliError> {
+    let given = super::objective(args.slo.as_deref())?;
     let threshold = args.threshold.unwrap_or(DEFAULT_THRESHOLD_PCT);
     if !(threshold.is_finite() && threshold >= 0.0) {
         return Err(CliError::usage(format!(
@@ -67,7 +69,9 @@ pub(crate) fn run(args: CompareArgs) -> Result<Outcome, CliError> {
             );
         }
     }
-    let c = compare(&base, &new, threshold);
+    // One objective for both sides: asked for, else the first base file's.
+    let objective = mapknee_analyze::slo::objective_for(given, &base[0]);
+    let c = compare_slo(&base, &new, threshold, &objective);
     match args.format {
         Format::Json => println!(
             "{}",
@@ -82,9 +86,12 @@ pub(crate) fn run(args: CompareArgs) -> Result<Outcome, CliError> {
     })
 }
 
-/// A signed percentage, to 0.1 % below ±100 % and to 1 % above.
+/// A signed percentage, to 0.1 % below ±100 % and to 1 % above; `+∞ %`
+/// for an SLO capacity that rose from never meeting the objective.
 fn pct(x: f64) -> String {
-    if x.abs() < 100.0 {
+    if x.is_infinite() {
+        format!("{}∞ %", if x > 0.0 { "+" } else { "-" })
+    } else if x.abs() < 100.0 {
         format!("{x:+.1} %")
     } else {
         format!("{x:+.0} %")
@@ -139,8 +146,13 @@ fn table(c: &Comparison) -> String {
             let _ = writeln!(out, "    no common figure to judge by");
         }
         for f in &r.figures {
+            // An SLO capacity of 0 is a map that never met the objective.
+            let rate = |v: f64| match f.figure {
+                Figure::SloCapacity if v == 0.0 => "never".to_string(),
+                _ => format!("{}/s", fmt_rate(v)),
+            };
             let values = match (f.base, f.new) {
-                (Some(b), Some(n)) => format!("{}/s → {}/s", fmt_rate(b), fmt_rate(n)),
+                (Some(b), Some(n)) => format!("{} → {}", rate(b), rate(n)),
                 _ => "median change over the steps".into(),
             };
             let [nb, nn] = f.repetitions;
@@ -212,8 +224,9 @@ fn table(c: &Comparison) -> String {
     if judged.clone().any(|f| f.lower_bounds != [0, 0]) {
         out.push_str(
             "note: a lower bound is a repetition that found no knee, or whose ladder never \
-             saturated the map; a drop counts only when the new side has none, a rise only when \
-             the base side has none\n",
+             saturated the map, or that met the latency objective through its highest rate; a \
+             drop counts only when the new side has none, a rise only when the base side has \
+             none\n",
         );
     }
     if c.runs
@@ -225,6 +238,14 @@ fn table(c: &Comparison) -> String {
             "note: a step's interval joins the two p99 intervals (order statistics of the \
              repetitions); it holds the true change at least as often as both hold their medians \
              (cov. ≥)\n",
+        );
+    }
+    if judged.clone().any(|f| f.figure == Figure::SloCapacity) {
+        let _ = writeln!(
+            out,
+            "note: SLO capacity: the highest offered rate kept up with inside the latency objective \
+             {} (never: the map's base already exceeds it)",
+            c.objective
         );
     }
     let m = judged

@@ -10,7 +10,7 @@ pub(crate) mod scale;
 
 use std::time::Duration;
 
-use mapknee_load::{harness_open_loop_ns, Clock, Machine};
+use mapknee_load::{harness_open_loop_ns, Clock, Machine, Objective};
 
 use crate::settings::Common;
 use crate::{CliError, RUSTC};
@@ -81,13 +81,36 @@ pub(crate) fn write_files(
     Ok(())
 }
 
-/// What `run` and `scale` do last: assemble the results, write `--out`,
-/// print in the chosen format, and say how the command ended.
+/// `--slo`, parsed: one line and exit status 2 when it is malformed.
+pub(crate) fn objective(flag: Option<&str>) -> Result<Option<Objective>, CliError> {
+    flag.map(|s| {
+        s.parse::<Objective>()
+            .map_err(|e| CliError::usage(format!("--slo: {e}")))
+    })
+    .transpose()
+}
+
+/// Where the objective a command judges by came from, for its output.
+pub(crate) fn objective_source(
+    flag: Option<&str>,
+    results: &mapknee_load::Results,
+) -> &'static str {
+    match (flag, results.slo) {
+        (Some(_), _) => "--slo",
+        (None, Some(_)) => "recorded in the results file; --slo to change",
+        (None, None) => "default; --slo to change",
+    }
+}
+
+/// What `run` and `scale` do last: assemble the results (with the latency
+/// objective `run` judged by), write `--out`, print in the chosen format,
+/// and say how the command ended.
 pub(crate) fn finish(
     kind: &str,
     machine: Machine,
     runs: Vec<mapknee_load::Run>,
     decay: Vec<mapknee_load::Decay>,
+    slo: Option<Objective>,
     started: std::time::Instant,
     common: &Common,
 ) -> Result<crate::Outcome, CliError> {
@@ -108,6 +131,7 @@ pub(crate) fn finish(
         elapsed_s: started.elapsed().as_secs_f64(),
         interrupted,
         decay,
+        slo,
     };
     crate::render::emit(&results, common.format, common.out.as_deref())?;
     if common.format != crate::args::Format::Table {

@@ -5,7 +5,12 @@ use crate::args::ReportArgs;
 use crate::{CliError, Outcome};
 
 pub(crate) fn run(args: ReportArgs) -> Result<Outcome, CliError> {
-    let results = super::read_results(&args.results)?;
+    let given = super::objective(args.slo.as_deref())?;
+    let mut results = super::read_results(&args.results)?;
+    // Judge every run against the objective asked for (else the file's,
+    // else the default, so files from before objectives show one too).
+    let objective = mapknee_analyze::slo::objective_for(given, &results);
+    mapknee_analyze::slo::attach(&mut results, &objective);
     let dir = match args.out {
         Some(d) => d,
         None => args

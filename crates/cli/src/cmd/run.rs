@@ -53,8 +53,9 @@ pub(crate) fn run(s: RunSettings) -> Result<Outcome, CliError> {
     let mut runs = Vec::new();
     for (mix, mut mix_runs) in s.mixes.iter().zip(climbed) {
         for run in &mut mix_runs {
-            mapknee_analyze::repeat::merge(run, &rules);
+            mapknee_analyze::repeat::merge(run, &rules, &s.slo);
             analyze_run(run, &rules, &thresholds);
+            mapknee_analyze::slo::attach_run(run, &s.slo);
             mapknee_analyze::repeat::attach_knee_range(run);
             if let Some(k) = &run.knee {
                 bar.println(&format!(
@@ -96,5 +97,5 @@ pub(crate) fn run(s: RunSettings) -> Result<Outcome, CliError> {
         }
     }
     let decay = maps.iter().filter_map(|m| fit_decay(m, &runs)).collect();
-    super::finish("run", machine, runs, decay, started, &s.common)
+    super::finish("run", machine, runs, decay, Some(s.slo), started, &s.common)
 }

@@ -34,5 +34,5 @@ pub(crate) fn run(s: ScaleSettings) -> Result<Outcome, CliError> {
     for run in &mut runs {
         run.usl = fit_usl(&run.points);
     }
-    super::finish("scale", machine, runs, vec![], started, &s.common)
+    super::finish("scale", machine, runs, vec![], None, started, &s.common)
 }

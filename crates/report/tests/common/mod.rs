@@ -108,6 +108,7 @@ fn run(map: &str, mix: &str, steps: Vec<Step>, knee: Option<Knee>) -> Run {
         usl: None,
         repetitions: Vec::new(),
         placement: None,
+        slo: None,
     }
 }
 
@@ -251,6 +252,7 @@ pub(crate) fn run_results() -> Results {
         elapsed_s: 187.4,
         interrupted: false,
         decay: vec![],
+        slo: None,
     }
 }
 
@@ -302,5 +304,6 @@ pub(crate) fn scale_results() -> Results {
         elapsed_s: 64.0,
         interrupted: false,
         decay: vec![],
+        slo: None,
     }
 }
