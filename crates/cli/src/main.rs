@@ -1,18 +1,23 @@
 //! `mapknee`: the binary. Thin: parse → validate (`settings`) → call the
 //! libraries → print (`render`). Exit status: 0 done, 1 failed while running
-//! (e.g. cannot write `--out`), 2 bad input (one line on stderr), 130
-//! interrupted by Ctrl-C (what was measured is still printed and written).
+//! (e.g. cannot write `--out`, or a step could not run or finish: what was
+//! measured before it is still printed and written), 2 bad input (one line
+//! on stderr), 130 interrupted by Ctrl-C (what was measured is still
+//! printed and written).
 
 mod args;
 mod cmd;
+mod limits;
 mod progress;
 mod render;
 mod scenario;
 mod settings;
+mod watchdog;
 
 use std::fmt;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 
 use clap::error::ErrorKind;
 use clap::Parser;
@@ -24,6 +29,26 @@ pub(crate) const RUSTC: &str = env!("MAPKNEE_RUSTC");
 
 /// Raised by Ctrl-C; the runners check it and stop early.
 pub(crate) static STOP: AtomicBool = AtomicBool::new(false);
+
+/// Why the run stopped early when it was not Ctrl-C: the first step that
+/// could not run or finish. Set with [`fail`].
+static FAILURE: Mutex<Option<String>> = Mutex::new(None);
+
+/// Stops the run as Ctrl-C does, recording why (the first reason wins):
+/// what was measured is still printed and written, then `why` is the one
+/// error line and the exit status is 1.
+pub(crate) fn fail(why: String) {
+    FAILURE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get_or_insert(why);
+    STOP.store(true, Ordering::SeqCst);
+}
+
+/// The reason [`fail`] recorded, if any.
+pub(crate) fn failure() -> Option<String> {
+    FAILURE.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
 
 /// An error for the user: one line, and the exit status it maps to.
 #[derive(Debug)]

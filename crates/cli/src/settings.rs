@@ -195,6 +195,7 @@ impl RunSettings {
             None => Scenario::default_scenario(),
         };
         let f = &sc.file;
+        let keys_given = args.common.keys.is_some();
         let mut common = common(args.common, &sc)?;
 
         let mixes: Vec<Mix> = if !args.mixes.is_empty() {
@@ -233,6 +234,7 @@ impl RunSettings {
                 cores()
             ));
         }
+        let rates_given = args.rates.is_some();
         let rates =
             parse_src(pick(args.rates, &f.rates, &sc), str::parse::<Rates>)?.unwrap_or(Rates::Auto);
         let arrivals = parse_src(
@@ -241,6 +243,12 @@ impl RunSettings {
         )?
         .unwrap_or_default();
         let step = parse_src(pick(args.step, &f.step, &sc), parse_dur)?;
+        let explicit = crate::limits::Explicit {
+            step: step.is_some(),
+            repeat: args.repeat.is_some(),
+            rates: rates_given,
+            keys: keys_given,
+        };
 
         let quick = args.quick;
         // --quick is one pass: it promises a short run, not a steady one.
@@ -286,11 +294,16 @@ impl RunSettings {
 
         // Derive the step from the budget: every mix gets an equal share,
         // spent on the probes and `per_mix` steps (each repeated) of
-        // warm-up (1/6) + measurement (5/6) + fixed overhead.
+        // warm-up (1/6) + measurement (5/6) + fixed overhead. Saturating:
+        // counts come from flags and files, and are bounded only later
+        // (limits), against the machine.
         let step = step.unwrap_or_else(|| {
-            let per_mix_time = budget / mixes.len().max(1) as u32;
-            let probes = probe * (common.maps.len() * mapknee_load::PROBES) as u32;
-            let per_step = per_mix_time.saturating_sub(probes) / (per_mix * repeat).max(1) as u32;
+            let per_mix_time = budget / count(mixes.len().max(1));
+            let probes = probe.saturating_mul(count(
+                common.maps.len().saturating_mul(mapknee_load::PROBES),
+            ));
+            let per_step =
+                per_mix_time.saturating_sub(probes) / count(per_mix.saturating_mul(repeat).max(1));
             let per_step = per_step.saturating_sub(STEP_OVERHEAD);
             (per_step * 5 / 6).clamp(MIN_STEP, MAX_STEP)
         });
@@ -298,7 +311,7 @@ impl RunSettings {
         let slo = crate::cmd::objective(args.slo.as_deref())?
             .unwrap_or(mapknee_analyze::slo::DEFAULT_OBJECTIVE);
         common.warnings.shrink_to_fit();
-        Ok(RunSettings {
+        let settings = RunSettings {
             scenario: sc.file.name.clone().unwrap_or_else(|| sc.origin.clone()),
             staircase: StaircaseConfig {
                 rates,
@@ -319,7 +332,10 @@ impl RunSettings {
             common,
             mixes,
             slo,
-        })
+        };
+        crate::limits::check_run(&settings, quick, explicit, &crate::limits::Host::detect())
+            .map_err(CliError::usage)?;
+        Ok(settings)
     }
 
     /// Steps the run will take (for the progress bar): probes, ladder and
@@ -328,29 +344,36 @@ impl RunSettings {
         let c = &self.staircase;
         let maps = self.common.maps.len();
         let probes = if c.rates == Rates::Auto {
-            maps * mapknee_load::PROBES
+            maps.saturating_mul(mapknee_load::PROBES)
         } else {
             0
         };
         let per_mix = steps_per_mix(&c.rates, c.ladder_steps, c.refine_steps, maps, c.floor);
-        ((probes + per_mix * c.repeat) * self.mixes.len()) as u64
+        let steps = probes
+            .saturating_add(per_mix.saturating_mul(c.repeat))
+            .saturating_mul(self.mixes.len());
+        u64::try_from(steps).unwrap_or(u64::MAX)
     }
 
     /// An upper estimate of the wall time.
+    /// In floating point: the counts come from flags and files, and the
+    /// limits compare this estimate before anything bounds them.
     pub(crate) fn estimate(&self) -> Duration {
         let c = &self.staircase;
-        let maps = self.common.maps.len() as u32;
-        let per_mix = steps_per_mix(
-            &c.rates,
-            c.ladder_steps,
-            c.refine_steps,
-            maps as usize,
-            c.floor,
-        );
-        let steps = (per_mix * c.repeat) as u32;
-        self.mixes.len() as u32
-            * (maps * mapknee_load::PROBES as u32 * (c.probe + c.warmup / 2)
-                + steps * (c.step + c.warmup + STEP_OVERHEAD))
+        let maps = self.common.maps.len();
+        let per_mix = steps_per_mix(&c.rates, c.ladder_steps, c.refine_steps, maps, c.floor);
+        let steps = per_mix as f64 * c.repeat as f64;
+        let probes = (maps * mapknee_load::PROBES) as f64;
+        // A keyspace larger than the default's takes longer to prefill
+        // than STEP_OVERHEAD allows, before every step and probe.
+        let setup =
+            crate::limits::prefill_time(self.common.keys, self.common.prefill, &self.common.maps)
+                .saturating_sub(STEP_OVERHEAD)
+                .as_secs_f64();
+        let secs = self.mixes.len() as f64
+            * (probes * ((c.probe + c.warmup / 2).as_secs_f64() + setup)
+                + steps * ((c.step + c.warmup + STEP_OVERHEAD).as_secs_f64() + setup));
+        Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX)
     }
 }
 
@@ -372,13 +395,16 @@ impl ScaleSettings {
             Some(d) => parse_dur(d).map_err(CliError::usage)?,
             None => Duration::from_secs(1),
         };
-        Ok(ScaleSettings {
+        let settings = ScaleSettings {
             common,
             mix,
             threads,
             warmup: warmup_for(duration),
             duration,
-        })
+        };
+        crate::limits::check_scale(&settings, &crate::limits::Host::detect())
+            .map_err(CliError::usage)?;
+        Ok(settings)
     }
 }
 
@@ -392,8 +418,16 @@ fn steps_per_mix(rates: &Rates, ladder: usize, refine: usize, maps: usize, floor
         Rates::Explicit(r) => r.len(),
     };
     let per_map = match rates {
-        Rates::Auto => rungs + 1 + 2 * refine,
+        Rates::Auto => rungs
+            .saturating_add(1)
+            .saturating_add(refine.saturating_mul(2)),
         Rates::Explicit(_) => rungs,
     };
-    maps * per_map + if floor { rungs } else { 0 }
+    maps.saturating_mul(per_map)
+        .saturating_add(if floor { rungs } else { 0 })
+}
+
+/// A count as a `Duration` divisor or factor, saturating.
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }

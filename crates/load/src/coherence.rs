@@ -23,10 +23,15 @@ use crate::Clock;
 /// cheap enough to take before every step.
 const ROUND_TRIPS: u64 = 4_000;
 
+/// Written into the token when the ping thread could not be spawned, so
+/// the pong thread, already waiting, ends instead of spinning forever.
+const ABANDONED: u64 = u64::MAX;
+
 /// One-way cache-line transfer time between the first two cores of this
 /// thread's affinity, in ns:
 /// the best of two rounds of [`ROUND_TRIPS`] ping-pongs, halved. `None`
-/// when there are not two distinct cores to pin to.
+/// when there are not two distinct cores to pin to, or when the OS refuses
+/// a thread (the step that follows then says so itself).
 pub fn line_transfer_ns(clock: &Clock) -> Option<f64> {
     let cores = core_affinity::get_core_ids()?;
     let (&a, &b) = (cores.first()?, cores.get(1)?);
@@ -35,18 +40,24 @@ pub fn line_transfer_ns(clock: &Clock) -> Option<f64> {
         let token = AtomicU64::new(0);
         let ns = std::thread::scope(|s| {
             let t = &token;
-            s.spawn(move || {
-                let _ = core_affinity::set_for_current(b);
-                for i in 0..ROUND_TRIPS {
-                    while t.load(Ordering::Acquire) != 2 * i + 1 {
-                        std::hint::spin_loop();
+            std::thread::Builder::new()
+                .spawn_scoped(s, move || {
+                    let _ = core_affinity::set_for_current(b);
+                    for i in 0..ROUND_TRIPS {
+                        loop {
+                            match t.load(Ordering::Acquire) {
+                                ABANDONED => return,
+                                v if v == 2 * i + 1 => break,
+                                _ => std::hint::spin_loop(),
+                            }
+                        }
+                        t.store(2 * i + 2, Ordering::Release);
                     }
-                    t.store(2 * i + 2, Ordering::Release);
-                }
-            });
+                })
+                .ok()?;
             // The caller keeps its own affinity: the serving side runs on
             // a thread of its own too.
-            s.spawn(move || {
+            let ping = std::thread::Builder::new().spawn_scoped(s, move || {
                 let _ = core_affinity::set_for_current(a);
                 let start = clock.ns();
                 for i in 0..ROUND_TRIPS {
@@ -56,10 +67,15 @@ pub fn line_transfer_ns(clock: &Clock) -> Option<f64> {
                     }
                 }
                 clock.ns() - start
-            })
-            .join()
-            .expect("the ping thread does not panic")
-        });
+            });
+            match ping {
+                Ok(h) => Some(h.join().expect("the ping thread does not panic")),
+                Err(_) => {
+                    t.store(ABANDONED, Ordering::Release);
+                    None
+                }
+            }
+        })?;
         best = best.min(ns as f64 / (2 * ROUND_TRIPS) as f64);
     }
     Some(best)

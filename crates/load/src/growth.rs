@@ -12,11 +12,10 @@
 //! keeps every round; [`summarize`] picks each map's median round, whole.
 //!
 //! ```
-//! use std::convert::Infallible;
 //! use mapknee_load::growth::{grow, keys, study, summarize, GrowthMap};
 //! let maps: Vec<GrowthMap> = vec!["gomap".parse()?, "std".parse()?, "rwlock".parse()?];
 //! let keys = keys(5_000);
-//! let rounds = study(&maps, 2, |m| Ok::<_, Infallible>(grow(m, &keys, 1)), |_| {}).unwrap();
+//! let rounds = study(&maps, 2, |m| grow(m, &keys, 1), |_| {}).unwrap();
 //! assert_eq!(rounds.len(), 2);
 //! assert_eq!(rounds[1].runs[0].map, "std", "round 2 starts with the second map");
 //! let runs = summarize(&rounds);
@@ -30,7 +29,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::hash::BuildHasher;
 use std::str::FromStr;
-use std::sync::Barrier;
+use std::sync::{Condvar, Mutex};
 
 use foldhash::fast::FixedState;
 use hdrhistogram::Histogram;
@@ -186,6 +185,28 @@ pub fn keys(n: u64) -> Vec<u64> {
     (0..n).map(scramble).collect()
 }
 
+/// [`keys`], reserving their memory first: an error, not an abort, when
+/// `n` keys do not fit.
+///
+/// ```
+/// assert_eq!(mapknee_load::growth::try_keys(3).unwrap().len(), 3);
+/// assert!(mapknee_load::growth::try_keys(u64::MAX).is_err());
+/// ```
+pub fn try_keys(n: u64) -> Result<Vec<u64>, String> {
+    let bytes = n.saturating_mul(8);
+    let fail = |why: String| {
+        format!(
+            "cannot hold {n} keys ({}): {why}",
+            crate::footprint::fmt_bytes(bytes)
+        )
+    };
+    let len = usize::try_from(n).map_err(|e| fail(e.to_string()))?;
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|e| fail(e.to_string()))?;
+    v.extend((0..n).map(scramble));
+    Ok(v)
+}
+
 fn scramble(mut x: u64) -> u64 {
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
@@ -284,9 +305,11 @@ fn run_of(
 /// timed insert pays for its spawn and every map runs beside the same idle
 /// thread.
 ///
+/// Fails, with one line, when the OS refuses an inserting thread.
+///
 /// # Panics
 /// If `threads` is 0, or a map ends with a length other than `keys.len()`.
-pub fn grow(map: &GrowthMap, keys: &[u64], threads: usize) -> GrowthRun {
+pub fn grow(map: &GrowthMap, keys: &[u64], threads: usize) -> Result<GrowthRun, String> {
     assert!(threads > 0, "at least one thread");
     mapknee_maps::gomap::start_reclaimer();
     let clock = quanta::Clock::new();
@@ -302,12 +325,12 @@ pub fn grow(map: &GrowthMap, keys: &[u64], threads: usize) -> GrowthRun {
             let total = clock.delta_as_nanos(start, clock.raw());
             assert_eq!(m.len(), keys.len(), "gomap lost keys");
             let g = m.growth_stats();
-            GrowthRun {
+            Ok(GrowthRun {
                 growths: Some(g.doublings + g.same_size),
                 ..run_of(map, keys.len(), 1, total, &lat)
-            }
+            })
         }
-        GrowthMap::Std => grow_std(&clock, map, keys, hasher),
+        GrowthMap::Std => Ok(grow_std(&clock, map, keys, hasher)),
         GrowthMap::Concurrent(kind) => kind.build(
             HasherKind::Foldhash,
             0,
@@ -345,10 +368,37 @@ struct Visit<'a> {
     clock: &'a quanta::Clock,
 }
 
-impl MapVisitor<u64, u64> for Visit<'_> {
-    type Output = GrowthRun;
+/// The inserting threads' start: all of them at once when every one was
+/// spawned (`Some(true)`), none when one could not be (`Some(false)`). A
+/// `Barrier` cannot be called off, and would leave the spawned threads
+/// waiting forever for one that never came.
+#[derive(Default)]
+struct Gate {
+    open: Mutex<Option<bool>>,
+    changed: Condvar,
+}
 
-    fn visit<M: ConcurrentMap<u64, u64> + 'static>(self, m: M) -> GrowthRun {
+impl Gate {
+    fn set(&self, go: bool) {
+        *self.open.lock().unwrap_or_else(|e| e.into_inner()) = Some(go);
+        self.changed.notify_all();
+    }
+
+    fn wait(&self) -> bool {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            match *open {
+                Some(go) => return go,
+                None => open = self.changed.wait(open).unwrap_or_else(|e| e.into_inner()),
+            }
+        }
+    }
+}
+
+impl MapVisitor<u64, u64> for Visit<'_> {
+    type Output = Result<GrowthRun, String>;
+
+    fn visit<M: ConcurrentMap<u64, u64> + 'static>(self, m: M) -> Self::Output {
         let Visit {
             map,
             keys,
@@ -356,42 +406,56 @@ impl MapVisitor<u64, u64> for Visit<'_> {
             clock,
         } = self;
         let chunk = keys.len().div_ceil(threads).max(1);
-        let barrier = Barrier::new(threads + 1);
+        let gate = Gate::default();
         let (start, end, lat) = std::thread::scope(|s| {
-            let workers: Vec<_> = (0..threads)
-                .map(|t| {
-                    let lo = (t * chunk).min(keys.len());
-                    let hi = ((t + 1) * chunk).min(keys.len());
-                    let part = &keys[lo..hi];
-                    let (m, barrier) = (&m, &barrier);
-                    s.spawn(move || {
-                        let mut lat = Latencies::default();
-                        barrier.wait();
-                        timed(clock, part, &mut lat, |k| {
-                            m.insert(k, k);
-                        });
-                        (lat, clock.raw())
-                    })
-                })
-                .collect();
+            let mut workers = Vec::with_capacity(threads);
+            for t in 0..threads {
+                let lo = (t * chunk).min(keys.len());
+                let hi = ((t + 1) * chunk).min(keys.len());
+                let part = &keys[lo..hi];
+                let (m, gate) = (&m, &gate);
+                let spawned = std::thread::Builder::new().spawn_scoped(s, move || {
+                    let mut lat = Latencies::default();
+                    if !gate.wait() {
+                        return None;
+                    }
+                    timed(clock, part, &mut lat, |k| {
+                        m.insert(k, k);
+                    });
+                    Some((lat, clock.raw()))
+                });
+                match spawned {
+                    Ok(w) => workers.push(w),
+                    Err(e) => {
+                        gate.set(false);
+                        return Err(format!(
+                            "cannot start inserting thread {} of {threads}: {e}",
+                            t + 1
+                        ));
+                    }
+                }
+            }
             let start = clock.raw();
-            barrier.wait();
+            gate.set(true);
             let mut all = Latencies::default();
             let mut end = start;
             for w in workers {
-                let (lat, done) = w.join().expect("a growth thread panicked");
+                let (lat, done) = w
+                    .join()
+                    .expect("a growth thread panicked")
+                    .expect("the gate opened");
                 all.merge(&lat);
                 end = end.max(done);
             }
-            (start, end, all)
-        });
+            Ok((start, end, all))
+        })?;
         let total = clock.delta_as_nanos(start, end);
         assert_eq!(m.len(), keys.len(), "{} lost keys", map.name());
         let growths = m.stats().growth.map(|g| g.doublings + g.same_size);
-        GrowthRun {
+        Ok(GrowthRun {
             growths,
             ..run_of(map, keys.len(), threads, total, &lat)
-        }
+        })
     }
 }
 
@@ -635,16 +699,16 @@ mod tests {
     #[test]
     fn concurrent_threads_split_the_keys() {
         let k = keys(10_001);
-        let run = grow(&"sharded".parse().unwrap(), &k, 3);
+        let run = grow(&"sharded".parse().unwrap(), &k, 3).unwrap();
         assert_eq!((run.inserts, run.threads), (10_001, 3));
         assert!(
             run.max_insert_ns >= run.p9999_insert_ns && run.p9999_insert_ns >= run.p99_insert_ns
         );
         assert!(run.total_ns > 0);
-        let go = grow(&GrowthMap::GoMap, &k, 4);
+        let go = grow(&GrowthMap::GoMap, &k, 4).unwrap();
         assert_eq!(go.threads, 1, "gomap is single-threaded");
         assert!(go.growths.unwrap() > 0);
-        let via_registry = grow(&"gomap-rwlock".parse().unwrap(), &k, 2);
+        let via_registry = grow(&"gomap-rwlock".parse().unwrap(), &k, 2).unwrap();
         assert!(via_registry.growths.unwrap() > 0);
     }
 }

@@ -25,6 +25,7 @@ mod arrivals;
 mod clock;
 pub mod coherence;
 mod dist;
+pub mod footprint;
 pub mod growth;
 pub mod hist;
 mod mix;
@@ -56,7 +57,7 @@ pub use slo::{Objective, Percentile, SloCapacity};
 pub use staircase::{
     baseline, first_confirmed, ladder, median_step, parse_rate, representatives, run_baseline,
     run_mix, run_mixes, run_scale, Ctx, NoProgress, Phase, Progress, Rates, ScaleConfig,
-    StaircaseConfig, PROBES,
+    StaircaseConfig, MAX_RANGE_STEPS, PROBES,
 };
 pub use workload::{prefill, TxnGen, Workload, DEFAULT_KEYS, DEFAULT_PREFILL};
 

@@ -58,7 +58,8 @@ impl Mix {
     /// A mix from percentages; they must sum to 100.
     pub fn new(name: impl Into<String>, pct: [u32; 4]) -> Result<Self, ParseError> {
         let name = name.into();
-        let sum: u32 = pct.iter().sum();
+        // In u64: four u32 percentages can overflow a u32 sum.
+        let sum: u64 = pct.iter().map(|&p| u64::from(p)).sum();
         if sum != 100 {
             return Err(ParseError(format!(
                 "mix '{name}' sums to {sum}, not 100 (get/insert/get_or_insert/remove percentages)"

@@ -385,6 +385,12 @@ pub struct Step {
     /// for 3 repetitions, 0.9375 for 5, 0.979 for 10.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p99_ci_coverage: Option<f64>,
+    /// Why this step could not run or finish, when it could not
+    /// (*extension*): a worker thread that could not be spawned, memory
+    /// that could not be reserved. Such a step is also `interrupted`, and
+    /// the runner raised the stop flag, so the run ends as Ctrl-C ends it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
 }
 
 impl Default for Step {
@@ -412,6 +418,7 @@ impl Default for Step {
             coherence_ns: None,
             floor_p99_ns: None,
             p99_ci_coverage: None,
+            failed: None,
         }
     }
 }

@@ -66,7 +66,7 @@ use crate::{prefill, Arrivals, Clock, Percentiles, Schedule, Step, TxnGen, Windo
 pub const WINDOW: Duration = Duration::from_millis(10);
 
 /// Time the workers get to start before `t0`.
-const START_DELAY_NS: u64 = 2_000_000;
+pub(crate) const START_DELAY_NS: u64 = 2_000_000;
 /// The pacer sleeps only for gaps longer than this, and wakes this much
 /// early to spin the rest (Linux timer slack is 50 µs by default).
 const SLEEP_ABOVE_NS: u64 = 200_000;
@@ -75,7 +75,7 @@ const WAKE_EARLY_NS: u64 = 100_000;
 /// or two of its end; 8 slots let it fall 70 ms behind (a preempted
 /// coordinator) before a worker finds none free and leaves a window's
 /// transactions out of the timeline (never out of the step's histograms).
-const RING: usize = 8;
+pub(crate) const RING: usize = 8;
 /// A slot holding no window; also a finished worker's current window.
 const FREE: u64 = u64::MAX;
 /// Backlog arrivals recorded one by one at the end of a step, per thread;
@@ -428,7 +428,9 @@ fn worker<M: ConcurrentMap<u64, u64>>(
 /// Runs one step against `map` (already prefilled) and measures it.
 ///
 /// Returns a [`Step`] whose `refine` and `bottleneck` are left for the
-/// caller; `interrupted` is set when `stop` ended it early.
+/// caller; `interrupted` is set when `stop` ended it early. When a worker
+/// thread cannot be spawned, the step says why in `failed` and raises
+/// `stop` itself, so the caller ends as on Ctrl-C instead of panicking.
 pub fn run_step<M: ConcurrentMap<u64, u64>>(
     map: &M,
     workload: &Workload,
@@ -463,10 +465,7 @@ fn measure_step<M: ConcurrentMap<u64, u64>>(
         measure_start,
         end,
         window_ns,
-        // Every intended start lies in t0..end, so no latency of a step
-        // exceeds its span plus one transaction; 10 s covers a transaction
-        // that blocks far longer than any map should.
-        max_ns: 2 * (end - t0) + 10_000_000_000,
+        max_ns: crate::footprint::step_max_ns(spec.warmup, spec.duration),
     };
     let lanes: Vec<CachePadded<Lane>> = (0..spec.threads)
         .map(|_| CachePadded::new(Lane::new(times.max_ns)))
@@ -481,20 +480,36 @@ fn measure_step<M: ConcurrentMap<u64, u64>>(
         Vec::new()
     };
 
+    let mut failed = None;
     let (outs, samples) = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..spec.threads)
-            .map(|i| {
-                let core = (!cores.is_empty()).then(|| cores[i % cores.len()]);
-                let (spec, times, lane) = (&spec, &times, &*lanes[i]);
-                s.spawn(move || {
-                    if let Some(core) = core {
-                        // Pinning is best effort: a restricted cpuset refuses it.
-                        let _ = core_affinity::set_for_current(core);
-                    }
-                    worker(map, workload, spec, i, clock, stop, times, lane)
-                })
-            })
-            .collect();
+        let mut handles = Vec::with_capacity(spec.threads);
+        for i in 0..spec.threads {
+            let core = (!cores.is_empty()).then(|| cores[i % cores.len()]);
+            let (spec, times, lane) = (&spec, &times, &*lanes[i]);
+            let spawned = std::thread::Builder::new().spawn_scoped(s, move || {
+                if let Some(core) = core {
+                    // Pinning is best effort: a restricted cpuset refuses it.
+                    let _ = core_affinity::set_for_current(core);
+                }
+                worker(map, workload, spec, i, clock, stop, times, lane)
+            });
+            match spawned {
+                Ok(h) => handles.push(h),
+                Err(e) => {
+                    // The OS refused a thread (a process or memory limit).
+                    // Stop as Ctrl-C does: the workers already started
+                    // see the flag at `t0` and end, the coordinator
+                    // below returns at once, the caller skips the rest.
+                    failed = Some(format!(
+                        "cannot start worker thread {} of {}: {e}",
+                        i + 1,
+                        spec.threads
+                    ));
+                    stop.store(true, Ordering::SeqCst);
+                    break;
+                }
+            }
+        }
 
         // Coordinator: at each window boundary, sample the counters (no
         // map lock taken) and merge the rings' finished slots.
@@ -607,6 +622,7 @@ fn measure_step<M: ConcurrentMap<u64, u64>>(
         arrivals,
         backlog,
         typical_p99_ns,
+        failed,
         ..Step::default()
     };
     (step, latency)
@@ -624,7 +640,8 @@ fn to_map(stats: &MapStats, skip_zero: bool) -> BTreeMap<String, u64> {
 /// Builds a fresh map of `kind`, prefills it and runs one step on it.
 ///
 /// Every step gets a fresh map so steps are independent (bisection relies on
-/// it) and each starts from the same prefill.
+/// it) and each starts from the same prefill. A map too large to allocate
+/// fails the step (`failed`, `stop` raised) before anything is built.
 pub fn run_map_step(
     kind: &MapKind,
     hasher: HasherKind,
@@ -656,6 +673,24 @@ pub fn run_map_step_placed(
     stop: &AtomicBool,
     coherence_ns: Option<f64>,
 ) -> Step {
+    // The map is presized to the keyspace: make sure that much can be
+    // allocated before building it, so a size the CLI could not check
+    // (or memory taken since) fails this step, not the process.
+    let bytes = crate::footprint::map_bytes_per_key(kind).saturating_mul(workload.keys);
+    if let Err(e) = crate::footprint::can_allocate(bytes) {
+        stop.store(true, Ordering::SeqCst);
+        return Step {
+            target_ops_per_sec: spec.target,
+            interrupted: true,
+            failed: Some(format!(
+                "{} with {} keys needs about {}: {e}",
+                kind.name(),
+                workload.keys,
+                crate::footprint::fmt_bytes(bytes)
+            )),
+            ..Step::default()
+        };
+    }
     let mut step = kind.build(
         hasher,
         workload.keys as usize,
@@ -803,6 +838,29 @@ mod tests {
         let step = run_step(&Noop, &workload(), &spec, &clock, &stop);
         assert!(step.interrupted);
         assert_eq!(step.ops, 0);
+    }
+
+    #[test]
+    fn a_map_too_large_to_allocate_fails_its_step_and_raises_stop() {
+        // 2^50 keys of 40 B: 40 PiB, more than any machine can reserve.
+        let w = Workload::new(1 << 50, 0.0, Dist::Uniform, "mixed".parse().unwrap(), 1).unwrap();
+        let clock = Clock::new();
+        let stop = AtomicBool::new(false);
+        let spec = StepSpec::open(1, 1000.0, Duration::ZERO, Duration::from_millis(10));
+        let step = run_map_step(
+            &MapKind::RwLock,
+            HasherKind::default(),
+            &w,
+            &spec,
+            &clock,
+            &stop,
+        );
+        let why = step.failed.expect("failed");
+        assert!(
+            why.starts_with("rwlock with 1125899906842624 keys needs about 40.0 PiB"),
+            "{why}"
+        );
+        assert!(step.interrupted && stop.load(Ordering::Relaxed));
     }
 
     #[test]

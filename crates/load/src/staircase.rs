@@ -71,6 +71,11 @@ pub fn parse_rate(s: &str) -> Result<f64, ParseError> {
     }
 }
 
+/// The most rates `A..B/STEPS` spans. The list is built before anything
+/// else is checked, so an absurd count must not allocate; at the shortest
+/// step (10 ms) this many rates already take minutes per map.
+pub const MAX_RANGE_STEPS: usize = 10_000;
+
 impl FromStr for Rates {
     type Err = ParseError;
 
@@ -96,8 +101,12 @@ impl FromStr for Rates {
                 .trim()
                 .parse()
                 .ok()
-                .filter(|&n| n >= 1)
-                .ok_or_else(|| ParseError(format!("bad step count in '{s}' (expected >= 1)")))?;
+                .filter(|&n| (1..=MAX_RANGE_STEPS).contains(&n))
+                .ok_or_else(|| {
+                    ParseError(format!(
+                        "bad step count in '{s}' (expected 1 to {MAX_RANGE_STEPS})"
+                    ))
+                })?;
             if b < a {
                 return Err(ParseError(format!("bad rate range '{s}': B is below A")));
             }
@@ -194,7 +203,8 @@ impl Progress for NoProgress {
 pub struct Ctx<'a> {
     /// The clock.
     pub clock: &'a Clock,
-    /// Raised by Ctrl-C: ends the current step and skips the rest.
+    /// Raised by Ctrl-C: ends the current step and skips the rest. The
+    /// runner raises it too when a step cannot run (`Step::failed`).
     pub stop: &'a AtomicBool,
 }
 

@@ -13,7 +13,7 @@ use crate::{CliError, Outcome};
 
 pub(crate) fn run(args: AdviseArgs) -> Result<Outcome, CliError> {
     let given = super::objective(args.slo.as_deref())?;
-    let results = super::read_results(&args.results)?;
+    let results = super::read_measured(&args.results)?;
     if results.kind != "run" {
         return Err(CliError::usage(format!(
             "advise needs a 'run' result (knees per mix); '{}' is a '{}' result",

@@ -45,7 +45,7 @@ pub(crate) fn run(args: CompareArgs) -> Result<Outcome, CliError> {
     }
     let (base_paths, new_paths) = sides(&args)?;
     let read = |paths: &[PathBuf]| -> Result<Vec<Results>, CliError> {
-        paths.iter().map(|p| super::read_results(p)).collect()
+        paths.iter().map(|p| super::read_measured(p)).collect()
     };
     let (base, new) = (read(&base_paths)?, read(&new_paths)?);
     let kind = &base[0].kind;

@@ -16,10 +16,10 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mapknee_load::growth::{
-    grow, keys, study, GrowthMap, GrowthResults, GrowthRun, DEFAULT_INSERTS,
+    grow, study, try_keys, GrowthMap, GrowthResults, GrowthRound, GrowthRun, DEFAULT_INSERTS,
 };
 
 use crate::args::{Format, GrowthArgs};
@@ -81,6 +81,14 @@ impl GrowthSettings {
         if args.child && maps.len() != 1 {
             return Err(CliError::usage("--child grows exactly one map"));
         }
+        crate::limits::check_growth(
+            &maps,
+            inserts,
+            threads,
+            repeat,
+            &crate::limits::Host::detect(),
+        )
+        .map_err(CliError::usage)?;
         Ok(GrowthSettings {
             maps,
             inserts,
@@ -118,7 +126,10 @@ pub(crate) fn run(args: GrowthArgs) -> Result<Outcome, CliError> {
     let (_, machine) = super::machine("foldhash");
     let exe = std::env::current_exe()
         .map_err(|e| CliError::runtime(format!("cannot find mapknee's own binary: {e}")))?;
-    let rounds = study(
+    // Every growth that finished, so that a failed one still leaves the
+    // rounds before it reported and written.
+    let mut done: Vec<GrowthRun> = Vec::new();
+    let studied = study(
         &s.maps,
         s.repeat,
         |map| grow_in_child(&exe, map, &s),
@@ -132,9 +143,50 @@ pub(crate) fn run(args: GrowthArgs) -> Result<Outcome, CliError> {
                 fmt_ns(run.total_ns),
                 fmt_ns(run.max_insert_ns)
             );
+            done.push(run.clone());
         },
-    )?;
-    let results = GrowthResults::new(machine, rounds, began.elapsed().as_secs_f64());
+    );
+    let (rounds, failed) = match studied {
+        Ok(rounds) => (rounds, None),
+        Err(e) => (complete_rounds(done, s.maps.len()), Some(e)),
+    };
+    match failed {
+        Some(e) if rounds.is_empty() => return Err(e),
+        _ => emit(
+            &s,
+            GrowthResults::new(machine, rounds, began.elapsed().as_secs_f64()),
+        )?,
+    }
+    match failed {
+        // What Ctrl-C does for `run`: what was measured is out, then the
+        // one line and a non-zero exit.
+        Some(e) => Err(CliError::runtime(format!(
+            "{e} (stopped; the whole rounds before it are reported above)"
+        ))),
+        None => Ok(Outcome::Done),
+    }
+}
+
+/// The growths that finished, as the whole rounds they make up (a summary
+/// needs every map in every round).
+fn complete_rounds(done: Vec<GrowthRun>, maps: usize) -> Vec<GrowthRound> {
+    let mut rounds: Vec<GrowthRound> = Vec::new();
+    for run in done {
+        let round = run.round.unwrap_or(0);
+        match rounds.last_mut() {
+            Some(r) if r.round == round => r.runs.push(run),
+            _ => rounds.push(GrowthRound {
+                round,
+                runs: vec![run],
+            }),
+        }
+    }
+    rounds.retain(|r| r.runs.len() == maps);
+    rounds
+}
+
+/// Prints (and with `--out` writes) growth results.
+fn emit(s: &GrowthSettings, results: GrowthResults) -> Result<(), CliError> {
     let json = serde_json::to_string_pretty(&results).expect("growth results serialize");
     if let Some(dir) = &s.out {
         write_out(dir, &json)?;
@@ -149,7 +201,16 @@ pub(crate) fn run(args: GrowthArgs) -> Result<Outcome, CliError> {
         Format::Json => println!("{json}"),
         Format::Csv => print!("{}", csv(&results)),
     }
-    Ok(Outcome::Done)
+    Ok(())
+}
+
+/// How long a growth child may take before it is stopped: a minute more
+/// than ten times the estimate (itself above any growth measured), so only
+/// a child that cannot finish — a blocked insert, a machine swapping —
+/// reaches it.
+fn child_deadline(map: &GrowthMap, inserts: u64) -> Duration {
+    Duration::from_secs(60)
+        .saturating_add(crate::limits::growth_time(map, inserts).saturating_mul(10))
 }
 
 /// Runs one growth in a fresh process and reads its run back.
@@ -164,29 +225,77 @@ pub(crate) fn run(args: GrowthArgs) -> Result<Outcome, CliError> {
 /// `malloc_trim(0)` between maps was the other way; it resets only those
 /// knobs, only under glibc, and needs FFI in the binary. A child costs a
 /// process start and the key generation, both outside the timed region.
+///
+/// The child's stderr is read, not inherited: when it fails, its one line
+/// becomes this one's, so a failure reads as one line. A child still
+/// running at [`child_deadline`] is killed.
 fn grow_in_child(exe: &Path, map: &GrowthMap, s: &GrowthSettings) -> Result<GrowthRun, CliError> {
     let failed = |why: String| CliError::runtime(format!("growth of {map}: {why}"));
-    let out = Command::new(exe)
+    let mut child = Command::new(exe)
         .args(["growth", "--child", "--maps", &map.name()])
         .args(["--inserts", &s.inserts.to_string()])
         .args(["--threads", &s.threads.to_string()])
         .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .map_err(|e| failed(format!("cannot start a child process: {e}")))?;
-    if !out.status.success() {
-        return Err(failed(format!(
-            "its child process ended with {}",
-            out.status
-        )));
+    // Read after the child ends: it prints one line of JSON or one error
+    // line, far below a pipe's 64 KiB, so it cannot block on a full pipe
+    // (and one that did would be killed at the deadline). No reader
+    // threads: the OS may refuse threads, which is one of the failures
+    // this must report.
+    // `None`: a deadline past what an Instant holds, never reached.
+    let deadline = Instant::now().checked_add(child_deadline(map, s.inserts));
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Ok(status),
+            Ok(None) if deadline.is_none_or(|d| Instant::now() < d) => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break Err(format!(
+                    "did not finish within {:.0} s (an insert may be blocked); stopped it",
+                    child_deadline(map, s.inserts).as_secs_f64()
+                ));
+            }
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break Err(format!("cannot wait for its child process: {e}"));
+            }
+        }
+    };
+    let read = |pipe: Option<&mut dyn std::io::Read>| {
+        let mut buf = Vec::new();
+        if let Some(p) = pipe {
+            let _ = p.read_to_end(&mut buf);
+        }
+        buf
+    };
+    let out = read(child.stdout.as_mut().map(|p| p as _));
+    let err = read(child.stderr.as_mut().map(|p| p as _));
+    let status = status.map_err(failed)?;
+    if !status.success() {
+        let err = String::from_utf8_lossy(&err);
+        let why = err
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .map(|l| l.trim_start_matches("mapknee: error: ").to_string())
+            .unwrap_or_else(|| format!("its child process ended with {status}"));
+        return Err(failed(why));
     }
-    serde_json::from_slice(&out.stdout)
+    serde_json::from_slice(&out)
         .map_err(|e| failed(format!("its child process printed no run: {e}")))
 }
 
 /// `--child`: one growth of the one map, printed as one line of JSON.
 fn child(s: &GrowthSettings) -> Result<Outcome, CliError> {
-    let run = grow(&s.maps[0], &keys(s.inserts), s.threads);
+    let keys = try_keys(s.inserts).map_err(CliError::runtime)?;
+    let run = grow(&s.maps[0], &keys, s.threads).map_err(CliError::runtime)?;
     println!(
         "{}",
         serde_json::to_string(&run).expect("a growth run serializes")

@@ -8,12 +8,91 @@ pub(crate) mod report;
 pub(crate) mod run;
 pub(crate) mod scale;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use mapknee_load::{harness_open_loop_ns, Clock, Machine, Objective};
+use mapknee_load::{
+    harness_open_loop_ns, Clock, Machine, Mix, Objective, Phase, Results, Run, SCHEMA,
+};
 
+use crate::progress::Bar;
 use crate::settings::Common;
+use crate::watchdog::{allowance, runs_so_far, Actions, Watchdog};
 use crate::{CliError, RUSTC};
+
+/// One empty run per mix and map, in the order `run` and `scale` report
+/// them: what the watchdog fills when a step is stuck.
+pub(crate) fn skeleton(common: &Common, mixes: &[Mix], threads: usize, arrivals: &str) -> Vec<Run> {
+    mixes
+        .iter()
+        .flat_map(|mix| {
+            common.maps.iter().map(move |map| Run {
+                map: map.name(),
+                mix: mix.clone(),
+                threads,
+                keys: common.keys,
+                prefill: common.prefill,
+                dist: common.dist.to_string(),
+                ops_per_txn: common.ops_per_txn,
+                arrivals: arrivals.into(),
+                capacity_ops_per_sec: None,
+                steps: Vec::new(),
+                points: Vec::new(),
+                knee: None,
+                usl: None,
+                repetitions: Vec::new(),
+                placement: None,
+                slo: None,
+            })
+        })
+        .collect()
+}
+
+/// The watchdog over `run`'s or `scale`'s steps (see `watchdog`): a step
+/// past its time stops the run as Ctrl-C does; one that still has not
+/// ended after a grace period gets the steps that finished printed and
+/// written, one error line, and exit status 1. `work` is a phase's
+/// warm-up and measured time.
+pub(crate) fn watchdog<'a>(
+    bar: &'a Bar,
+    kind: &'static str,
+    machine: &Machine,
+    common: &Common,
+    skeleton: Vec<Run>,
+    work: impl Fn(&Phase) -> Duration + Sync + 'a,
+    started: Instant,
+) -> Watchdog<'a> {
+    // The map is presized to the keyspace: building and dropping it scale
+    // with every key, not only the prefilled ones.
+    let setup = crate::limits::prefill_time(common.keys, 1.0, &common.maps);
+    let (machine, format, out) = (machine.clone(), common.format, common.out.clone());
+    Watchdog::new(
+        bar,
+        move |phase| allowance(work(phase), setup),
+        Actions {
+            stop: Box::new(crate::fail),
+            stuck: Box::new(move |why, finished| {
+                let results = Results {
+                    schema: SCHEMA.into(),
+                    kind: kind.into(),
+                    machine,
+                    runs: runs_so_far(skeleton, finished),
+                    elapsed_s: started.elapsed().as_secs_f64(),
+                    interrupted: true,
+                    decay: Vec::new(),
+                    // Not analysed: no objective was judged.
+                    slo: None,
+                };
+                let _ = crate::render::emit(&results, format, out.as_deref());
+                eprintln!(
+                    "mapknee: error: {why} (exiting; the steps that finished before it are above)"
+                );
+                std::process::exit(1);
+            }),
+            // Dropping the stopped step's map takes as long as building it.
+            grace: allowance(Duration::ZERO, setup),
+        },
+    )
+}
 
 /// What `run` and `scale` do first: print the settings' warnings, create
 /// `--out`, and measure the clock and the harness (printed with
@@ -137,6 +216,16 @@ pub(crate) fn finish(
     if common.format != crate::args::Format::Table {
         eprintln!("mapknee: elapsed {:.1} s", results.elapsed_s);
     }
+    if let Some(why) = crate::failure() {
+        return Err(CliError::runtime(format!(
+            "{why} (stopped; what was measured before it is above{})",
+            if common.out.is_some() {
+                " and written"
+            } else {
+                ""
+            }
+        )));
+    }
     Ok(if interrupted {
         crate::Outcome::Interrupted
     } else {
@@ -180,6 +269,32 @@ pub(crate) fn read_results(path: &std::path::Path) -> Result<mapknee_load::Resul
             mapknee_load::SCHEMA
         ))
     })
+}
+
+/// [`read_results`], refusing a file that measured nothing: no runs, or
+/// runs without a single step or scaling point (an interrupted run, a
+/// hand-edited file). `report`, `compare` and `advise` would otherwise
+/// exit 0 having said nothing.
+pub(crate) fn read_measured(path: &std::path::Path) -> Result<mapknee_load::Results, CliError> {
+    let results = read_results(path)?;
+    if results.runs.is_empty() {
+        return Err(CliError::usage(format!(
+            "'{}' has no runs: nothing was measured",
+            path.display()
+        )));
+    }
+    if results
+        .runs
+        .iter()
+        .all(|r| r.steps.is_empty() && r.points.is_empty())
+    {
+        return Err(CliError::usage(format!(
+            "'{}' has {} run(s) but not one measured step or point",
+            path.display(),
+            results.runs.len()
+        )));
+    }
+    Ok(results)
 }
 
 /// The host moved the worker cores when a cache line's transfer time

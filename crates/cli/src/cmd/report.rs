@@ -6,7 +6,7 @@ use crate::{CliError, Outcome};
 
 pub(crate) fn run(args: ReportArgs) -> Result<Outcome, CliError> {
     let given = super::objective(args.slo.as_deref())?;
-    let mut results = super::read_results(&args.results)?;
+    let mut results = super::read_measured(&args.results)?;
     // Judge every run against the objective asked for (else the file's,
     // else the default, so files from before objectives show one too).
     let objective = mapknee_analyze::slo::objective_for(given, &results);

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use mapknee_analyze::decay::fit_decay;
 use mapknee_analyze::{analyze_run, step_rules, KneeRules, Thresholds};
-use mapknee_load::{run_mixes, Ctx, Step};
+use mapknee_load::{run_mixes, Ctx, Phase, Step};
 
 use crate::progress::Bar;
 use crate::render::{fmt_ns, fmt_rate};
@@ -36,6 +36,13 @@ pub(crate) fn run(s: RunSettings) -> Result<Outcome, CliError> {
     let thresholds = Thresholds::default();
     let judge = |base: &Step, step: &Step| !step_rules(base, step, &rules).is_empty();
     let bar = Bar::new(s.planned_steps());
+    let c = &s.staircase;
+    let skeleton = super::skeleton(&s.common, &s.mixes, c.threads, &c.arrivals.to_string());
+    let work = |phase: &Phase| match phase {
+        Phase::Probe => c.probe + c.warmup / 2,
+        _ => c.step + c.warmup,
+    };
+    let dog = super::watchdog(&bar, "run", &machine, &s.common, skeleton, work, started);
     let ctx = Ctx {
         clock: &clock,
         stop: &STOP,
@@ -47,9 +54,10 @@ pub(crate) fn run(s: RunSettings) -> Result<Outcome, CliError> {
         &s.staircase,
         &judge,
         &mapknee_analyze::repeat::fold,
-        &bar,
+        &dog,
         ctx,
     );
+    drop(dog);
     let mut runs = Vec::new();
     for (mix, mut mix_runs) in s.mixes.iter().zip(climbed) {
         for run in &mut mix_runs {

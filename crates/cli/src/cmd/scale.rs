@@ -13,6 +13,15 @@ pub(crate) fn run(s: ScaleSettings) -> Result<Outcome, CliError> {
     let started = Instant::now();
     let (clock, machine) = super::prepare(&s.common)?;
     let bar = Bar::new((s.common.maps.len() * s.threads.len()) as u64);
+    let max_threads = s.threads.iter().copied().max().unwrap_or(1);
+    let skeleton = super::skeleton(
+        &s.common,
+        std::slice::from_ref(&s.mix),
+        max_threads,
+        "closed",
+    );
+    let work = |_: &mapknee_load::Phase| s.warmup + s.duration;
+    let dog = super::watchdog(&bar, "scale", &machine, &s.common, skeleton, work, started);
     let workload = s.common.workload(&s.mix);
     let mut runs = run_scale(
         &s.common.maps,
@@ -24,12 +33,13 @@ pub(crate) fn run(s: ScaleSettings) -> Result<Outcome, CliError> {
             hasher: s.common.hasher,
             pin: s.common.pin,
         },
-        &bar,
+        &dog,
         Ctx {
             clock: &clock,
             stop: &STOP,
         },
     );
+    drop(dog);
     bar.finish();
     for run in &mut runs {
         run.usl = fit_usl(&run.points);
