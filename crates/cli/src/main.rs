@@ -12,6 +12,8 @@ mod progress;
 mod render;
 mod scenario;
 mod settings;
+#[cfg(test)]
+mod settings_props;
 mod watchdog;
 
 use std::fmt;
