@@ -136,11 +136,15 @@ fn run_args() -> impl Strategy<Value = Vec<String>> {
             ),
             flag("--dist", value(&["uniform", "zipf:0.9"], &["zipf:0"])),
             prop::option::of(Just("--quick".to_string())),
+            flag(
+                "--slo",
+                value(&["p99<=1ms", "max<=1s"], &["p99<=0ns", "p99<=2h", "x"]),
+            ),
         ),
     )
-        .prop_map(|((a, b, c, d, e, f, g), (h, i, j, k, quick))| {
+        .prop_map(|((a, b, c, d, e, f, g), (h, i, j, k, quick, o))| {
             let mut v = vec!["mapknee".to_string(), "run".to_string()];
-            for part in [a, b, c, d, e, f, g, h, i, j, k] {
+            for part in [a, b, c, d, e, f, g, h, i, j, k, o] {
                 v.extend(part);
             }
             v.extend(quick);

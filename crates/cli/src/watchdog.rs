@@ -19,13 +19,16 @@ use std::time::{Duration, Instant};
 use mapknee_load::{Phase, Point, Progress, Run, Step};
 
 /// Slack every step gets on top of its estimates: thread starts, the
-/// cache-line measurement, a preempted machine.
+/// cache-line measurements, the placement gate's waits (at most 1.5 s
+/// before a step and once more before a re-measured one), a preempted
+/// machine.
 const SLACK: Duration = Duration::from_secs(10);
 
 /// How long a step may run, start to finish, when its warm-up and
 /// measurement take `work` and building, prefilling and dropping its map
-/// about `setup`: twice the one and ten times the other (an estimate
-/// from the slowest map measured), plus [`SLACK`].
+/// about `setup`: twice the one (a step the host moved is measured again)
+/// and ten times the other (an estimate from the slowest map measured),
+/// plus [`SLACK`].
 pub(crate) fn allowance(work: Duration, setup: Duration) -> Duration {
     SLACK
         .saturating_add(work.saturating_mul(2))

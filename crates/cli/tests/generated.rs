@@ -344,6 +344,28 @@ fn extra() -> BoxedStrategy<Vec<String>> {
     .boxed()
 }
 
+fn slo() -> BoxedStrategy<String> {
+    value(
+        &[
+            "p99<=1ms",
+            "p50<=500us",
+            "p99.9 <= 2 ms",
+            "max<=1s",
+            "p99≤10µs",
+        ],
+        &[
+            "p99<=0ms",
+            "p99<=2h",
+            "p98<=1ms",
+            "p99<1ms",
+            "p99<=1",
+            "p99<=nanms",
+            "p99<=1e300s",
+            "<=",
+        ],
+    )
+}
+
 fn format() -> BoxedStrategy<String> {
     value(&["table", "json", "csv"], &["xml", ""])
 }
@@ -372,13 +394,20 @@ fn run_args() -> impl Strategy<Value = Vec<String>> {
         prop::option::weighted(0.2, Just("--quick".to_string())),
         extra(),
     );
-    (bounded, free).prop_map(|((a, b, c, d, e), (f, g, h, i, j, k, l, m, quick, x))| {
-        let mut args = vec!["run".to_string()];
-        args.extend(concat(vec![a, b, c, d, e, f, g, h, i, j, k, l, m]));
-        args.extend(quick);
-        args.extend(x);
-        args
-    })
+    // Pinned multi-threaded runs first survey the cores' placement for
+    // ~2.5 s (see `PlacementGate`): most cases leave pinning off to stay
+    // cheap, some keep it so that path runs too.
+    let no_pin = prop::option::weighted(0.9, Just("--no-pin".to_string()));
+    (bounded, free, flag("--slo", slo()), no_pin).prop_map(
+        |((a, b, c, d, e), (f, g, h, i, j, k, l, m, quick, x), o, no_pin)| {
+            let mut args = vec!["run".to_string()];
+            args.extend(concat(vec![a, b, c, d, e, f, g, h, i, j, k, l, m, o]));
+            args.extend(quick);
+            args.extend(no_pin);
+            args.extend(x);
+            args
+        },
+    )
 }
 
 fn scale_args() -> impl Strategy<Value = Vec<String>> {
@@ -498,9 +527,11 @@ fn scenario_args() -> impl Strategy<Value = Vec<String>> {
         .prop_map(|(lines, rates, step)| {
             let path = fresh("scenario.toml");
             std::fs::write(&path, lines.join("\n")).expect("scenario written");
-            // The flags bound the run's length; the file decides the rest.
+            // The flags bound the run's length (no placement survey: no
+            // pinning); the file decides the rest.
             let mut args = vec![
                 "run".to_string(),
+                "--no-pin".to_string(),
                 "--scenario".to_string(),
                 path.display().to_string(),
                 "--maps".to_string(),
@@ -728,33 +759,37 @@ proptest! {
     #![proptest_config(config(40))]
     #[test]
     fn scenario_files(args in scenario_args()) {
-        let file = args[2].clone();
+        let file = args[3].clone();
         run_case(args, &[0, 2])?;
         let _ = std::fs::remove_file(file);
     }
 
     #[test]
-    fn report_on_damaged_results((kind, d, cut) in damages()) {
+    fn report_on_damaged_results((kind, d, cut) in damages(), o in flag("--slo", slo())) {
         let file = damaged(&kind, &d, cut);
         let out = fresh("report");
-        let args = vec![
+        let mut args = vec![
             "report".to_string(),
             file.display().to_string(),
             "--out".to_string(),
             out.display().to_string(),
         ];
+        args.extend(o);
         run_case(args, &[0, 2])?;
         let _ = std::fs::remove_dir_all(out);
         let _ = std::fs::remove_file(file);
     }
 
     #[test]
-    fn advise_on_damaged_results((kind, d, cut) in damages(), fmt in format()) {
+    fn advise_on_damaged_results(
+        (kind, d, cut) in damages(),
+        fmt in format(),
+        o in flag("--slo", slo()),
+    ) {
         let file = damaged(&kind, &d, cut);
-        run_case(
-            vec!["advise".into(), file.display().to_string(), "--format".into(), fmt],
-            &[0, 2],
-        )?;
+        let mut args = vec!["advise".into(), file.display().to_string(), "--format".into(), fmt];
+        args.extend(o);
+        run_case(args, &[0, 2])?;
         let _ = std::fs::remove_file(file);
     }
 
@@ -763,16 +798,18 @@ proptest! {
         (kind, d, cut) in damages(),
         (_, d2, cut2) in damages(),
         threshold in value(&["15", "0", "5.5"], &["-1", "nan", "inf", "abc"]),
+        o in flag("--slo", slo()),
     ) {
         let base = damaged(&kind, &d, cut);
         let new = damaged(&kind, &d2, cut2);
-        let args = vec![
+        let mut args = vec![
             "compare".to_string(),
             base.display().to_string(),
             new.display().to_string(),
             "--threshold".to_string(),
             threshold,
         ];
+        args.extend(o);
         // 1: a regression, which is compare's answer, not a failure.
         run_case(args, &[0, 1, 2])?;
         let _ = std::fs::remove_file(base);
@@ -839,6 +876,11 @@ fn near_grammar() -> BoxedStrategy<String> {
                 "siphash",
                 "gomap",
                 "std",
+                "p99",
+                "p99.9",
+                "max",
+                "<=",
+                "≤",
                 " ",
                 "",
             ][..]
@@ -901,6 +943,18 @@ proptest! {
             prop_assert!(d.to_string().parse::<mapknee_load::Dist>().is_ok(), "{s}");
         }
         let _ = s.parse::<mapknee_load::Arrivals>();
+    }
+
+    /// A parsed latency objective bounds between 1 ns and an hour.
+    #[test]
+    fn objectives_parse_or_refuse(s in near_grammar(), sep in select(&["<=", "≤", ""][..])) {
+        for text in [s.clone(), format!("p99{sep}{s}")] {
+            if let Ok(o) = text.parse::<mapknee_load::Objective>() {
+                prop_assert!((1..=3_600_000_000_000).contains(&o.max_ns), "{text}: {o:?}");
+                // Printed in results and messages, and read back by --slo.
+                prop_assert!(o.to_string().parse::<mapknee_load::Objective>().is_ok(), "{o}");
+            }
+        }
     }
 
     /// Percentages in every u32 range, as a mix: never an overflow.

@@ -103,35 +103,38 @@ const SPIN_STEPS: u64 = 100_000;
 /// fact (two SMT siblings, or two vCPUs the host runs on one hardware
 /// thread): the same integer work takes [`SHARED_CORE_SLOWDOWN`]× as long
 /// with the other core busy as alone. The best of two rounds of each.
-/// `None` when there are not two cores.
+/// `None` when there are not two cores, or when the OS refuses a thread.
 pub fn core_shared(clock: &Clock) -> Option<bool> {
     let cores = core_affinity::get_core_ids()?;
     let (&a, &b) = (cores.first()?, cores.get(1)?);
     let (mut alone, mut together) = (u64::MAX, u64::MAX);
     for _ in 0..2 {
         let ns = std::thread::scope(|s| {
-            s.spawn(move || {
-                let _ = core_affinity::set_for_current(a);
-                let start = clock.ns();
-                spin(SPIN_STEPS);
-                clock.ns() - start
-            })
-            .join()
-            .expect("the spinning thread does not panic")
-        });
+            std::thread::Builder::new()
+                .spawn_scoped(s, move || {
+                    let _ = core_affinity::set_for_current(a);
+                    let start = clock.ns();
+                    spin(SPIN_STEPS);
+                    clock.ns() - start
+                })
+                .ok()
+                .map(|h| h.join().expect("the spinning thread does not panic"))
+        })?;
         alone = alone.min(ns);
         let ready = AtomicU64::new(0);
         let ns = std::thread::scope(|s| {
             let r = &ready;
-            s.spawn(move || {
-                let _ = core_affinity::set_for_current(b);
-                r.fetch_add(1, Ordering::AcqRel);
-                while r.load(Ordering::Acquire) < 2 {
-                    std::hint::spin_loop();
-                }
-                spin(SPIN_STEPS);
-            });
-            s.spawn(move || {
+            std::thread::Builder::new()
+                .spawn_scoped(s, move || {
+                    let _ = core_affinity::set_for_current(b);
+                    r.fetch_add(1, Ordering::AcqRel);
+                    while r.load(Ordering::Acquire) < 2 {
+                        std::hint::spin_loop();
+                    }
+                    spin(SPIN_STEPS);
+                })
+                .ok()?;
+            let timed = std::thread::Builder::new().spawn_scoped(s, move || {
                 let _ = core_affinity::set_for_current(a);
                 r.fetch_add(1, Ordering::AcqRel);
                 while r.load(Ordering::Acquire) < 2 {
@@ -140,10 +143,17 @@ pub fn core_shared(clock: &Clock) -> Option<bool> {
                 let start = clock.ns();
                 spin(SPIN_STEPS);
                 clock.ns() - start
-            })
-            .join()
-            .expect("the spinning thread does not panic")
-        });
+            });
+            match timed {
+                Ok(h) => Some(h.join().expect("the spinning thread does not panic")),
+                Err(_) => {
+                    // Release the first thread, which waits for this one:
+                    // it spins its ~0.2 ms and ends.
+                    r.fetch_add(1, Ordering::AcqRel);
+                    None
+                }
+            }
+        })?;
         together = together.min(ns);
     }
     Some(together as f64 >= SHARED_CORE_SLOWDOWN * alone.max(1) as f64)
