@@ -26,6 +26,7 @@ for arr in even poisson; do
   done
 done
 log "advise"
-$mk advise a1/results.json > advise-a1.txt 2>&1
+$mk advise a1/results.json > advise-a1.txt 2>&1; echo "exit $?" >> advise-a1.txt
+$mk advise --slo 'p99<=100us' a1/results.json > advise-a1-100us.txt 2>&1; echo "exit $?" >> advise-a1-100us.txt
 head -1 /proc/stat > stat.after
 log done
