@@ -414,43 +414,47 @@ pub fn run_mixes(
     // capacity probe, which spread over the first seconds of the run.
     let mut survey = Vec::new();
 
-    // 1. Capacities and ladders. Each map's capacity is the best of PROBES
-    // closed-loop probes, interleaved across maps: interference only ever
-    // lowers a probe, and one low probe moved a whole ladder.
-    for c in &mut climbs {
-        let mix = c.workload.mix.name.as_str();
-        c.rates = match &cfg.rates {
-            Rates::Explicit(r) => r.clone(),
-            Rates::Auto => {
-                let mut caps = vec![0.0f64; maps.len()];
-                for _ in 0..PROBES {
-                    for (i, (kind, run)) in maps.iter().zip(&mut c.runs).enumerate() {
-                        if ctx.stopped() {
-                            return finish(climbs);
-                        }
-                        progress.step_started(&names[i], mix, &Phase::Probe);
-                        let mut spec = StepSpec::closed(cfg.threads, cfg.warmup / 2, cfg.probe);
-                        spec.pin = cfg.pin;
-                        let step =
-                            run_map_step(kind, cfg.hasher, c.workload, &spec, ctx.clock, ctx.stop);
-                        progress.step_finished(&names[i], mix, &Phase::Probe, &step);
-                        if placed {
-                            survey.extend(placement_now(ctx.clock));
-                        }
-                        caps[i] = caps[i].max(step.achieved_ops_per_sec);
-                        run.capacity_ops_per_sec = Some(caps[i]);
+    // 1. Capacities. Each map's capacity is the best of PROBES closed-loop
+    // probes, interleaved across maps: interference only ever lowers a
+    // probe, and one low probe moved a whole ladder. Each probe keeps the
+    // placement it ran in (`coherence_ns`).
+    let probe_spec = || {
+        let mut spec = StepSpec::closed(cfg.threads, cfg.warmup / 2, cfg.probe);
+        spec.pin = cfg.pin;
+        spec
+    };
+    let mut probes: Vec<Vec<Vec<Step>>> = vec![vec![Vec::new(); maps.len()]; climbs.len()];
+    if cfg.rates == Rates::Auto {
+        for (c, taken) in climbs.iter().zip(&mut probes) {
+            let mix = c.workload.mix.name.as_str();
+            for _ in 0..PROBES {
+                for (i, kind) in maps.iter().enumerate() {
+                    if ctx.stopped() {
+                        return finish(climbs);
                     }
+                    progress.step_started(&names[i], mix, &Phase::Probe);
+                    let step = run_map_step(
+                        kind,
+                        cfg.hasher,
+                        c.workload,
+                        &probe_spec(),
+                        ctx.clock,
+                        ctx.stop,
+                    );
+                    progress.step_finished(&names[i], mix, &Phase::Probe, &step);
+                    if placed {
+                        survey.extend(placement_now(ctx.clock));
+                    }
+                    taken[i].push(step);
                 }
-                ladder(&caps, cfg.ladder_steps, cfg.ladder_lo, cfg.ladder_hi)
             }
-        };
-        c.floor_p99 = vec![Vec::new(); c.rates.len()];
+        }
     }
 
     // The reference placement: the fastest on separate cores met often
-    // while probing (with
-    // explicit rates, a survey of its own over a couple of seconds), and a
-    // waiting allowance of PLACEMENT_WAIT_SHARE of the steps' planned time.
+    // while probing (with explicit rates, a survey of its own over a couple
+    // of seconds), and a waiting allowance of PLACEMENT_WAIT_SHARE of the
+    // steps' planned time.
     let repeat = cfg.repeat.max(1);
     if placed {
         if survey.is_empty() {
@@ -462,16 +466,88 @@ pub fn run_mixes(
                 std::thread::sleep(SURVEY_GAP);
             }
         }
-        let per_pass: usize = climbs
-            .iter()
-            .map(|c| c.rates.len() + 1 + 2 * cfg.refine_steps)
-            .sum();
+        let per_pass = climbs.len()
+            * match &cfg.rates {
+                Rates::Explicit(r) => r.len(),
+                Rates::Auto => cfg.ladder_steps + 1 + 2 * cfg.refine_steps,
+            };
         let planned = (cfg.warmup + cfg.step) * (per_pass * maps.len() * repeat) as u32;
         *gate.borrow_mut() = PlacementGate::from_survey(
             &survey,
             MAX_PLACEMENT_WAIT,
             planned.mul_f64(PLACEMENT_WAIT_SHARE),
         );
+    }
+
+    // The ladders, from the probes run in the reference placement: a map
+    // none of whose probes did is probed again, each probe waiting for the
+    // placement as a step does, so that the ladder spans the capacities the
+    // steps will meet.
+    for (c, taken) in climbs.iter_mut().zip(&mut probes) {
+        let mix = c.workload.mix.name.as_str();
+        c.rates = match &cfg.rates {
+            Rates::Explicit(r) => r.clone(),
+            Rates::Auto => {
+                let mut caps = vec![0.0f64; maps.len()];
+                for (i, kind) in maps.iter().enumerate() {
+                    let admitted = |steps: &[Step]| {
+                        let g = gate.borrow();
+                        steps
+                            .iter()
+                            .filter(|s| match (g.as_ref(), s.coherence_ns) {
+                                (Some(g), Some(ns)) => g.admits(ns),
+                                _ => true,
+                            })
+                            .map(|s| s.achieved_ops_per_sec)
+                            .fold(None, |best: Option<f64>, x| {
+                                Some(best.map_or(x, |b| b.max(x)))
+                            })
+                    };
+                    let mut cap = admitted(&taken[i]);
+                    let retry = gate.borrow().as_ref().is_some_and(|g| g.can_wait());
+                    if cap.is_none() && retry && *kind != MapKind::Noop {
+                        for _ in 0..PROBES {
+                            if ctx.stopped() {
+                                return finish(climbs);
+                            }
+                            progress.step_started(&names[i], mix, &Phase::Probe);
+                            let before = gate.borrow().as_ref().and_then(|g| {
+                                let waited = g.waited();
+                                let ns = g.wait(ctx.clock, ctx.stop);
+                                let t = c.runs[i].placement.get_or_insert_with(|| Placement {
+                                    reference_ns: g.reference_ns(),
+                                    band_ns: g.band_ns(),
+                                    ..Placement::default()
+                                });
+                                t.waited_s += (g.waited() - waited).as_secs_f64();
+                                ns
+                            });
+                            let step = run_map_step_placed(
+                                kind,
+                                cfg.hasher,
+                                c.workload,
+                                &probe_spec(),
+                                ctx.clock,
+                                ctx.stop,
+                                before,
+                            );
+                            progress.step_finished(&names[i], mix, &Phase::Probe, &step);
+                            taken[i].push(step);
+                        }
+                        cap = admitted(&taken[i]);
+                    }
+                    caps[i] = cap.unwrap_or_else(|| {
+                        taken[i]
+                            .iter()
+                            .map(|s| s.achieved_ops_per_sec)
+                            .fold(0.0, f64::max)
+                    });
+                    c.runs[i].capacity_ops_per_sec = Some(caps[i]);
+                }
+                ladder(&caps, cfg.ladder_steps, cfg.ladder_lo, cfg.ladder_hi)
+            }
+        };
+        c.floor_p99 = vec![Vec::new(); c.rates.len()];
     }
 
     // 2. The ladder passes, with the noise floor: the no-op map at every
