@@ -234,6 +234,15 @@ pub struct Placement {
 }
 
 impl Placement {
+    /// A record of a run held by `gate`, nothing counted yet.
+    pub fn held_by(gate: &crate::coherence::PlacementGate) -> Self {
+        Placement {
+            reference_ns: gate.reference_ns(),
+            band_ns: gate.band_ns(),
+            ..Placement::default()
+        }
+    }
+
     /// The runs' placement records added up (the reference and band are
     /// the run's, shared by all); `None` when no run was held to one.
     ///

@@ -15,7 +15,6 @@
 //!    caller's judgement (the analysis crate's knee rules); the load engine
 //!    does not decide what a knee is.
 
-use std::cell::RefCell;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -345,44 +344,7 @@ pub fn run_mixes(
     ctx: Ctx<'_>,
 ) -> Vec<Vec<Run>> {
     let names: Vec<String> = maps.iter().map(MapKind::name).collect();
-    // Set once the probes (or a survey) have met the machine's placements.
-    let gate: RefCell<Option<PlacementGate>> = RefCell::new(None);
     let placed = cfg.threads > 1 && cfg.pin;
-    // One open-loop step. A map step waits for the reference placement and
-    // is measured once more if the host moved the cores while it ran (see
-    // `PlacementGate`); the noise floor shares no line, so it never waits.
-    let step_at = |w: &Workload, kind: &MapKind, rate: f64, tally: &mut Option<Placement>| {
-        let mut spec = StepSpec::open(cfg.threads, rate, cfg.warmup, cfg.step);
-        spec.arrivals = cfg.arrivals;
-        spec.pin = cfg.pin;
-        let gate = gate.borrow();
-        let Some(g) = gate.as_ref().filter(|_| placed && *kind != MapKind::Noop) else {
-            return run_map_step(kind, cfg.hasher, w, &spec, ctx.clock, ctx.stop);
-        };
-        let t = tally.get_or_insert_with(|| Placement {
-            reference_ns: g.reference_ns(),
-            band_ns: g.band_ns(),
-            ..Placement::default()
-        });
-        let mut remeasured = false;
-        loop {
-            let waited = g.waited();
-            let before = g.wait(ctx.clock, ctx.stop);
-            t.waited_s += (g.waited() - waited).as_secs_f64();
-            let step = run_map_step_placed(kind, cfg.hasher, w, &spec, ctx.clock, ctx.stop, before);
-            let admitted = before.is_some_and(|ns| g.admits(ns));
-            let moved = admitted && line_transfer_ns(ctx.clock).is_some_and(|ns| !g.admits(ns));
-            if moved && !remeasured && g.can_wait() && !ctx.stopped() {
-                remeasured = true;
-                t.remeasured += 1;
-                continue;
-            }
-            if !admitted {
-                t.steps_outside += 1;
-            }
-            return step;
-        }
-    };
     let mut climbs: Vec<Climb<'_>> = workloads
         .iter()
         .map(|w| Climb {
@@ -442,8 +404,10 @@ pub fn run_mixes(
                         ctx.stop,
                     );
                     progress.step_finished(&names[i], mix, &Phase::Probe, &step);
-                    if placed {
-                        survey.extend(placement_now(ctx.clock));
+                    // The probe measured the transfer time just before it
+                    // ran; only whether the cores are one is asked now.
+                    if let (true, Some(ns)) = (placed, step.coherence_ns) {
+                        survey.extend(core_shared(ctx.clock).map(|shared| (ns, shared)));
                     }
                     taken[i].push(step);
                 }
@@ -456,6 +420,7 @@ pub fn run_mixes(
     // of seconds), and a waiting allowance of PLACEMENT_WAIT_SHARE of the
     // steps' planned time.
     let repeat = cfg.repeat.max(1);
+    let mut gate = None;
     if placed {
         if survey.is_empty() {
             for _ in 0..SURVEY_SAMPLES {
@@ -472,12 +437,41 @@ pub fn run_mixes(
                 Rates::Auto => cfg.ladder_steps + 1 + 2 * cfg.refine_steps,
             };
         let planned = (cfg.warmup + cfg.step) * (per_pass * maps.len() * repeat) as u32;
-        *gate.borrow_mut() = PlacementGate::from_survey(
+        gate = PlacementGate::from_survey(
             &survey,
             MAX_PLACEMENT_WAIT,
             planned.mul_f64(PLACEMENT_WAIT_SHARE),
         );
     }
+    let gate = gate;
+    // One open-loop step. A map step waits for the reference placement and
+    // is measured once more if the host moved the cores while it ran (see
+    // `PlacementGate`); the noise floor shares no line, so it never waits.
+    let step_at = |w: &Workload, kind: &MapKind, rate: f64, tally: &mut Option<Placement>| {
+        let mut spec = StepSpec::open(cfg.threads, rate, cfg.warmup, cfg.step);
+        spec.arrivals = cfg.arrivals;
+        spec.pin = cfg.pin;
+        let Some(g) = gate.as_ref().filter(|_| *kind != MapKind::Noop) else {
+            return run_map_step(kind, cfg.hasher, w, &spec, ctx.clock, ctx.stop);
+        };
+        let mut remeasured = false;
+        loop {
+            let before = wait_tallied(g, tally, ctx.clock, ctx.stop);
+            let step = run_map_step_placed(kind, cfg.hasher, w, &spec, ctx.clock, ctx.stop, before);
+            let admitted = before.is_some_and(|ns| g.admits(ns));
+            let moved = admitted && line_transfer_ns(ctx.clock).is_some_and(|ns| !g.admits(ns));
+            let t = tally.get_or_insert_with(|| Placement::held_by(g));
+            if moved && !remeasured && g.can_wait() && !ctx.stopped() {
+                remeasured = true;
+                t.remeasured += 1;
+                continue;
+            }
+            if !admitted {
+                t.steps_outside += 1;
+            }
+            return step;
+        }
+    };
 
     // The ladders, from the probes run in the reference placement: a map
     // none of whose probes did is probed again, each probe waiting for the
@@ -491,36 +485,25 @@ pub fn run_mixes(
                 let mut caps = vec![0.0f64; maps.len()];
                 for (i, kind) in maps.iter().enumerate() {
                     let admitted = |steps: &[Step]| {
-                        let g = gate.borrow();
                         steps
                             .iter()
-                            .filter(|s| match (g.as_ref(), s.coherence_ns) {
+                            .filter(|s| match (&gate, s.coherence_ns) {
                                 (Some(g), Some(ns)) => g.admits(ns),
                                 _ => true,
                             })
                             .map(|s| s.achieved_ops_per_sec)
-                            .fold(None, |best: Option<f64>, x| {
-                                Some(best.map_or(x, |b| b.max(x)))
-                            })
+                            .reduce(f64::max)
                     };
                     let mut cap = admitted(&taken[i]);
-                    let retry = gate.borrow().as_ref().is_some_and(|g| g.can_wait());
+                    let retry = gate.as_ref().is_some_and(|g| g.can_wait());
                     if cap.is_none() && retry && *kind != MapKind::Noop {
                         for _ in 0..PROBES {
                             if ctx.stopped() {
                                 return finish(climbs);
                             }
                             progress.step_started(&names[i], mix, &Phase::Probe);
-                            let before = gate.borrow().as_ref().and_then(|g| {
-                                let waited = g.waited();
-                                let ns = g.wait(ctx.clock, ctx.stop);
-                                let t = c.runs[i].placement.get_or_insert_with(|| Placement {
-                                    reference_ns: g.reference_ns(),
-                                    band_ns: g.band_ns(),
-                                    ..Placement::default()
-                                });
-                                t.waited_s += (g.waited() - waited).as_secs_f64();
-                                ns
+                            let before = gate.as_ref().and_then(|g| {
+                                wait_tallied(g, &mut c.runs[i].placement, ctx.clock, ctx.stop)
                             });
                             let step = run_map_step_placed(
                                 kind,
@@ -721,6 +704,22 @@ pub fn run_mixes(
         }
     }
     finish(climbs)
+}
+
+/// Waits for `gate`'s placement (see [`PlacementGate::wait`]) and adds the
+/// time waited to the run's placement record.
+fn wait_tallied(
+    gate: &PlacementGate,
+    tally: &mut Option<Placement>,
+    clock: &Clock,
+    stop: &AtomicBool,
+) -> Option<f64> {
+    let waited = gate.waited();
+    let ns = gate.wait(clock, stop);
+    tally
+        .get_or_insert_with(|| Placement::held_by(gate))
+        .waited_s += (gate.waited() - waited).as_secs_f64();
+    ns
 }
 
 /// The cores' placement now: the line transfer time and whether they are
