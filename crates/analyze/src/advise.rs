@@ -114,31 +114,19 @@ fn base_words(s: &Standing, objective: &Objective) -> String {
             .map(|b| format!(", cause {b}"))
             .unwrap_or_default(),
         s.slo
-            .base_floor_ns
-            .filter(|&f| !objective.within(f))
+            .floor_over(objective)
             .map(|f| format!("; the harness alone, no map: {}", fmt_ns(f)))
             .unwrap_or_default()
     )
-}
-
-/// Whether the noise floor at this map's base misses the objective.
-fn floor_misses(s: &Standing, objective: &Objective) -> bool {
-    s.slo.base_floor_ns.is_some_and(|f| !objective.within(f))
 }
 
 /// What ended a map's SLO capacity: `at 400k/s: p99 2.10ms,
 /// lock-contention`, or `at 400k/s: fell behind, saturation`.
 fn broken(s: &Standing, objective: &Objective) -> Option<String> {
     let at = s.slo.broken_at_ops_per_sec?;
-    let by = s.slo.broken_by.as_deref().unwrap_or("");
-    let what = if by.split('+').any(|b| b == objective.percentile.name()) {
-        format!(
-            "{} {}",
-            objective.percentile.name(),
-            fmt_ns(s.slo.broken_ns.unwrap_or(0))
-        )
-    } else {
-        "fell behind".to_string()
+    let what = match s.slo.broken_ns.filter(|&ns| !objective.within(ns)) {
+        Some(ns) => format!("{} {}", objective.percentile.name(), fmt_ns(ns)),
+        None => "fell behind".to_string(),
     };
     Some(format!(
         "at {}/s: {what}{}",
@@ -194,7 +182,7 @@ fn advise_mix(mix: String, mut ranking: Vec<Standing>, objective: &Objective) ->
             "no map meets {objective} on this machine: every map's base {} already exceeds it — {never_words}",
             objective.percentile.name()
         );
-        if never.iter().all(|s| floor_misses(s, objective)) {
+        if never.iter().all(|s| s.slo.floor_over(objective).is_some()) {
             // The no-op map missed it too: the verdict is about the machine
             // (or what else ran on it), and a quieter run may differ.
             why.push_str(

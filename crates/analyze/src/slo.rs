@@ -132,22 +132,22 @@ pub fn slo_capacity(
     let why: Vec<Vec<&str>> = open.iter().map(|s| failures(s, objective, rules)).collect();
     let bad: Vec<bool> = why.iter().map(|w| !w.is_empty()).collect();
     let broken = first_confirmed(&bad);
-    let below = broken.unwrap_or(open.len());
-    let Some(at) = (0..below).rev().find(|&k| !bad[k]) else {
-        // Unreachable when the base meets the objective (two of the three
-        // lowest steps then meet it and come before any confirmed break),
-        // but a map with no good step below its break never met it.
-        return Some(cap);
-    };
-    cap.ops_per_sec = open[at].target_ops_per_sec;
-    cap.open_ended = at + 1 == open.len();
-    cap.at_ns = Some(value(open[at]));
     if let Some(b) = broken {
         cap.broken_at_ops_per_sec = open[b].target_ops_per_sec;
         cap.broken_by = Some(why[b].join("+"));
         cap.broken_ns = Some(value(open[b]));
         cap.broken_bottleneck = open[b].bottleneck.clone();
     }
+    // No good step below the break: the map fell behind (the throughput
+    // rule) from its lowest rates, its latency within the objective or not;
+    // it never met the objective, and the break says why.
+    let below = broken.unwrap_or(open.len());
+    let Some(at) = (0..below).rev().find(|&k| !bad[k]) else {
+        return Some(cap);
+    };
+    cap.ops_per_sec = open[at].target_ops_per_sec;
+    cap.open_ended = at + 1 == open.len();
+    cap.at_ns = Some(value(open[at]));
     Some(cap)
 }
 
@@ -230,6 +230,22 @@ mod tests {
         steps[3].ops = 32_000;
         let c = cap(&steps);
         assert_eq!(c.ops_per_sec, Some(2e4));
+        assert_eq!(c.broken_by.as_deref(), Some("throughput"));
+    }
+
+    #[test]
+    fn a_map_behind_from_its_lowest_rate_never_met_it_and_says_why() {
+        // Every step completed 80 % of its arrivals with a p99 well inside
+        // the objective: no capacity, and the break names the throughput.
+        let mut steps = ladder(&[20_000, 20_000, 20_000]);
+        for s in &mut steps {
+            s.ops = s.ops * 4 / 5;
+            s.achieved_ops_per_sec *= 0.8;
+        }
+        let c = cap(&steps);
+        assert_eq!(c.base_ns, 20_000);
+        assert_eq!(c.ops_per_sec, None);
+        assert_eq!(c.broken_at_ops_per_sec, Some(1e4));
         assert_eq!(c.broken_by.as_deref(), Some("throughput"));
     }
 

@@ -220,6 +220,14 @@ pub struct SloCapacity {
     pub broken_bottleneck: Option<String>,
 }
 
+impl SloCapacity {
+    /// The noise floor at the base when it misses `objective` too: then the
+    /// machine, not the map, decided the verdict.
+    pub fn floor_over(&self, objective: &Objective) -> Option<u64> {
+        self.base_floor_ns.filter(|&f| !objective.within(f))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

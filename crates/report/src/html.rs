@@ -253,8 +253,7 @@ fn slo_cells(o: &mut String, r: &Run, objective: Option<&Objective>) {
                 .map(|b| format!(" (cause {})", escape(b)))
                 .unwrap_or_default(),
             // The no-op map missed it too: the machine decided this.
-            c.base_floor_ns
-                .filter(|&f| !obj.within(f))
+            c.floor_over(obj)
                 .map(|f| format!(", as did the harness alone ({})", format::ns(f as f64)))
                 .unwrap_or_default()
         ),

@@ -110,8 +110,7 @@ fn slo_words(r: &Run, objective: Option<&Objective>) -> String {
                 .map(|b| format!(" (cause {b})"))
                 .unwrap_or_default(),
             // The no-op map missed it too: the machine decided this.
-            c.base_floor_ns
-                .filter(|&f| !obj.within(f))
+            c.floor_over(obj)
                 .map(|f| format!(", as did the harness alone ({})", fmt_ns(f)))
                 .unwrap_or_default()
         ),
