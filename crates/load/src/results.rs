@@ -216,6 +216,36 @@ pub struct Run {
     pub slo: Option<SloCapacity>,
 }
 
+impl Run {
+    /// A run of `kind` under `workload` with nothing measured yet;
+    /// `arrivals` is `even`, `poisson` or `closed` (`scale`).
+    pub fn empty(
+        kind: &mapknee_maps::MapKind,
+        workload: &crate::Workload,
+        threads: usize,
+        arrivals: &str,
+    ) -> Run {
+        Run {
+            map: kind.name(),
+            mix: workload.mix.clone(),
+            threads,
+            keys: workload.keys,
+            prefill: workload.prefill,
+            dist: workload.dist.to_string(),
+            ops_per_txn: workload.ops_per_txn,
+            arrivals: arrivals.into(),
+            capacity_ops_per_sec: None,
+            steps: Vec::new(),
+            points: Vec::new(),
+            knee: None,
+            usl: None,
+            repetitions: Vec::new(),
+            placement: None,
+            slo: None,
+        }
+    }
+}
+
 /// The worker cores' placement a run was held to, and what holding it cost.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct Placement {

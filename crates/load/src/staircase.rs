@@ -213,27 +213,6 @@ impl Ctx<'_> {
     }
 }
 
-fn empty_run(kind: &MapKind, workload: &Workload, threads: usize, arrivals: Arrivals) -> Run {
-    Run {
-        map: kind.name(),
-        mix: workload.mix.clone(),
-        threads,
-        keys: workload.keys,
-        prefill: workload.prefill,
-        dist: workload.dist.to_string(),
-        ops_per_txn: workload.ops_per_txn,
-        arrivals: arrivals.to_string(),
-        capacity_ops_per_sec: None,
-        steps: Vec::new(),
-        points: Vec::new(),
-        knee: None,
-        usl: None,
-        repetitions: Vec::new(),
-        placement: None,
-        slo: None,
-    }
-}
-
 /// Closed-loop capacity probes per map (`auto`); the best one counts.
 pub const PROBES: usize = 3;
 
@@ -351,7 +330,7 @@ pub fn run_mixes(
             workload: w,
             runs: maps
                 .iter()
-                .map(|k| empty_run(k, w, cfg.threads, cfg.arrivals))
+                .map(|k| Run::empty(k, w, cfg.threads, &cfg.arrivals.to_string()))
                 .collect(),
             rates: Vec::new(),
             floor_p99: Vec::new(),
@@ -869,8 +848,7 @@ pub fn run_scale(
     let mut runs = Vec::new();
     for kind in maps {
         let name = kind.name();
-        let mut run = empty_run(kind, workload, max_threads, Arrivals::Even);
-        run.arrivals = "closed".into();
+        let mut run = Run::empty(kind, workload, max_threads, "closed");
         for &n in threads {
             if ctx.stopped() {
                 break;

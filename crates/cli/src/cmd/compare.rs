@@ -55,14 +55,15 @@ pub(crate) fn run(args: CompareArgs) -> Result<Outcome, CliError> {
             other.kind
         )));
     }
-    let median = |side: &[Results]| {
+    // Each file records its median transfer time; a side is their mean.
+    let mean = |side: &[Results]| {
         let v: Vec<f64> = side
             .iter()
             .filter_map(|r| r.machine.line_transfer_ns.map(|t| t[1]))
             .collect();
         (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
     };
-    if let (Some(a), Some(b)) = (median(&base), median(&new)) {
+    if let (Some(a), Some(b)) = (mean(&base), mean(&new)) {
         if a.max(b) > super::PLACEMENT_SPREAD * a.min(b) {
             eprintln!(
                 "mapknee: warning: the two sides ran on different core placements: a cache line took {a:.0} ns between the worker cores on the base side, {b:.0} ns on the new side; rates that depend on shared lines differ by that alone"

@@ -81,14 +81,17 @@ impl GrowthSettings {
         if args.child && maps.len() != 1 {
             return Err(CliError::usage("--child grows exactly one map"));
         }
-        crate::limits::check_growth(
-            &maps,
-            inserts,
-            threads,
-            repeat,
-            &crate::limits::Host::detect(),
-        )
-        .map_err(CliError::usage)?;
+        // The parent checked these figures before starting any child.
+        if !args.child {
+            crate::limits::check_growth(
+                &maps,
+                inserts,
+                threads,
+                repeat,
+                &crate::limits::Host::detect(),
+            )
+            .map_err(CliError::usage)?;
+        }
         Ok(GrowthSettings {
             maps,
             inserts,

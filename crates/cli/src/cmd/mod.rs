@@ -10,9 +10,7 @@ pub(crate) mod scale;
 
 use std::time::{Duration, Instant};
 
-use mapknee_load::{
-    harness_open_loop_ns, Clock, Machine, Mix, Objective, Phase, Results, Run, SCHEMA,
-};
+use mapknee_load::{harness_open_loop_ns, Clock, Machine, Objective, Phase, Results, Run, SCHEMA};
 
 use crate::progress::Bar;
 use crate::settings::Common;
@@ -21,28 +19,19 @@ use crate::{CliError, RUSTC};
 
 /// One empty run per mix and map, in the order `run` and `scale` report
 /// them: what the watchdog fills when a step is stuck.
-pub(crate) fn skeleton(common: &Common, mixes: &[Mix], threads: usize, arrivals: &str) -> Vec<Run> {
-    mixes
+pub(crate) fn skeleton(
+    common: &Common,
+    workloads: &[mapknee_load::Workload],
+    threads: usize,
+    arrivals: &str,
+) -> Vec<Run> {
+    workloads
         .iter()
-        .flat_map(|mix| {
-            common.maps.iter().map(move |map| Run {
-                map: map.name(),
-                mix: mix.clone(),
-                threads,
-                keys: common.keys,
-                prefill: common.prefill,
-                dist: common.dist.to_string(),
-                ops_per_txn: common.ops_per_txn,
-                arrivals: arrivals.into(),
-                capacity_ops_per_sec: None,
-                steps: Vec::new(),
-                points: Vec::new(),
-                knee: None,
-                usl: None,
-                repetitions: Vec::new(),
-                placement: None,
-                slo: None,
-            })
+        .flat_map(|w| {
+            common
+                .maps
+                .iter()
+                .map(move |map| Run::empty(map, w, threads, arrivals))
         })
         .collect()
 }

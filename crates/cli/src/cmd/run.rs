@@ -37,7 +37,8 @@ pub(crate) fn run(s: RunSettings) -> Result<Outcome, CliError> {
     let judge = |base: &Step, step: &Step| !step_rules(base, step, &rules).is_empty();
     let bar = Bar::new(s.planned_steps());
     let c = &s.staircase;
-    let skeleton = super::skeleton(&s.common, &s.mixes, c.threads, &c.arrivals.to_string());
+    let workloads: Vec<_> = s.mixes.iter().map(|m| s.common.workload(m)).collect();
+    let skeleton = super::skeleton(&s.common, &workloads, c.threads, &c.arrivals.to_string());
     let work = |phase: &Phase| match phase {
         Phase::Probe => c.probe + c.warmup / 2,
         _ => c.step + c.warmup,
@@ -47,7 +48,6 @@ pub(crate) fn run(s: RunSettings) -> Result<Outcome, CliError> {
         clock: &clock,
         stop: &STOP,
     };
-    let workloads: Vec<_> = s.mixes.iter().map(|m| s.common.workload(m)).collect();
     let climbed = run_mixes(
         &s.common.maps,
         &workloads,

@@ -14,15 +14,15 @@ pub(crate) fn run(s: ScaleSettings) -> Result<Outcome, CliError> {
     let (clock, machine) = super::prepare(&s.common)?;
     let bar = Bar::new((s.common.maps.len() * s.threads.len()) as u64);
     let max_threads = s.threads.iter().copied().max().unwrap_or(1);
+    let workload = s.common.workload(&s.mix);
     let skeleton = super::skeleton(
         &s.common,
-        std::slice::from_ref(&s.mix),
+        std::slice::from_ref(&workload),
         max_threads,
         "closed",
     );
     let work = |_: &mapknee_load::Phase| s.warmup + s.duration;
     let dog = super::watchdog(&bar, "scale", &machine, &s.common, skeleton, work, started);
-    let workload = s.common.workload(&s.mix);
     let mut runs = run_scale(
         &s.common.maps,
         &workload,
