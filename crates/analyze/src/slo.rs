@@ -52,7 +52,8 @@
 //! shows (the median repetition).
 
 use mapknee_load::{
-    first_confirmed, open_loop_steps, Objective, Percentile, Results, Run, SloCapacity, Step,
+    first_confirmed, open_loop_steps, run_baseline_by, Objective, Percentile, Results, Run,
+    SloCapacity, Step,
 };
 
 use crate::knee::KneeRules;
@@ -117,11 +118,9 @@ pub fn slo_capacity(
     let open = open_loop_steps(steps);
     let value = |s: &Step| objective.value_ns(&s.latency_ns);
     // The base as the knee takes it: of the three lowest rates, the median.
-    let mut lowest: Vec<&Step> = open.iter().take(3).copied().collect();
-    lowest.sort_by_key(|s| value(s));
-    let base = *lowest.get((lowest.len().max(1) - 1) / 2)?;
+    let base = run_baseline_by(steps, value)?;
     let mut cap = SloCapacity {
-        base_ns: value(base),
+        base_ns: value(&base),
         base_bottleneck: base.bottleneck.clone(),
         base_floor_ns: base.floor_p99_ns,
         ..Default::default()

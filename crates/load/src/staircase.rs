@@ -768,12 +768,18 @@ pub fn baseline(by_rate: &[Step]) -> Step {
 /// cut short, by rate; `None` when there are none. The knee rules, the
 /// queueing reference and the CLI's messages all start from this one base.
 pub fn run_baseline(steps: &[Step]) -> Option<Step> {
+    run_baseline_by(steps, Step::rule_p99_ns)
+}
+
+/// [`run_baseline`] with the three lowest steps ranked by `key` (e.g. the
+/// percentile a latency objective names) instead of the rules' p99.
+pub fn run_baseline_by(steps: &[Step], key: impl Fn(&Step) -> u64) -> Option<Step> {
     let lowest: Vec<Step> = crate::open_loop_steps(steps)
         .into_iter()
         .take(3)
         .cloned()
         .collect();
-    (!lowest.is_empty()).then(|| baseline(&lowest))
+    (!lowest.is_empty()).then(|| median_step_by(&lowest, key))
 }
 
 /// The index of the first *confirmed* bad step: bad, and followed by a
@@ -794,9 +800,14 @@ pub fn first_confirmed(bad: &[bool]) -> Option<usize> {
 /// The repetition whose p99 is the median (the lower one for an even
 /// count), standing for all of them. `steps` must not be empty.
 pub fn median_step(steps: &[Step]) -> Step {
-    let mut by_p99: Vec<&Step> = steps.iter().collect();
-    by_p99.sort_by_key(|s| s.rule_p99_ns());
-    by_p99[(by_p99.len() - 1) / 2].clone()
+    median_step_by(steps, Step::rule_p99_ns)
+}
+
+/// [`median_step`] ranked by `key`: the lower median.
+fn median_step_by(steps: &[Step], key: impl Fn(&Step) -> u64) -> Step {
+    let mut ranked: Vec<&Step> = steps.iter().collect();
+    ranked.sort_by_key(|s| key(s));
+    ranked[(ranked.len() - 1) / 2].clone()
 }
 
 /// One step per offered rate, its repetitions folded by `fold` (e.g.
