@@ -7,8 +7,10 @@ at <= 50 % of capacity; R3 throughput only; R4 the p99 part must also reach 100 
 A knee is the first bad step whose next step is bad too. Prints knees within +-20 %
 per pair."""
 import json, statistics, sys
+# The run folder: this script's own, or the one given (e.g. ../2026-11-30-vm3).
+here = sys.argv[1] if len(sys.argv) > 1 else __import__('os').path.dirname(__import__('os').path.abspath(__file__))
 def load(n):
-    r = json.load(open(f'{n}/results.json'))
+    r = json.load(open(f'{here}/{n}/results.json'))
     return {(x['mix']['name'], x['map']): x for x in r['runs']}
 def steps(run):
     return sorted(run['steps'], key=lambda s: s['target_ops_per_sec'])

@@ -3,7 +3,9 @@
 every run, the ratio within each pair, the maps' order, the study's finding
 (syncmap vs gomap-rwlock and rwlock) and knee order vs capacity order."""
 import itertools, json, os, statistics
-here = os.path.dirname(os.path.abspath(__file__))
+import sys
+# The run folder: this script's own, or the one given (e.g. ../2026-11-30-vm3).
+here = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
 names = [f"{s}{p}" for p in (1, 2, 3) for s in "ab"]
 runs = {}
 for n in names:
