@@ -1,13 +1,25 @@
 //! Knee detection by rules.
 //!
-//! A step is past the knee when either rule fires against the *base* step
-//! (of the three lowest-rate steps, the one with the median p99: one spike
-//! at the lowest rate cannot move every knee):
-//! - `p99x3` — its corrected p99 latency is at least J × the base p99
-//!   (J = 3 by default; the rule's name carries J, e.g. `p99x4` for J = 4)
-//!   *and* at least J × the noise floor at that rate (the `noop` map's p99,
-//!   when the run measured it): a knee is where the map departs from what
-//!   the harness and the machine do with no map at all;
+//! The knee is where the p99 curve turns upward: where the tail stops
+//! growing with the load the way it did below and starts to climb. A step
+//! is past the knee when either rule fires:
+//! - `p99x3` — its corrected p99 is at least J × the *reference* p99 (J = 3
+//!   by default; the rule's name carries J, e.g. `p99x4` for J = 4) and at
+//!   least J × the noise floor at its rate (the `noop` map's p99, when the
+//!   run measured it: a knee is where the map departs from what the harness
+//!   and the machine do with no map at all). The reference is the larger of
+//!   - the *base*: of the three lowest-rate steps, the one with the median
+//!     p99 (one spike at the lowest rate cannot move every knee), and
+//!   - the p99 at *half* the step's rate, read off the curve below it
+//!     (log-log interpolation between the two steps around it).
+//!
+//!   So the tail must triple while the load merely doubles. A tail that
+//!   drifts up with the rate — on a shared machine, interrupts and the
+//!   host's noise delay a growing number of transactions as the rate rises,
+//!   slowly, long before the map queues — crosses "3 × the lowest step" at
+//!   a rate that depends on how quiet the lowest step happened to be; it
+//!   never triples in one doubling. A queue does: M/M/1's p99 does at 80 %
+//!   utilisation, whatever its base.
 //! - `throughput` — it completed less than 95 % of the arrivals actually
 //!   generated in its window (with Poisson arrivals these differ from the
 //!   nominal rate by chance).
@@ -15,22 +27,26 @@
 //! With `--repeat`, steps and base are both the median-p99 repetition of
 //! their rate: the same statistic on both sides of the comparison.
 //!
-//! The knee is the first step, by offered rate, past the knee *and
-//! confirmed*: the next higher step — a fresh measurement — is past it
-//! too. One isolated p99 spike (a preemption on a shared machine) is not a
-//! knee, and neither is a bad last step: nothing confirmed it.
-//! When both rules fire on the knee step the rule reads `p99x3+throughput`.
-//! Steps cut short by Ctrl-C and closed-loop steps are ignored.
+//! The knee is the first step, by offered rate, past its line *and
+//! confirmed*: the next higher step — a fresh measurement — is past the
+//! same line too ([`mapknee_load::first_knee`]). One isolated p99 spike (a
+//! preemption on a shared machine) is not a knee, and neither is a bad last
+//! step: nothing confirmed it. When both rules fire on the knee step the
+//! rule reads `p99x3+throughput`. Steps cut short by Ctrl-C and closed-loop
+//! steps are ignored.
 //!
 //! The rules decide; Kneedle (see [`crate::kneedle`]) then says whether the
 //! p99 curve's own knee agrees, and `analyze_run` records its answer.
 
-use mapknee_load::{first_confirmed, run_baseline, Step};
+use mapknee_load::{baseline, first_knee, open_loop_steps, Step};
+
+/// The reference for a step at rate r is the p99 at r × HALF.
+const HALF: f64 = 0.5;
 
 /// The knee rules' parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct KneeRules {
-    /// J: p99 at least this multiple of the base p99 is past the knee.
+    /// J: p99 at least this multiple of the reference p99 is past the knee.
     pub p99_factor: f64,
     /// Achieved below this share of offered is past the knee.
     pub min_achieved_ratio: f64,
@@ -48,7 +64,7 @@ impl Default for KneeRules {
 /// A knee rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rule {
-    /// p99 ≥ J × base p99.
+    /// p99 ≥ J × the reference p99.
     P99,
     /// achieved < 95 % of offered.
     Throughput,
@@ -76,33 +92,95 @@ impl KneeRules {
         step.target_ops_per_sec
             .is_some_and(|t| step.achieved_ops_per_sec < self.min_achieved_ratio * t)
     }
+
+    /// Whether `step` is past the knee line drawn at `at` on `curve` (see
+    /// [`mapknee_load::Past`]): the shape the staircase's bisection takes.
+    pub fn past(&self, curve: &[Step], at: &Step, step: &Step) -> bool {
+        !step_rules(curve, at, step, self).is_empty()
+    }
 }
 
-/// The rules `step` breaks against `base`, in the order p99, throughput.
+/// The reference p99 (ns) of a step at `at`'s rate on `curve` (one step
+/// per rate, by rate): the larger of the base and the p99 at half that
+/// rate. `None` when the curve is empty.
+///
+/// ```
+/// # use mapknee_load::{Percentiles, Step};
+/// # let step = |rate: f64, p99| Step { target_ops_per_sec: Some(rate),
+/// #     latency_ns: Percentiles { p99, ..Default::default() }, ..Default::default() };
+/// use mapknee_analyze::knee::reference_p99_ns;
+/// let curve = [step(1e3, 1_000), step(2e3, 1_000), step(4e3, 1_000),
+///              step(8e3, 4_000), step(16e3, 40_000)];
+/// // At 16k: the p99 at 8k. At 12k: the p99 at 6k, between 4k and 8k on
+/// // log-log axes: 1,000 × 4^(ln 1.5 / ln 2) = 2,250.
+/// assert_eq!(reference_p99_ns(&curve, &curve[4]), Some(4_000.0));
+/// assert_eq!(reference_p99_ns(&curve, &step(12e3, 0)).map(f64::round), Some(2_250.0));
+/// // Below the base's rates the base (1,000) holds.
+/// assert_eq!(reference_p99_ns(&curve, &curve[1]), Some(1_000.0));
+/// ```
+pub fn reference_p99_ns(curve: &[Step], at: &Step) -> Option<f64> {
+    if curve.is_empty() {
+        return None;
+    }
+    let base = baseline(curve).rule_p99_ns() as f64;
+    let rate = at.target_ops_per_sec.unwrap_or(0.0);
+    Some(base.max(p99_at(curve, rate * HALF, rate).unwrap_or(0.0)))
+}
+
+/// The p99 at rate `x` on `curve`, read only from steps below `limit`:
+/// interpolated (log-log) between the steps around `x`, the nearest step
+/// below `x` when none lies above it, `None` when none lies below. The
+/// curve is first made non-decreasing from above (each step's p99 is at
+/// most any higher rate's): a spike, which the next step does not repeat,
+/// would otherwise raise the line of every step at twice its rate and hide
+/// the knee behind it.
+fn p99_at(curve: &[Step], x: f64, limit: f64) -> Option<f64> {
+    let mut points: Vec<(f64, f64)> = curve
+        .iter()
+        .filter_map(|s| Some((s.target_ops_per_sec?, s.rule_p99_ns().max(1) as f64)))
+        .filter(|&(r, _)| r > 0.0 && r < limit)
+        .collect();
+    let mut floor = f64::INFINITY;
+    for p in points.iter_mut().rev() {
+        floor = floor.min(p.1);
+        p.1 = floor;
+    }
+    let below = points.iter().rev().find(|&&(r, _)| r <= x)?;
+    let Some(above) = points.iter().find(|&&(r, _)| r > x) else {
+        return Some(below.1);
+    };
+    let t = (x / below.0).ln() / (above.0 / below.0).ln();
+    Some((below.1.ln() + t * (above.1 / below.1).ln()).exp())
+}
+
+/// The rules `step` breaks against the line drawn at `at` on `curve` (one
+/// step per rate, by rate; `at` = `step` for a step's own verdict), in the
+/// order p99, throughput.
 ///
 /// ```
 /// use mapknee_analyze::{step_rules, KneeRules, Rule};
 /// # use mapknee_load::{Step, Percentiles};
 /// # fn step(rate: f64, achieved: f64, p99: u64) -> Step { Step {
 /// #   target_ops_per_sec: Some(rate), achieved_ops_per_sec: achieved, ops: 1,
-/// #   latency_ns: Percentiles { p99, ..Default::default() }, service_ns: Default::default(),
-/// #   counters: Default::default(), timeline: vec![], duration_s: 1.0, refine: false,
+/// #   latency_ns: Percentiles { p99, ..Default::default() }, duration_s: 1.0,
 /// #   ..Default::default() } }
 /// let r = KneeRules::default();
-/// let base = step(1e3, 1e3, 1000);
-/// assert!(step_rules(&base, &step(2e3, 2e3, 2999), &r).is_empty());
-/// assert_eq!(step_rules(&base, &step(2e3, 2e3, 3000), &r), [Rule::P99]);
-/// assert_eq!(step_rules(&base, &step(2e3, 1.8e3, 10), &r), [Rule::Throughput]);
+/// let curve = [step(1e3, 1e3, 1000)];
+/// let at = |s: &Step| step_rules(&curve, s, s, &r);
+/// assert!(at(&step(2e3, 2e3, 2999)).is_empty());
+/// assert_eq!(at(&step(2e3, 2e3, 3000)), [Rule::P99]);
+/// assert_eq!(at(&step(2e3, 1.8e3, 10)), [Rule::Throughput]);
 /// ```
-pub fn step_rules(base: &Step, step: &Step, rules: &KneeRules) -> Vec<Rule> {
+pub fn step_rules(curve: &[Step], at: &Step, step: &Step, rules: &KneeRules) -> Vec<Rule> {
     let mut fired = Vec::new();
     if step.interrupted || step.target_ops_per_sec.is_none() {
         return fired;
     }
-    let line = base.rule_p99_ns().max(step.floor_p99_ns.unwrap_or(0)) as f64;
-    let step_p99 = step.rule_p99_ns() as f64;
-    if base.ops > 0 && step.ops > 0 && step_p99 >= rules.p99_factor * line {
-        fired.push(Rule::P99);
+    if let Some(reference) = reference_p99_ns(curve, at) {
+        let line = reference.max(step.floor_p99_ns.unwrap_or(0) as f64);
+        if step.ops > 0 && step.rule_p99_ns() as f64 >= rules.p99_factor * line {
+            fired.push(Rule::P99);
+        }
     }
     if rules.saturated(step) {
         fired.push(Rule::Throughput);
@@ -132,20 +210,17 @@ pub fn open_loop_order(steps: &[Step]) -> Vec<usize> {
     order
 }
 
-/// The first step past the knee, by offered rate (the slice need not be
-/// sorted), or `None` when every step keeps up.
+/// The first confirmed step past the knee, by offered rate (the slice need
+/// not be sorted), or `None` when every step keeps up.
 pub fn find_knee(steps: &[Step], rules: &KneeRules) -> Option<KneeAt> {
     let order = open_loop_order(steps);
-    let base = &run_baseline(steps)?;
-    let fired: Vec<Vec<Rule>> = order
-        .iter()
-        .map(|&i| step_rules(base, &steps[i], rules))
-        .collect();
-    let bad: Vec<bool> = fired.iter().map(|f| !f.is_empty()).collect();
-    let at = first_confirmed(&bad)?;
+    let curve: Vec<Step> = open_loop_steps(steps).into_iter().cloned().collect();
+    let past = |c: &[Step], at: &Step, s: &Step| rules.past(c, at, s);
+    let at = first_knee(&curve, &past)?;
+    let knee = &curve[at];
     Some(KneeAt {
         index: order[at],
-        rule: fired[at]
+        rule: step_rules(&curve, knee, knee, rules)
             .iter()
             .map(|&r| rules.name(r))
             .collect::<Vec<_>>()
@@ -190,7 +265,7 @@ mod tests {
                 step(2e4, 2e4, 1_100),
                 step(3e4, 3e4, 1_200),
                 step(4e4, 4e4, 3_200),
-                step(5e4, 5e4, 3_400),
+                step(5e4, 5e4, 3_600),
                 step(6e4, 6e4, 9_000),
             ];
             let k = find_knee(&steps, &KneeRules::default()).unwrap();
@@ -201,15 +276,16 @@ mod tests {
     #[test]
     fn the_noise_floor_raises_the_line() {
         let r = KneeRules::default();
-        let base = step(1e3, 1e3, 1_000);
+        let curve = [step(1e3, 1e3, 1_000)];
+        let judge = |s: &Step| step_rules(&curve, s, s, &r);
         let mut s = step(2e3, 2e3, 4_000);
-        assert_eq!(step_rules(&base, &s, &r), [Rule::P99]);
+        assert_eq!(judge(&s), [Rule::P99]);
         // The no-op map itself showed 2,000 ns at this rate: 4,000 is only
         // twice what the machine does with no map.
         s.floor_p99_ns = Some(2_000);
-        assert!(step_rules(&base, &s, &r).is_empty());
+        assert!(judge(&s).is_empty());
         s.latency_ns.p99 = 6_000;
-        assert_eq!(step_rules(&base, &s, &r), [Rule::P99]);
+        assert_eq!(judge(&s), [Rule::P99]);
     }
 
     #[test]
@@ -277,6 +353,74 @@ mod tests {
         ];
         let k = find_knee(&steps, &KneeRules::default()).unwrap();
         assert_eq!((k.index, k.rule.as_str()), (4, "p99x3"));
+    }
+
+    #[test]
+    fn a_tail_that_drifts_up_with_the_rate_is_not_a_knee() {
+        // p99 ∝ rate^0.6 over a 16x range: 5.3x the lowest step at the
+        // top, but never 3x within one doubling. A rule against the lowest
+        // steps alone puts a knee at 1.6e5; only saturation is one here.
+        let mut steps: Vec<Step> = (0..5)
+            .map(|k| {
+                let rate = 1e4 * 2f64.powi(k);
+                step(rate, rate, (1_000.0 * 2f64.powf(0.6 * k as f64)) as u64)
+            })
+            .collect();
+        assert_eq!(find_knee(&steps, &KneeRules::default()), None);
+        steps.push(step(3.2e5, 2e5, 9_000));
+        steps.push(step(6.4e5, 2e5, 90_000));
+        let k = find_knee(&steps, &KneeRules::default()).unwrap();
+        assert_eq!((k.index, k.rule.as_str()), (5, "throughput"));
+    }
+
+    #[test]
+    fn an_mm1_queue_knees_at_four_fifths_of_capacity() {
+        // M/M/1's p99 is ln(100)/(mu - lambda): it triples over one doubling
+        // of the rate at rho = 0.8, whatever the base.
+        let mu = 1e5;
+        let steps: Vec<Step> = (1..=19)
+            .map(|k| {
+                let rate = mu * 0.05 * k as f64;
+                let p99 = 100f64.ln() / (mu - rate) * 1e9;
+                step(rate, rate, p99 as u64)
+            })
+            .collect();
+        let k = find_knee(&steps, &KneeRules::default()).unwrap();
+        let rho = steps[k.index].target_ops_per_sec.unwrap() / mu;
+        assert!((0.8..=0.85).contains(&rho), "knee at rho {rho}");
+    }
+
+    #[test]
+    fn a_confirmation_is_judged_against_the_knee_steps_line() {
+        // 5e4 is past its line (3 x the p99 at 2.5e4 = 3,000). The next
+        // step, 5,000, is past that line, though not past its own (3 x the
+        // p99 at 3e4 = 7,500): the tail kept rising, the knee holds.
+        let steps = vec![
+            step(1e4, 1e4, 1_000),
+            step(2e4, 2e4, 1_000),
+            step(2.5e4, 2.5e4, 1_000),
+            step(3e4, 3e4, 2_500),
+            step(5e4, 5e4, 3_500),
+            step(6e4, 6e4, 5_000),
+        ];
+        let r = KneeRules::default();
+        assert!(!r.past(&steps, &steps[5], &steps[5]));
+        let k = find_knee(&steps, &r).unwrap();
+        assert_eq!((k.index, k.rule.as_str()), (4, "p99x3"));
+    }
+
+    #[test]
+    fn a_spike_below_does_not_raise_the_line_above() {
+        // The spike at 2e4 (not repeated at 3e4) would put the p99 at 2.5e4,
+        // half of 5e4, near 4,000 and the line at 12,000.
+        let steps = [
+            step(1e4, 1e4, 1_000),
+            step(2e4, 2e4, 20_000),
+            step(3e4, 3e4, 1_100),
+            step(5e4, 5e4, 4_000),
+        ];
+        let reference = reference_p99_ns(&steps, &steps[3]).unwrap();
+        assert!((1_000.0..=1_100.0).contains(&reference), "{reference}");
     }
 
     #[test]

@@ -6,15 +6,20 @@
 //! transaction at a time) sharing the map's capacity, so every thread sees
 //! utilisation ρ = offered / capacity. In both models the sojourn time
 //! (wait + service) is exponential, so every percentile scales with the
-//! same factor and the p99 rule "p99 ≥ J × base p99" becomes a ratio of
-//! tail rates:
-//! - **M/M/1** (Poisson arrivals): the sojourn rate is μ(1 − ρ), so the
-//!   knee is at ρ_k = 1 − (1 − ρ₀)/J;
-//! - **D/M/1** (evenly spaced arrivals, as `even` runs them): the sojourn
-//!   rate is μ(1 − σ), σ the root in (0, 1) of σ = exp(−(1 − σ)/ρ); the
-//!   knee is at σ_k = 1 − (1 − σ₀)/J, ρ_k = −(1 − σ_k)/ln σ_k. Even
-//!   arrivals queue later than Poisson ones: with ρ₀ → 0 and J = 3 the knee
-//!   is at 0.82 of capacity, against M/M/1's 0.67.
+//! same factor, the tail T(ρ) = 1/(1 − σ(ρ)), and the p99 rule (see
+//! [`crate::knee`]: p99 ≥ J × the larger of the base p99 and the p99 at
+//! half the rate) becomes a condition on tail rates. The knee is the
+//! larger of
+//! - the base condition T(ρ) = J × T(ρ₀), and
+//! - the half-rate condition T(ρ) = J × T(ρ/2),
+//!
+//! for
+//! - **M/M/1** (Poisson arrivals): σ = ρ; the base condition gives
+//!   ρ = 1 − (1 − ρ₀)/J, the half-rate one ρ = (J − 1)/(J − ½): 0.8 for
+//!   J = 3;
+//! - **D/M/1** (evenly spaced arrivals, as `even` runs them): σ the root in
+//!   (0, 1) of σ = exp(−(1 − σ)/ρ). Even arrivals queue later than Poisson
+//!   ones: with ρ₀ → 0 and J = 3 the knee is at 0.85 of capacity.
 //!
 //! ρ₀ is the base step's *measured* utilisation (Σ service time over
 //! threads × window), not zero: a map already busy at the lowest rate has
@@ -47,28 +52,50 @@ impl Model {
         }
     }
 
-    /// The utilisation at which p99 reaches `j` × its value at utilisation
-    /// `rho0` (clamped to [0, 0.99]); `None` for `j` ≤ 1.
+    /// The utilisation at which the p99 rule fires on this model: the p99
+    /// reaches `j` × its value at utilisation `rho0` (clamped to
+    /// [0, 0.99]) and `j` × its value at half the utilisation; `None` for
+    /// `j` ≤ 1.
     ///
     /// ```
     /// use mapknee_analyze::queue::Model;
-    /// assert!((Model::Mm1.knee_utilisation(0.0, 3.0).unwrap() - 2.0 / 3.0).abs() < 1e-9);
+    /// assert!((Model::Mm1.knee_utilisation(0.0, 3.0).unwrap() - 0.8).abs() < 1e-9);
     /// let d = Model::Dm1.knee_utilisation(0.0, 3.0).unwrap();
-    /// assert!((d - 0.822).abs() < 1e-3, "{d}");
+    /// assert!((d - 0.846).abs() < 1e-3, "{d}");
     /// ```
     pub fn knee_utilisation(self, rho0: f64, j: f64) -> Option<f64> {
         if j.is_nan() || j <= 1.0 {
             return None;
         }
         let rho0 = rho0.clamp(0.0, 0.99);
-        Some(match self {
-            Model::Mm1 => 1.0 - (1.0 - rho0) / j,
-            Model::Dm1 => {
-                let sigma = 1.0 - (1.0 - dm1_sigma(rho0)) / j;
-                -(1.0 - sigma) / sigma.ln()
-            }
-        })
+        let tail = |rho: f64| 1.0 / (1.0 - self.sigma(rho));
+        let base = bisect(|rho| tail(rho) - j * tail(rho0));
+        let half = bisect(|rho| tail(rho) - j * tail(rho / 2.0));
+        Some(base.max(half))
     }
+
+    /// σ(ρ): the sojourn tail's decay is μ(1 − σ).
+    fn sigma(self, rho: f64) -> f64 {
+        match self {
+            Model::Mm1 => rho,
+            Model::Dm1 => dm1_sigma(rho),
+        }
+    }
+}
+
+/// The root in (0, 1) of `g`, negative below it and positive above (the
+/// tail grows without bound as ρ → 1), by bisection.
+fn bisect(g: impl Fn(f64) -> f64) -> f64 {
+    let (mut lo, mut hi) = (0.0, 1.0 - 1e-12);
+    for _ in 0..100 {
+        let mid = (lo + hi) / 2.0;
+        if g(mid) < 0.0 {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    (lo + hi) / 2.0
 }
 
 /// D/M/1's σ for utilisation `rho` in [0, 1): the root in (0, 1) of
@@ -77,17 +104,7 @@ fn dm1_sigma(rho: f64) -> f64 {
     if rho <= 0.0 {
         return 0.0;
     }
-    let f = |s: f64| s - (-(1.0 - s) / rho).exp();
-    let (mut lo, mut hi) = (0.0, 1.0 - 1e-12);
-    for _ in 0..100 {
-        let mid = (lo + hi) / 2.0;
-        if f(mid) < 0.0 {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    (lo + hi) / 2.0
+    bisect(|s| s - (-(1.0 - s) / rho).exp())
 }
 
 #[cfg(test)]
@@ -109,16 +126,26 @@ mod tests {
     fn a_busier_base_moves_the_knee_closer_to_capacity_and_multiplies_the_tail_by_j() {
         for m in [Model::Mm1, Model::Dm1] {
             let idle = m.knee_utilisation(0.0, 3.0).unwrap();
-            let busy = m.knee_utilisation(0.4, 3.0).unwrap();
+            let busy = m.knee_utilisation(0.7, 3.0).unwrap();
             assert!(busy > idle && busy < 1.0, "{m:?}");
         }
-        // M/M/1 at ρ₀ = 0.4: the tail rate μ(1 − ρ) falls to a third.
-        let k = Model::Mm1.knee_utilisation(0.4, 3.0).unwrap();
-        assert!(((1.0 - 0.4) / (1.0 - k) - 3.0).abs() < 1e-9);
+        // M/M/1 at ρ₀ = 0.7: the tail rate μ(1 − ρ) falls to a third.
+        let k = Model::Mm1.knee_utilisation(0.7, 3.0).unwrap();
+        assert!(((1.0 - 0.7) / (1.0 - k) - 3.0).abs() < 1e-9);
         // D/M/1: the same for 1 − σ.
-        let k = Model::Dm1.knee_utilisation(0.4, 3.0).unwrap();
-        let ratio = (1.0 - dm1_sigma(0.4)) / (1.0 - dm1_sigma(k));
+        let k = Model::Dm1.knee_utilisation(0.7, 3.0).unwrap();
+        let ratio = (1.0 - dm1_sigma(0.7)) / (1.0 - dm1_sigma(k));
         assert!((ratio - 3.0).abs() < 1e-6, "{ratio}");
         assert_eq!(Model::Dm1.knee_utilisation(0.0, 1.0), None);
+    }
+
+    #[test]
+    fn an_idle_base_leaves_the_half_rate_condition_to_decide() {
+        // The tail at the knee is J times the tail at half its utilisation.
+        for m in [Model::Mm1, Model::Dm1] {
+            let k = m.knee_utilisation(0.0, 3.0).unwrap();
+            let ratio = (1.0 - m.sigma(k / 2.0)) / (1.0 - m.sigma(k));
+            assert!((ratio - 3.0).abs() < 1e-6, "{m:?}: {ratio}");
+        }
     }
 }

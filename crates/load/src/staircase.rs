@@ -259,7 +259,7 @@ pub fn run_mix(
     maps: &[MapKind],
     workload: &Workload,
     cfg: &StaircaseConfig,
-    is_bad: &dyn Fn(&Step, &Step) -> bool,
+    past: &Past<'_>,
     fold: &dyn Fn(&[Step]) -> Step,
     progress: &dyn Progress,
     ctx: Ctx<'_>,
@@ -268,7 +268,7 @@ pub fn run_mix(
         maps,
         std::slice::from_ref(workload),
         cfg,
-        is_bad,
+        past,
         fold,
         progress,
         ctx,
@@ -307,17 +307,17 @@ impl Climb<'_> {
 /// holds the drift a run made minutes later would see: a slow spell of the
 /// host lands in one pass, not in all of a mix's steps.
 ///
-/// `is_bad(base, step)` says whether `step` is past the knee, given the
-/// map's base step (see [`baseline`]); `fold` folds the repetitions of a
-/// rate into one step. Both come from the caller's analysis, so bisection
-/// judges steps exactly as the reported knee does. Returns one `Vec<Run>`
+/// `past(curve, at, step)` says whether `step` is past the knee line drawn
+/// at `at`'s rate on the map's curve so far (see [`Past`]); `fold` folds
+/// the repetitions of a rate into one step. Both come from the caller's
+/// analysis, so bisection judges steps exactly as the reported knee does. Returns one `Vec<Run>`
 /// per workload, runs in `maps` order with steps sorted by target and
 /// `knee` left `None` for the caller to fill.
 pub fn run_mixes(
     maps: &[MapKind],
     workloads: &[Workload],
     cfg: &StaircaseConfig,
-    is_bad: &dyn Fn(&Step, &Step) -> bool,
+    past: &Past<'_>,
     fold: &dyn Fn(&[Step]) -> Step,
     progress: &dyn Progress,
     ctx: Ctx<'_>,
@@ -595,18 +595,16 @@ pub fn run_mixes(
         }
         taken
     };
-    let judge = |run: &Run, steps: &[Step]| -> bool {
-        let by_rate = representatives(&run.steps, fold);
-        !steps.is_empty() && !by_rate.is_empty() && is_bad(&baseline(&by_rate), &fold(steps))
+    // Whether `steps` (one rate's repetitions) are past the line drawn at
+    // `at` on the run's curve so far.
+    let judge = |run: &Run, at: &Step, steps: &[Step]| -> bool {
+        let curve = representatives(&run.steps, fold);
+        !steps.is_empty() && !curve.is_empty() && past(&curve, at, &fold(steps))
     };
-    let verdicts = |run: &Run| -> (Vec<Step>, Vec<bool>) {
-        let by_rate = representatives(&run.steps, fold);
-        if by_rate.is_empty() {
-            return (by_rate, Vec::new());
-        }
-        let base = baseline(&by_rate);
-        let bad = by_rate.iter().map(|s| is_bad(&base, s)).collect();
-        (by_rate, bad)
+    let verdicts = |run: &Run| -> (Vec<Step>, Option<usize>) {
+        let curve = representatives(&run.steps, fold);
+        let knee = first_knee(&curve, past);
+        (curve, knee)
     };
 
     // 3. A ladder whose first bad step is its last has no confirmation:
@@ -618,9 +616,10 @@ pub fn run_mixes(
             _ => 1.2,
         };
         for (i, run) in c.runs.iter().enumerate() {
-            let (by_rate, bad) = verdicts(run);
-            if bad.last() == Some(&true) && first_confirmed(&bad).is_none() {
-                let top = by_rate.last().map_or(0.0, rate_of);
+            let (curve, knee) = verdicts(run);
+            let last_past = curve.last().is_some_and(|l| past(&curve, l, l));
+            if last_past && knee.is_none() {
+                let top = curve.last().map_or(0.0, rate_of);
                 todo.push((m, i, (top * ratio).round()));
             }
         }
@@ -632,10 +631,10 @@ pub fn run_mixes(
     // past it; unconfirmed, it was a spike and counts as good.
     for c in &mut climbs {
         for (i, run) in c.runs.iter().enumerate() {
-            let (by_rate, bad) = verdicts(run);
-            c.brackets[i] = first_confirmed(&bad)
+            let (curve, knee) = verdicts(run);
+            c.brackets[i] = knee
                 .filter(|&k| k > 0)
-                .map(|k| (rate_of(&by_rate[k - 1]), rate_of(&by_rate[k])));
+                .map(|k| (rate_of(&curve[k - 1]), rate_of(&curve[k])));
         }
     }
     for _ in 0..cfg.refine_steps {
@@ -649,10 +648,18 @@ pub fn run_mixes(
             })
             .collect();
         let taken = run_round(&mut climbs, &mids);
+        // Each midpoint as one step (its repetitions folded): the line a
+        // midpoint is judged against, and its confirmation too.
+        let at: Vec<Option<Step>> = taken
+            .iter()
+            .map(|t| (!t.is_empty()).then(|| fold(t)))
+            .collect();
         let bad_mids: Vec<usize> = (0..mids.len())
             .filter(|&t| {
                 let (m, i, _) = mids[t];
-                judge(&climbs[m].runs[i], &taken[t])
+                at[t]
+                    .as_ref()
+                    .is_some_and(|a| judge(&climbs[m].runs[i], a, &taken[t]))
             })
             .collect();
         let confirms: Vec<(usize, usize, f64)> = bad_mids
@@ -671,7 +678,9 @@ pub fn run_mixes(
             };
             let confirmed = bad_mids.contains(&t)
                 && match confirms.iter().position(|&(cm, ci, _)| (cm, ci) == (m, i)) {
-                    Some(k) => !again[k].is_empty() && judge(&climbs[m].runs[i], &again[k]),
+                    Some(k) => at[t]
+                        .as_ref()
+                        .is_some_and(|a| judge(&climbs[m].runs[i], a, &again[k])),
                     // Nothing between the midpoint and the bracket's top:
                     // the top, already confirmed, is the fresh measurement.
                     None => true,
@@ -748,7 +757,7 @@ fn floor_between(floors: &[(f64, u64)], rate: f64) -> Option<u64> {
     Some((f0 as f64 + t * (f1 as f64 - f0 as f64)).round() as u64)
 }
 
-/// The base every knee rule compares with: of the lowest three offered
+/// The base the knee's p99 rule never goes below: of the lowest three offered
 /// rates (`by_rate` sorted by rate, one step per rate), the step with the
 /// median p99. One spike at the lowest rate no longer moves every knee.
 /// `by_rate` must not be empty.
@@ -784,9 +793,9 @@ pub fn run_baseline_by(steps: &[Step], key: impl Fn(&Step) -> u64) -> Option<Ste
 
 /// The index of the first *confirmed* bad step: bad, and followed by a
 /// fresh measurement at a higher rate that is bad too. An isolated bad step
-/// (a preemption spike) is not the knee, and neither is a bad last step:
-/// nothing confirmed it. The staircase's bisection and the analysis's knee
-/// rule share this.
+/// (a preemption spike) is not a break, and neither is a bad last step:
+/// nothing confirmed it. A latency objective's break is found this way; the
+/// knee, whose line moves with the rate, by [`first_knee`].
 ///
 /// ```
 /// assert_eq!(mapknee_load::first_confirmed(&[false, true, false, true, true]), Some(3));
@@ -795,6 +804,39 @@ pub fn run_baseline_by(steps: &[Step], key: impl Fn(&Step) -> u64) -> Option<Ste
 /// ```
 pub fn first_confirmed(bad: &[bool]) -> Option<usize> {
     (0..bad.len()).find(|&k| bad[k] && bad.get(k + 1) == Some(&true))
+}
+
+/// Whether a step is past the knee: `past(curve, at, step)` judges `step`
+/// against the line drawn at `at`'s rate on `curve` (one step per rate,
+/// by rate). A step is judged against its own line (`at` = `step`); its
+/// confirmation, a fresh measurement at a higher rate, against the same
+/// line as the step it confirms, not a line of its own.
+pub type Past<'a> = dyn Fn(&[Step], &Step, &Step) -> bool + 'a;
+
+/// The index in `curve` (one step per rate, by rate) of the first
+/// *confirmed* knee: a step past its own line whose next step — a fresh
+/// measurement at a higher rate — is past that same line. An isolated
+/// spike is not the knee, and neither is a last step past its line:
+/// nothing confirmed it. The staircase's bisection and the analysis's
+/// knee share this.
+///
+/// ```
+/// use mapknee_load::{first_knee, Step};
+/// let step = |rate: f64, p99| Step { target_ops_per_sec: Some(rate),
+///     latency_ns: mapknee_load::Percentiles { p99, ..Default::default() },
+///     ..Default::default() };
+/// // A fixed line at 3,000 ns: the spike at 2 is not confirmed, 4 is.
+/// let past = |_: &[Step], _: &Step, s: &Step| s.latency_ns.p99 >= 3_000;
+/// let curve = [step(1.0, 1_000), step(2.0, 9_000), step(3.0, 1_000),
+///              step(4.0, 5_000), step(5.0, 6_000)];
+/// assert_eq!(first_knee(&curve, &past), Some(3));
+/// assert_eq!(first_knee(&curve[..4], &past), None);
+/// ```
+pub fn first_knee(curve: &[Step], past: &Past<'_>) -> Option<usize> {
+    (0..curve.len()).find(|&k| {
+        let at = &curve[k];
+        past(curve, at, at) && curve.get(k + 1).is_some_and(|next| past(curve, at, next))
+    })
 }
 
 /// The repetition whose p99 is the median (the lower one for an even
@@ -952,7 +994,7 @@ mod tests {
             pin: false,
             floor: false,
         };
-        let judge = |_: &Step, s: &Step| s.target_ops_per_sec.unwrap() >= 30_000.0;
+        let judge = |_: &[Step], _: &Step, s: &Step| s.target_ops_per_sec.unwrap() >= 30_000.0;
         let runs = run_mix(
             &[MapKind::Mutex],
             &workload,

@@ -263,8 +263,9 @@ pub fn run(results: &Results) -> String {
     out.push_str(
         "\noffered: target rate/s; ach: achieved rate/s; p99: latency from *intended* start \
          (coordinated-omission corrected); *: at or past the knee.\n\
-         knee: first step whose typical p99 (median of its 10 ms windows' p99) is ≥ 3× the base's \
-         and the noise floor's (p99x3), or that completed < 95 % of its arrivals (throughput), \
+         knee: first step whose typical p99 (median of its 10 ms windows' p99) is ≥ 3× its \
+         reference (the larger of the base's and the map's own p99 at half the rate) and the \
+         noise floor's (p99x3), or that completed < 95 % of its arrivals (throughput), \
          confirmed by a fresh step past it; base: the median of the three lowest steps.\n\
          SLO capacity (p99 ≤ 1 ms unless --slo says otherwise: a map call's share of a service \
          request's few-ms budget): the highest offered rate kept up with (≥ 95 % of arrivals) with \

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use mapknee_analyze::decay::fit_decay;
-use mapknee_analyze::{analyze_run, step_rules, KneeRules, Thresholds};
+use mapknee_analyze::{analyze_run, KneeRules, Thresholds};
 use mapknee_load::{run_mixes, Ctx, Phase, Step};
 
 use crate::progress::Bar;
@@ -34,7 +34,7 @@ pub(crate) fn run(s: RunSettings) -> Result<Outcome, CliError> {
 
     let rules = KneeRules::default();
     let thresholds = Thresholds::default();
-    let judge = |base: &Step, step: &Step| !step_rules(base, step, &rules).is_empty();
+    let past = |curve: &[Step], at: &Step, step: &Step| rules.past(curve, at, step);
     let bar = Bar::new(s.planned_steps());
     let c = &s.staircase;
     let workloads: Vec<_> = s.mixes.iter().map(|m| s.common.workload(m)).collect();
@@ -52,7 +52,7 @@ pub(crate) fn run(s: RunSettings) -> Result<Outcome, CliError> {
         &s.common.maps,
         &workloads,
         &s.staircase,
-        &judge,
+        &past,
         &mapknee_analyze::repeat::fold,
         &dog,
         ctx,
@@ -74,10 +74,12 @@ pub(crate) fn run(s: RunSettings) -> Result<Outcome, CliError> {
                     k.rule,
                     k.bottleneck
                 ));
-            } else if let (Some(last), Some(base)) =
-                (run.steps.last(), mapknee_load::run_baseline(&run.steps))
-            {
-                let unconfirmed = !step_rules(&base, last, &rules).is_empty();
+            } else if let Some(last) = mapknee_load::open_loop_steps(&run.steps).last() {
+                let curve: Vec<Step> = mapknee_load::open_loop_steps(&run.steps)
+                    .into_iter()
+                    .cloned()
+                    .collect();
+                let unconfirmed = rules.past(&curve, last, last);
                 bar.println(&format!(
                     "mapknee: {} · {}: no {}knee up to {}/s (p99 {}){}",
                     run.map,
