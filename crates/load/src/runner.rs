@@ -950,68 +950,71 @@ mod tests {
     /// from 50 ms to 0: exactly 400 of them wait ≥ 10 ms and 100 wait
     /// ≥ 40 ms — the top 1 % of 10,000 — so p99 ≈ 40 ms and max ≈ 50 ms.
     /// A harness that measured from the actual start would see one slow
-    /// transaction and a p99 of microseconds. Other stalls on a busy
-    /// machine only add latency, so the lower bounds are exact and the
-    /// upper bounds leave room for them.
+    /// transaction and a p99 of microseconds.
+    ///
+    /// Other stalls (the OS preempting the one thread while a build runs
+    /// beside the test) only add latency: the lower bounds hold in every
+    /// attempt, exactly; the upper bounds — nothing counted twice — must
+    /// hold in one of up to five attempts, since a busy machine can add a
+    /// stall of its own to any single one.
     #[test]
     fn a_50ms_stall_delays_every_arrival_it_covers() {
         let clock = Clock::new();
         let stop = AtomicBool::new(false);
-        // Call 5,501: 500 in the warm-up + 5,000 into the window, t = 550 ms.
-        let map = Sleepy::new(|n| {
-            if n == 5_501 {
-                Duration::from_millis(50)
-            } else {
-                Duration::ZERO
-            }
-        });
-        let w = all_gets();
-        let mut spec = StepSpec::open(
-            1,
-            10_000.0,
-            Duration::from_millis(50),
-            Duration::from_secs(1),
-        );
-        spec.pin = false;
-        let (step, hist) = measure_step(&map, &w, &spec, &clock, &stop);
-        assert_eq!(step.arrivals, 10_000, "even arrivals in a 1 s window");
-        // Completions in the window also count arrivals from the warm-up
-        // that completed late; none of the window's arrivals is lost.
-        assert!(step.ops + step.backlog >= step.arrivals);
         let ms = 1_000_000u64;
-        let at_least = |v: u64| hist.count_between(v, u64::MAX);
-        let delayed_10ms = at_least(10 * ms);
-        assert!(
-            (399..=470).contains(&delayed_10ms),
-            "{delayed_10ms} waited >= 10 ms"
+        let mut seen = Vec::new();
+        for _ in 0..5 {
+            // Call 5,501: 500 in the warm-up + 5,000 into the window, t = 550 ms.
+            let map = Sleepy::new(|n| {
+                if n == 5_501 {
+                    Duration::from_millis(50)
+                } else {
+                    Duration::ZERO
+                }
+            });
+            let w = all_gets();
+            let mut spec = StepSpec::open(
+                1,
+                10_000.0,
+                Duration::from_millis(50),
+                Duration::from_secs(1),
+            );
+            spec.pin = false;
+            let (step, hist) = measure_step(&map, &w, &spec, &clock, &stop);
+            assert_eq!(step.arrivals, 10_000, "even arrivals in a 1 s window");
+            // Completions in the window also count arrivals from the
+            // warm-up that completed late; none of the window's is lost.
+            assert!(step.ops + step.backlog >= step.arrivals);
+            let at_least = |v: u64| hist.count_between(v, u64::MAX);
+            let (delayed_10ms, delayed_40ms) = (at_least(10 * ms), at_least(40 * ms));
+            let (p99, max) = (step.latency_ns.p99, step.latency_ns.max);
+            assert!(delayed_10ms >= 399, "{delayed_10ms} waited >= 10 ms");
+            assert!(delayed_40ms >= 99, "{delayed_40ms} waited >= 40 ms");
+            assert!(p99 >= 39 * ms, "p99 {p99}");
+            assert!(max >= 50 * ms, "max {max}");
+            // The stall covers at least four whole 10 ms windows in which
+            // nothing completed: they are kept, as gaps.
+            let empty = step.timeline.iter().filter(|w| w.ops == 0).count();
+            assert!(empty >= 4, "{empty} empty windows");
+            assert_eq!(step.timeline.len(), 100);
+            assert_eq!(step.timeline.iter().map(|w| w.ops).sum::<u64>(), step.ops);
+            // The service time saw one slow transaction, not hundreds:
+            // the 99th percentile of 10,000 is not one of the 50 ms.
+            let service_p99 = step.service_ns.p99;
+            let exact = delayed_10ms <= 470
+                && delayed_40ms <= 170
+                && p99 <= 90 * ms
+                && max <= 150 * ms
+                && service_p99 < ms;
+            if exact {
+                return;
+            }
+            seen.push((delayed_10ms, delayed_40ms, p99, max, service_p99));
+        }
+        panic!(
+            "no attempt within the upper bounds (delayed >= 10 ms <= 470, >= 40 ms <= 170, \
+             p99 <= 90 ms, max <= 150 ms, service p99 < 1 ms): {seen:?}"
         );
-        let delayed_40ms = at_least(40 * ms);
-        assert!(
-            (99..=170).contains(&delayed_40ms),
-            "{delayed_40ms} waited >= 40 ms"
-        );
-        assert!(
-            (39 * ms..=90 * ms).contains(&step.latency_ns.p99),
-            "p99 {}",
-            step.latency_ns.p99
-        );
-        assert!(
-            (50 * ms..=150 * ms).contains(&step.latency_ns.max),
-            "max {}",
-            step.latency_ns.max
-        );
-        // The service time saw one slow transaction, not hundreds.
-        assert!(
-            step.service_ns.p99 < ms,
-            "service p99 {}",
-            step.service_ns.p99
-        );
-        // The stall covers at least four whole 10 ms windows in which
-        // nothing completed: they are kept, as gaps.
-        let empty = step.timeline.iter().filter(|w| w.ops == 0).count();
-        assert!(empty >= 4, "{empty} empty windows");
-        assert_eq!(step.timeline.len(), 100);
-        assert_eq!(step.timeline.iter().map(|w| w.ops).sum::<u64>(), step.ops);
     }
 
     /// A map four times slower than the offered rate: 1 ms per operation
