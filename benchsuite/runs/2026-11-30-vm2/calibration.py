@@ -2,8 +2,8 @@
 """synthetic:2us (one lock held 2 us per operation: capacity 500k txn/s in
 theory) knee as a fraction of 500k/s and of the measured capacity, for even
 and Poisson arrivals, from measure.sh's cal-*.json."""
-import glob, json, os, statistics
-here = os.path.dirname(os.path.abspath(__file__))
+import glob, json, os, statistics, sys
+here = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
 for arr in ("even", "poisson"):
     fr, frc = [], []
     for p in sorted(glob.glob(os.path.join(here, f"cal-{arr}-*.json"))):

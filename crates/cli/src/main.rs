@@ -132,7 +132,14 @@ fn main() -> ExitCode {
         Command::Report(args) => cmd::report::run(args),
         Command::Compare(args) => cmd::compare::run(args),
         Command::Advise(args) => cmd::advise::run(args),
-        Command::Growth(args) => cmd::growth::run(args),
+        Command::Growth(args) => {
+            // The parent stops between growths and reports the whole
+            // rounds; a child dies with the terminal's SIGINT as it should.
+            if !args.child {
+                install_ctrlc();
+            }
+            cmd::growth::run(args)
+        }
     };
     match result {
         Ok(Outcome::Done) => ExitCode::SUCCESS,

@@ -181,3 +181,78 @@ fn help_states_the_default() {
         "the child flag is internal: {help}"
     );
 }
+
+/// Ctrl-C as a terminal sends it — SIGINT to the whole process group, the
+/// growth child included — after the first round: exit status 130, one
+/// line that says so, and the whole rounds measured written, not lost.
+#[test]
+fn ctrl_c_keeps_the_whole_rounds_measured() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::CommandExt;
+    use std::process::{Child, Command, Stdio};
+
+    /// Kills the whole group and reaps it when dropped, on failure too.
+    struct Group(Child);
+    impl Drop for Group {
+        fn drop(&mut self) {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", self.0.id())])
+                .stderr(Stdio::null())
+                .status();
+            let _ = self.0.wait();
+        }
+    }
+
+    let dir = std::env::temp_dir().join(format!("mapknee-growth-ctrlc-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut group = Group(
+        Command::new(env!("CARGO_BIN_EXE_mapknee"))
+            .args(["growth", "--maps", "gomap,std", "--inserts", "100000"])
+            .args(["--repeat", "200", "--format", "json", "--out"])
+            .arg(&dir)
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("mapknee starts"),
+    );
+    let mut stderr = BufReader::new(group.0.stderr.take().expect("stderr"));
+    let mut said = String::new();
+    // Round 1 is whole once both maps have reported it.
+    let mut growths = 0;
+    while growths < 2 {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).expect("stderr reads") > 0,
+            "ended before a round was whole: {said}"
+        );
+        growths += usize::from(line.starts_with("growth: "));
+        said.push_str(&line);
+    }
+    let pgid = group.0.id().to_string();
+    let sent = Command::new("kill")
+        .args(["-INT", "--", &format!("-{pgid}")])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).expect("stderr reads");
+    let status = group.0.wait().expect("mapknee ends");
+    assert_eq!(status.code(), Some(130), "stderr: {said}{rest}");
+    assert!(rest.contains("growth interrupted"), "stderr: {rest}");
+    let written: Value = serde_json::from_slice(
+        &std::fs::read(dir.join("growth.json")).expect("growth.json written"),
+    )
+    .expect("growth.json is JSON");
+    let rounds = written["rounds"].as_array().expect("rounds");
+    assert!(
+        !rounds.is_empty() && rounds.len() < 200,
+        "{} rounds",
+        rounds.len()
+    );
+    for round in rounds {
+        assert_eq!(round["runs"].as_array().map(Vec::len), Some(2), "{round}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -16,6 +16,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use mapknee_load::growth::{
@@ -24,7 +25,7 @@ use mapknee_load::growth::{
 
 use crate::args::{Format, GrowthArgs};
 use crate::render::fmt_ns;
-use crate::{CliError, Outcome};
+use crate::{CliError, Outcome, STOP};
 
 /// Validated `growth` flags.
 #[derive(Debug)]
@@ -153,16 +154,30 @@ pub(crate) fn run(args: GrowthArgs) -> Result<Outcome, CliError> {
         Ok(rounds) => (rounds, None),
         Err(e) => (complete_rounds(done, s.maps.len()), Some(e)),
     };
+    let interrupted = failed.is_some() && STOP.load(Ordering::SeqCst);
+    let whole = rounds.len();
     match failed {
-        Some(e) if rounds.is_empty() => return Err(e),
+        Some(_) if whole == 0 && interrupted => {
+            eprintln!("mapknee: growth interrupted; no round was whole, nothing to report");
+            return Ok(Outcome::Interrupted);
+        }
+        Some(e) if whole == 0 => return Err(e),
         _ => emit(
             &s,
             GrowthResults::new(machine, rounds, began.elapsed().as_secs_f64()),
         )?,
     }
     match failed {
-        // What Ctrl-C does for `run`: what was measured is out, then the
-        // one line and a non-zero exit.
+        // Ctrl-C, as for `run`: the whole rounds measured are out, then one
+        // line and exit status 130.
+        Some(_) if interrupted => {
+            eprintln!(
+                "mapknee: growth interrupted; the {whole} whole round(s) before it are reported"
+            );
+            Ok(Outcome::Interrupted)
+        }
+        // Any other failure: what was measured is out, then the one line
+        // and a non-zero exit.
         Some(e) => Err(CliError::runtime(format!(
             "{e} (stopped; the whole rounds before it are reported above)"
         ))),
@@ -253,6 +268,13 @@ fn grow_in_child(exe: &Path, map: &GrowthMap, s: &GrowthSettings) -> Result<Grow
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break Ok(status),
+            // Ctrl-C: the terminal interrupted the child too; one started
+            // some other way is stopped here.
+            Ok(None) if STOP.load(Ordering::SeqCst) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break Err("interrupted by Ctrl-C".to_string());
+            }
             Ok(None) if deadline.is_none_or(|d| Instant::now() < d) => {
                 std::thread::sleep(Duration::from_millis(20))
             }
