@@ -28,5 +28,7 @@ done
 log "advise"
 $mk advise a1/results.json > advise-a1.txt 2>&1; echo "exit $?" >> advise-a1.txt
 $mk advise --slo 'p99<=100us' a1/results.json > advise-a1-100us.txt 2>&1; echo "exit $?" >> advise-a1-100us.txt
+log "noop floor"
+$mk run --maps noop --rates 1M..20M/8 --out noop > noop.txt 2>&1
 head -1 /proc/stat > stat.after
 log done
