@@ -275,9 +275,10 @@ pub(crate) struct AtomicsArgs {
     /// this, e.g. fetch_add or "fetch_add Relaxed padded".
     #[arg(long, value_name = "TEXT")]
     pub(crate) only: Option<String>,
-    /// Keys in the map of SyncMap's load breakdown [default: 65536].
-    #[arg(long, value_name = "N")]
-    pub(crate) keys: Option<u64>,
+    /// Map sizes for SyncMap's load breakdown, comma-separated: a small
+    /// one shows the instructions, a large one the cache misses [default: 1024,65536].
+    #[arg(long, value_delimiter = ',', value_name = "N,M")]
+    pub(crate) keys: Option<Vec<u64>>,
     /// Leave out SyncMap's load breakdown.
     #[arg(long)]
     pub(crate) no_breakdown: bool,

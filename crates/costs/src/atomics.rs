@@ -34,8 +34,10 @@ pub struct AtomicsResults {
     pub sample_ms: f64,
     /// One per primitive × layout measured.
     pub rows: Vec<AtomicsRow>,
-    /// SyncMap's load in parts, against the whole.
-    pub breakdown: Option<Breakdown>,
+    /// SyncMap's load in parts, against the whole, one per map size
+    /// (empty with `--no-breakdown`).
+    #[serde(default)]
+    pub breakdowns: Vec<Breakdown>,
     /// Whether hardware cache counters exist here.
     pub hw_counters: HwStatus,
     /// Wall time of the whole command, in seconds.
@@ -362,7 +364,7 @@ pub fn results(
     cfg: &BenchConfig,
     machine: Machine,
     rows: Vec<AtomicsRow>,
-    breakdown: Option<Breakdown>,
+    breakdowns: Vec<Breakdown>,
     hw_counters: HwStatus,
     started: Instant,
 ) -> AtomicsResults {
@@ -373,7 +375,7 @@ pub fn results(
         samples: cfg.samples,
         sample_ms: cfg.sample_time.as_secs_f64() * 1e3,
         rows,
-        breakdown,
+        breakdowns,
         hw_counters,
         elapsed_s: started.elapsed().as_secs_f64(),
     }
@@ -437,7 +439,7 @@ mod tests {
             &cfg,
             machine,
             rows,
-            None,
+            Vec::new(),
             HwStatus {
                 available: false,
                 detail: "test".into(),

@@ -301,7 +301,9 @@ fn flush_epoch() {
     for _ in 0..4 {
         crossbeam_epoch::pin().flush();
     }
-    Flusher::get().flush();
+    if let Some(f) = Flusher::get() {
+        f.flush();
+    }
 }
 
 /// Flushes until a round frees no more blocks than it allocates (at most
@@ -322,7 +324,8 @@ fn drain_epoch() {
 /// A thread kept for [`flush_epoch`], started once (before anything is
 /// measured, from [`measure`]) so that flushing on "another thread" does
 /// not count a thread spawn's own allocations and frees. Woken with
-/// `unpark`, which does not allocate.
+/// `unpark`, which does not allocate. `None` when the OS refused the
+/// thread: the flushes then run on the measuring thread alone.
 struct Flusher {
     thread: std::thread::Thread,
     requested: std::sync::atomic::AtomicU64,
@@ -330,10 +333,10 @@ struct Flusher {
 }
 
 impl Flusher {
-    fn get() -> &'static Flusher {
+    fn get() -> Option<&'static Flusher> {
         use std::sync::atomic::Ordering::{Acquire, Release};
-        static FLUSHER: std::sync::OnceLock<&'static Flusher> = std::sync::OnceLock::new();
-        FLUSHER.get_or_init(|| {
+        static FLUSHER: std::sync::OnceLock<Option<&'static Flusher>> = std::sync::OnceLock::new();
+        *FLUSHER.get_or_init(|| {
             let (tx, rx) = std::sync::mpsc::channel::<&'static Flusher>();
             let handle = std::thread::Builder::new()
                 .name("mapknee-flush".into())
@@ -349,7 +352,7 @@ impl Flusher {
                         std::thread::park();
                     }
                 })
-                .expect("spawn the epoch flusher thread");
+                .ok()?;
             // Leaked on purpose: one per process, alive as long as it.
             let f: &'static Flusher = Box::leak(Box::new(Flusher {
                 thread: handle.thread().clone(),
@@ -357,7 +360,7 @@ impl Flusher {
                 done: std::sync::atomic::AtomicU64::new(0),
             }));
             let _ = tx.send(f);
-            f
+            Some(f)
         })
     }
 

@@ -337,7 +337,7 @@ pub fn atomics_table(r: &AtomicsResults) -> String {
         o,
         "\nalone: one thread; shared: two threads on one word (or one lock); false-shared: two threads on adjacent words (or locks) of one 64-byte line; padded: two threads on lines of their own (128-byte padding). outliers: mild/severe samples (Tukey 1.5/3 IQR) over the row."
     );
-    if let Some(b) = &r.breakdown {
+    for b in &r.breakdowns {
         wl!(
             o,
             "\nSyncMap load (snapshot hit), {} keys, in parts (ns; the key-reading loop, {} ns, subtracted):",
@@ -432,12 +432,15 @@ pub fn atomics_csv(r: &AtomicsResults) -> String {
     for x in &r.rows {
         row(&x.primitive, &x.ordering, &x.layout, &x.estimate);
     }
-    if let Some(b) = &r.breakdown {
+    for b in &r.breakdowns {
+        let keys = format!("{} keys", b.keys);
+        let mut row =
+            |p: &str, ord: &str, e: &mapknee_costs::bench::Estimate| row(p, ord, &keys, e);
         for p in &b.parts {
-            row("syncmap load part alone", &p.part, "alone", &p.alone);
+            row("syncmap load part alone", &p.part, &p.alone);
         }
-        row("syncmap load replica", "-", "alone", &b.chained);
-        row("syncmap load", "-", "alone", &b.whole);
+        row("syncmap load replica", "-", &b.chained);
+        row("syncmap load", "-", &b.whole);
     }
     o
 }

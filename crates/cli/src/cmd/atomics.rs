@@ -38,9 +38,11 @@ pub(crate) fn run(args: AtomicsArgs) -> Result<Outcome, CliError> {
             cfg.samples
         )));
     }
-    let keys = args.keys.unwrap_or(65_536);
-    if keys == 0 || keys > 1 << 26 {
-        return Err(CliError::usage("--keys must be from 1 to 67108864"));
+    let keys = args.keys.clone().unwrap_or_else(|| vec![1 << 10, 1 << 16]);
+    if keys.is_empty() || keys.iter().any(|&k| k == 0 || k > 1 << 24) {
+        return Err(CliError::usage(
+            "--keys: each size must be from 1 to 16777216",
+        ));
     }
     let hw = mapknee_costs::hw::detect();
     if args.hw_counters && !hw.available {
@@ -73,11 +75,17 @@ pub(crate) fn run(args: AtomicsArgs) -> Result<Outcome, CliError> {
         eprint!("\rmapknee: atomics: {}/{n} {name:<40}", i + 1);
     });
     eprintln!();
-    let breakdown = (!args.no_breakdown).then(|| {
-        eprintln!("mapknee: atomics: SyncMap load breakdown, {keys} keys");
-        mapknee_costs::breakdown::measure(&cfg, keys)
-    });
-    let mut results = atomics::results(&cfg, machine, rows, breakdown, hw, started);
+    let breakdowns = if args.no_breakdown {
+        Vec::new()
+    } else {
+        keys.iter()
+            .map(|&k| {
+                eprintln!("mapknee: atomics: SyncMap load breakdown, {k} keys");
+                mapknee_costs::breakdown::measure(&cfg, k)
+            })
+            .collect()
+    };
+    let mut results = atomics::results(&cfg, machine, rows, breakdowns, hw, started);
     if args.hw_counters {
         hw_pass(&mut results, &args)?;
     }

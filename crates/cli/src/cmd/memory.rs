@@ -64,6 +64,26 @@ impl MemorySettings {
         if sizes.is_empty() {
             return Err(CliError::usage("--sizes: no size given"));
         }
+        // The largest map must fit, with both tables of its last resize.
+        let largest = sizes.iter().copied().max().unwrap_or(1);
+        let per_key = maps
+            .iter()
+            .map(mapknee_load::footprint::map_bytes_per_key)
+            .max()
+            .unwrap_or(150)
+            * 2;
+        crate::limits::memory(
+            "the largest map",
+            &[crate::limits::Part {
+                flag: "--sizes".into(),
+                bytes: largest.saturating_mul(per_key),
+                how: format!(
+                    "for {largest} entries at {per_key} B (the hungriest map's bytes per key, twice: a resize holds both tables)"
+                ),
+            }],
+            &crate::limits::Host::detect(),
+        )
+        .map_err(CliError::usage)?;
         let ops = args.ops.unwrap_or(DEFAULT_OPS);
         if ops == 0 {
             return Err(CliError::usage("--ops must be at least 1"));
