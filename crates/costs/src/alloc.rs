@@ -3,9 +3,20 @@
 //!
 //! Install it in the binary:
 //!
-//! ```ignore
+//! ```
 //! #[global_allocator]
 //! static ALLOC: mapknee_costs::alloc::CountingAlloc = mapknee_costs::alloc::CountingAlloc::SYSTEM;
+//!
+//! fn main() {
+//!     use mapknee_costs::alloc;
+//!     assert!(alloc::installed());
+//!     alloc::enable();
+//!     let before = alloc::snapshot();
+//!     let v = std::hint::black_box(vec![0u8; 100]);
+//!     let d = alloc::snapshot().since(&before);
+//!     assert_eq!((d.thread_allocs, d.thread_alloc_bytes), (1, 100));
+//!     drop(v);
+//! }
 //! ```
 //!
 //! Counting is off until [`enable`] is called, so every other command pays
