@@ -46,7 +46,7 @@ const SEQ: usize = 1 << 16;
 /// Rounds the samples are split over (see [`measure`]): many, so that the
 /// prefixes, timed one after another, see the same machine; their
 /// differences are small against a load at 64k keys.
-const ROUNDS: usize = 5;
+const ROUNDS: usize = 10;
 
 /// The parts, in the order a load runs them.
 pub const PARTS: [&str; 7] = [
@@ -75,6 +75,12 @@ pub struct Breakdown {
     pub whole: Estimate,
     /// `sum_ns / whole.median_ns`.
     pub ratio: f64,
+    /// 95 % interval of the ratio of the replica's load to the real one,
+    /// from their samples (baseline subtracted; distribution-free, see
+    /// `mapknee_analyze::stats::ratio_ci`); `None` when a sample was not
+    /// above the baseline.
+    #[serde(default)]
+    pub ratio_ci: Option<[f64; 2]>,
     /// The replica's whole load (all parts, in one loop), with its
     /// interval.
     pub chained: Estimate,
@@ -302,6 +308,13 @@ pub fn measure(cfg: &BenchConfig, keys: u64) -> Breakdown {
         .collect();
     let chained = prefixes[PARTS.len() - 1].minus(base);
     let whole = acc[2 * PARTS.len() + 1].estimate().minus(base);
+    let net = |s: &Samples| -> Vec<f64> { s.ns.iter().map(|x| x - base).collect() };
+    let ratio_ci = mapknee_analyze::stats::ratio_ci(
+        &net(&acc[2 * PARTS.len() + 1]),
+        &net(&acc[PARTS.len()]),
+        0.95,
+    )
+    .map(|c| [c.lo, c.hi]);
     drop(guard);
     // SAFETY: no reference from this function's guard outlives it; `read`
     // is owned here and nothing else can reach it.
@@ -324,6 +337,7 @@ pub fn measure(cfg: &BenchConfig, keys: u64) -> Breakdown {
         sum_ns,
         whole,
         ratio,
+        ratio_ci,
         chained,
         alone_sum_ns,
     }

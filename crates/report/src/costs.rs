@@ -378,8 +378,11 @@ pub fn atomics_table(r: &AtomicsResults) -> String {
         );
         wl!(
             o,
-            "  sum / measured = {:.2} ({}); the parts alone sum to {:.2} of it",
+            "  sum / measured = {:.2}{} ({}); the parts alone sum to {:.2} of it",
             b.ratio,
+            b.ratio_ci.map_or(String::new(), |[lo, hi]| format!(
+                " [95 % interval {lo:.2}–{hi:.2}]"
+            )),
             if (b.ratio - 1.0).abs() <= 0.10 {
                 "within 10 %"
             } else {
