@@ -73,10 +73,11 @@ pub struct Breakdown {
     pub sum_ns: f64,
     /// `SyncMap::load` of a present key, baseline subtracted.
     pub whole: Estimate,
-    /// `sum_ns / whole.median_ns`.
+    /// The replica's load over the real one: the median of the ratios of
+    /// every pair of their samples (baseline subtracted; the
+    /// Hodges–Lehmann estimate, robust to the bursts of a shared machine).
     pub ratio: f64,
-    /// 95 % interval of the ratio of the replica's load to the real one,
-    /// from their samples (baseline subtracted; distribution-free, see
+    /// 95 % interval of `ratio` (distribution-free, see
     /// `mapknee_analyze::stats::ratio_ci`); `None` when a sample was not
     /// above the baseline.
     #[serde(default)]
@@ -325,11 +326,13 @@ pub fn measure(cfg: &BenchConfig, keys: u64) -> Breakdown {
 
     let sum_ns: f64 = parts.iter().map(|p| p.in_load_ns).sum();
     let alone_sum_ns: f64 = parts.iter().map(|p| p.alone.median_ns).sum();
-    let ratio = if whole.median_ns > 0.0 {
-        sum_ns / whole.median_ns
-    } else {
-        f64::NAN
-    };
+    let (real, replica) = (net(&acc[2 * PARTS.len() + 1]), net(&acc[PARTS.len()]));
+    let pairwise: Vec<f64> = real
+        .iter()
+        .flat_map(|r| replica.iter().map(move |c| c / r))
+        .filter(|x| x.is_finite())
+        .collect();
+    let ratio = mapknee_analyze::stats::median(&pairwise);
     Breakdown {
         keys,
         baseline,

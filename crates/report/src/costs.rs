@@ -378,7 +378,7 @@ pub fn atomics_table(r: &AtomicsResults) -> String {
         );
         wl!(
             o,
-            "  sum / measured = {:.2}{} ({}); the parts alone sum to {:.2} of it",
+            "  sum / measured = {:.2}{} ({}; median of pairwise sample ratios); the parts alone sum to {:.2} of it",
             b.ratio,
             b.ratio_ci.map_or(String::new(), |[lo, hi]| format!(
                 " [95 % interval {lo:.2}–{hi:.2}]"
