@@ -283,17 +283,13 @@ pub fn measure(cfg: &BenchConfig, keys: u64) -> Breakdown {
         .zip(what)
         .enumerate()
         .map(|(i, (part, what))| {
+            // The hash prefix hashes the key alone; the probe prefix calls
+            // `get` (which hashes for itself) in its place, so probe = get
+            // less the hash.
             let before = if i == 0 {
                 base
             } else {
                 prefixes[i - 1].median_ns
-            };
-            // The probe's prefix skips the hash-only step: it follows the
-            // snapshot load, and `get` hashes for itself.
-            let before = if *part == "probe" {
-                prefixes[i - 1].median_ns
-            } else {
-                before
             };
             let mut alone = acc[PARTS.len() + 1 + i].estimate().minus(base);
             if *part == "probe" {
