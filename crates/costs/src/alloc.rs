@@ -250,7 +250,8 @@ pub fn installed() -> bool {
 /// counting off (what every other command pays) and on (what the
 /// operations `memory` measures pay): the two counting calls the
 /// allocator wraps around `System`, timed alone with the
-/// [`bench`](crate::bench) harness (median of its samples). Timing them
+/// [`bench`](crate::bench) harness (median of its samples, less the same
+/// loop with no counting calls in it). Timing them
 /// alone rather than as the difference of two malloc loops keeps malloc's
 /// own variance out. Restores the enabled state it found.
 pub fn overhead() -> (f64, f64) {
@@ -261,10 +262,15 @@ pub fn overhead() -> (f64, f64) {
         count_alloc(size);
         count_free(size);
     };
+    // The loop and the size computation alone, taken off both.
+    let empty = crate::bench::one(&cfg, |i| {
+        std::hint::black_box(8 + (i as usize & 8));
+    })
+    .median_ns;
     disable();
-    let off = crate::bench::one(&cfg, pair).median_ns;
+    let off = crate::bench::one(&cfg, pair).median_ns - empty;
     enable();
-    let on = crate::bench::one(&cfg, pair).median_ns;
+    let on = crate::bench::one(&cfg, pair).median_ns - empty;
     if !was {
         disable();
     }
@@ -283,6 +289,7 @@ mod tests {
 
     #[test]
     fn counts_a_known_allocation_pattern_on_this_thread() {
+        let _serial = crate::testutil::serial();
         enable();
         let before = snapshot();
         let boxes: Vec<Box<[u8; 1000]>> = (0..10)
@@ -307,6 +314,7 @@ mod tests {
 
     #[test]
     fn realloc_counts_as_a_free_and_an_allocation() {
+        let _serial = crate::testutil::serial();
         enable();
         let mut v: Vec<u8> = Vec::with_capacity(16);
         std::hint::black_box(&mut v);
@@ -320,6 +328,7 @@ mod tests {
 
     #[test]
     fn another_threads_allocations_are_not_this_threads() {
+        let _serial = crate::testutil::serial();
         enable();
         let before = snapshot();
         std::thread::scope(|s| {
@@ -335,6 +344,7 @@ mod tests {
 
     #[test]
     fn installed_is_true_here() {
+        let _serial = crate::testutil::serial();
         // Tests share the switch and never turn it off, so none misses
         // another's counts.
         enable();

@@ -281,6 +281,7 @@ mod tests {
 
     #[test]
     fn outliers_are_counted_by_the_fences() {
+        let _serial = crate::testutil::serial();
         // Quartiles 3.5 and 8.5 (IQR 5): upper fences 16 and 23.5.
         let xs = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 20.0, 40.0];
         let e = Estimate::of(&xs, 1);
@@ -290,6 +291,7 @@ mod tests {
 
     #[test]
     fn one_runs_every_sample_with_the_same_batch() {
+        let _serial = crate::testutil::serial();
         let cfg = BenchConfig {
             samples: 7,
             sample_time: Duration::from_micros(50),
@@ -305,6 +307,7 @@ mod tests {
 
     #[test]
     fn two_gives_both_threads_the_same_batches() {
+        let _serial = crate::testutil::serial();
         let cfg = BenchConfig {
             samples: 5,
             sample_time: Duration::from_micros(50),

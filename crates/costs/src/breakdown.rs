@@ -350,6 +350,7 @@ mod tests {
 
     #[test]
     fn every_part_is_measured_and_summed() {
+        let _serial = crate::testutil::serial();
         let cfg = BenchConfig {
             samples: 5,
             sample_time: Duration::from_micros(100),

@@ -23,3 +23,42 @@ pub mod breakdown;
 pub mod go;
 pub mod hw;
 pub mod memory;
+
+#[cfg(test)]
+mod testutil {
+    use std::sync::Mutex;
+
+    use serde_json::Value;
+
+    /// Held by every test of this crate that allocates or measures:
+    /// `memory` reads the process-wide live bytes (another test allocating
+    /// meanwhile would count), and a
+    /// thread pinned for seconds (the breakdown) holds crossbeam's epoch
+    /// back for every other, so SyncMap's deferred frees would not come.
+    pub(crate) static SERIAL: Mutex<()> = Mutex::new(());
+
+    /// Takes [`SERIAL`], whatever a failed test left behind.
+    pub(crate) fn serial() -> std::sync::MutexGuard<'static, ()> {
+        SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// JSON trees equal up to float round-off (serde_json's parser may
+    /// return the last digit of a float one ulp off).
+    pub(crate) fn same_json(a: &Value, b: &Value) -> bool {
+        match (a, b) {
+            (Value::Number(x), Value::Number(y)) => match (x.as_f64(), y.as_f64()) {
+                (Some(x), Some(y)) => x == y || (x - y).abs() <= 1e-12 * x.abs().max(y.abs()),
+                _ => x == y,
+            },
+            (Value::Array(x), Value::Array(y)) => {
+                x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_json(x, y))
+            }
+            (Value::Object(x), Value::Object(y)) => {
+                x.len() == y.len()
+                    && x.iter()
+                        .all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w)))
+            }
+            _ => a == b,
+        }
+    }
+}

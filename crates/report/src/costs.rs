@@ -173,7 +173,7 @@ pub fn memory_table(r: &MemoryResults) -> String {
     sizes.sort_unstable();
     sizes.dedup();
     for size in sizes {
-        wl!(o, "\n{} entries (u64 → u64)", format::rate(size as f64));
+        wl!(o, "\n{size} entries (u64 → u64)");
         w!(o, "  {:<18} {:>8} {:>8}", "map", "B/entry", "RSS B/e");
         for op in OPS {
             w!(o, " │ {:^23}", op);
