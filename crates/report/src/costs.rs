@@ -511,3 +511,140 @@ pub fn atomics_html(r: &AtomicsResults) -> String {
     tail(&mut o, &r.kind, &r.schema);
     o
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use mapknee_costs::atomics::AtomicsRow;
+    use mapknee_costs::bench::Estimate;
+    use mapknee_costs::hw::HwStatus;
+    use mapknee_costs::memory::{AllocatorCost, GoFigures, MemoryRow, OpCost};
+
+    use super::*;
+
+    /// Parses a page as XML (the doctype allowed), as the report tests do.
+    fn parse(page: &str) -> roxmltree::Document<'_> {
+        let opts = roxmltree::ParsingOptions {
+            allow_dtd: true,
+            ..Default::default()
+        };
+        roxmltree::Document::parse_with_options(page, opts).expect("well-formed")
+    }
+
+    fn machine() -> Machine {
+        Machine::detect("rustc test", "0.1.0", "foldhash", 20.0, 40.0)
+    }
+
+    fn memory() -> MemoryResults {
+        let row = |map: &str, entries: u64, b: f64| MemoryRow {
+            map: map.into(),
+            entries,
+            bytes_per_entry: b,
+            rss_bytes_per_entry: None,
+            fill_allocs_per_entry: 0.0,
+            ops: OPS
+                .iter()
+                .map(|op| OpCost {
+                    op: (*op).into(),
+                    count: 16,
+                    allocs_per_op: 1.0,
+                    alloc_bytes_per_op: 8.0,
+                    frees_per_op: 0.5,
+                    max_frees_in_one_op: 64,
+                    calls_freeing: 0.1,
+                    frees_elsewhere_per_op: 0.0,
+                    deferred_frees_per_op: 0.25,
+                    retained_bytes_per_op: 4.0,
+                })
+                .collect(),
+        };
+        MemoryResults {
+            schema: mapknee_load::SCHEMA.into(),
+            kind: "memory".into(),
+            machine: machine(),
+            ops: 16,
+            allocator: AllocatorCost {
+                off_ns: 0.8,
+                on_ns: 11.0,
+            },
+            rows: vec![row("syncmap", 1024, 66.0), row("syncmap", 65536, 66.1)],
+            go: vec![GoFigures {
+                map: "go map".into(),
+                entries: 1024,
+                bytes_per_entry: 40.0,
+                allocs_per_op: [("get".to_string(), 0.0)].into_iter().collect(),
+                allocs_per_run: BTreeMap::new(),
+                go_version: "go1.19.8".into(),
+            }],
+            go_note: "go1.19.8 <via> test".into(),
+            elapsed_s: 1.0,
+        }
+    }
+
+    #[test]
+    fn memory_page_is_well_formed_with_a_line_per_map_and_go() {
+        let page = memory_html(&memory());
+        let doc = parse(&page);
+        let svg = doc.descendants().filter(|n| n.has_tag_name("svg")).count();
+        assert_eq!(svg, 1);
+        assert!(page.contains("go map") && page.contains("syncmap"));
+        assert!(page.contains("&lt;via&gt;"), "data is escaped");
+    }
+
+    #[test]
+    fn memory_csv_has_a_row_per_map_size_and_op() {
+        let csv = memory_csv(&memory());
+        // Header, 2 rows × 4 ops, 1 Go op.
+        assert_eq!(csv.lines().count(), 1 + 8 + 1);
+        let cols = csv.lines().next().unwrap().split(',').count();
+        assert!(csv.lines().all(|l| l.split(',').count() == cols), "{csv}");
+    }
+
+    #[test]
+    fn atomics_page_and_table_show_every_layout() {
+        let est = |m: f64| Estimate {
+            median_ns: m,
+            lo_ns: m * 0.9,
+            hi_ns: m * 1.1,
+            coverage: 0.96,
+            samples: 40,
+            iters: 1024,
+            outliers_mild: 1,
+            outliers_severe: 0,
+        };
+        let rows = LAYOUTS
+            .iter()
+            .enumerate()
+            .map(|(i, l)| AtomicsRow {
+                primitive: "fetch_add".into(),
+                ordering: "Relaxed".into(),
+                layout: (*l).into(),
+                estimate: est(2.0 + 10.0 * i as f64),
+            })
+            .collect();
+        let r = AtomicsResults {
+            schema: mapknee_load::SCHEMA.into(),
+            kind: "atomics".into(),
+            machine: machine(),
+            samples: 40,
+            sample_ms: 2.0,
+            rows,
+            breakdowns: vec![],
+            hw_counters: HwStatus {
+                available: false,
+                detail: "<not supported>".into(),
+            },
+            elapsed_s: 1.0,
+        };
+        let table = atomics_table(&r);
+        for l in LAYOUTS {
+            assert!(table.contains(l), "{table}");
+        }
+        assert!(table.contains("32 [28.8–35.2]"), "{table}");
+        assert!(table.contains("hardware counters: unavailable"));
+        let page = atomics_html(&r);
+        parse(&page);
+        assert_eq!(atomics_csv(&r).lines().count(), 1 + 4);
+    }
+}
