@@ -494,7 +494,11 @@ pub fn atomics_html(r: &AtomicsResults) -> String {
             })
             .collect();
         chart.series.push(Series {
-            label: format!("{p} {ord}"),
+            label: if *ord == "-" {
+                (*p).to_string()
+            } else {
+                format!("{p} {ord}")
+            },
             color: MAP_COLORS[i % MAP_COLORS.len()].into(),
             points,
             stroke: Stroke::LineAndPoints,
