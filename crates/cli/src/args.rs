@@ -32,6 +32,12 @@ pub(crate) enum Command {
     /// Grow maps from empty, timing every insert: growth pauses (worst
     /// insert, p99.99) against total cost.
     Growth(GrowthArgs),
+    /// Bytes per entry and allocations per operation, per map and size
+    /// (a counting allocator), with Go's map and sync.Map beside them.
+    Memory(MemoryArgs),
+    /// What atomics, fences, locks and epoch pins cost on this machine:
+    /// alone, contended, false-shared and padded; and SyncMap's load in parts.
+    Atomics(AtomicsArgs),
 }
 
 /// Output formats.
@@ -224,4 +230,67 @@ pub(crate) struct GrowthArgs {
     /// print its run as JSON; `growth` starts itself so for every growth.
     #[arg(long, hide = true)]
     pub(crate) child: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MemoryArgs {
+    /// Maps to measure, comma-separated [default: every map but synthetic and noop].
+    #[arg(long, value_delimiter = ',', value_name = "a,b")]
+    pub(crate) maps: Option<Vec<String>>,
+    /// Entries per map, comma-separated (k and M suffixes allowed) [default: 1k,64k,1M].
+    #[arg(long, value_delimiter = ',', value_name = "1k,64k,1M")]
+    pub(crate) sizes: Option<Vec<String>>,
+    /// Operations per measured phase (get, overwrite, insert_new, remove),
+    /// at most the size [default: 16384].
+    #[arg(long, value_name = "N")]
+    pub(crate) ops: Option<u64>,
+    /// Hasher for every map: foldhash or siphash [default: foldhash].
+    #[arg(long, value_name = "H")]
+    pub(crate) hasher: Option<String>,
+    /// Do not run Go's reference program even when Go is installed.
+    #[arg(long)]
+    pub(crate) no_go: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub(crate) format: Format,
+    /// Also write memory.json, memory.csv and report.html into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AtomicsArgs {
+    /// Timed samples per benchmark, at least 5 [default: 40].
+    #[arg(long, value_name = "N")]
+    pub(crate) samples: Option<usize>,
+    /// Rounds over the whole list, each taking its share of the samples,
+    /// pooled per benchmark, so a burst of load from elsewhere spreads over
+    /// many benchmarks [default: 3].
+    #[arg(long, value_name = "N")]
+    pub(crate) rounds: Option<usize>,
+    /// Length of one sample, e.g. 2ms [default: 2ms].
+    #[arg(long, value_name = "DUR", allow_hyphen_values = true)]
+    pub(crate) sample_time: Option<String>,
+    /// Only the benchmarks whose "primitive ordering layout" label contains
+    /// this, e.g. fetch_add or "fetch_add Relaxed padded".
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) only: Option<String>,
+    /// Map sizes for SyncMap's load breakdown, comma-separated: a small
+    /// one shows the instructions, a large one the cache misses [default: 1024,65536].
+    #[arg(long, value_delimiter = ',', value_name = "N,M")]
+    pub(crate) keys: Option<Vec<u64>>,
+    /// Leave out SyncMap's load breakdown.
+    #[arg(long)]
+    pub(crate) no_breakdown: bool,
+    /// Count cache misses with perf for the two-thread fetch_add layouts
+    /// (shared, false-shared, padded); exit status 2 where the machine has
+    /// no hardware counters.
+    #[arg(long)]
+    pub(crate) hw_counters: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub(crate) format: Format,
+    /// Also write atomics.json, atomics.csv and report.html into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: Option<PathBuf>,
 }

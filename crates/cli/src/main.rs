@@ -26,6 +26,12 @@ use clap::Parser;
 
 use crate::args::{Cli, Command};
 
+/// Counts allocations for `mapknee memory`; off (one relaxed load and a
+/// branch per allocation and free) for every other command. `memory`
+/// measures and prints what it costs.
+#[global_allocator]
+static ALLOC: mapknee_costs::alloc::CountingAlloc = mapknee_costs::alloc::CountingAlloc::SYSTEM;
+
 /// `rustc --version` of the compiler that built this binary (build.rs).
 pub(crate) const RUSTC: &str = env!("MAPKNEE_RUSTC");
 
@@ -140,6 +146,8 @@ fn main() -> ExitCode {
             }
             cmd::growth::run(args)
         }
+        Command::Memory(args) => cmd::memory::run(args),
+        Command::Atomics(args) => cmd::atomics::run(args),
     };
     match result {
         Ok(Outcome::Done) => ExitCode::SUCCESS,

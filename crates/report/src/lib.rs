@@ -15,6 +15,7 @@
 //! no `NaN` in it.
 #![warn(missing_docs)]
 
+pub mod costs;
 pub mod csv;
 mod escape;
 mod format;

@@ -1,9 +1,11 @@
 //! One module per subcommand.
 
 pub(crate) mod advise;
+pub(crate) mod atomics;
 pub(crate) mod compare;
 pub(crate) mod growth;
 pub(crate) mod list;
+pub(crate) mod memory;
 pub(crate) mod report;
 pub(crate) mod run;
 pub(crate) mod scale;
