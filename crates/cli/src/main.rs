@@ -133,6 +133,14 @@ fn main() -> ExitCode {
         Command::Compare(args) => cmd::compare::run(args),
         Command::Advise(args) => cmd::advise::run(args),
         Command::Growth(args) => cmd::growth::run(args),
+        Command::Trace(args) => settings::RunSettings::from_args(args.run).and_then(|s| {
+            install_ctrlc();
+            cmd::trace::run(s, args.fallback)
+        }),
+        Command::Profile(args) => settings::RunSettings::from_args(args.run).and_then(|s| {
+            install_ctrlc();
+            cmd::profile::run(s, &args.at)
+        }),
     };
     match result {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
