@@ -217,7 +217,11 @@ impl Bpftrace {
         let state = Arc::new((Mutex::new(Collected::default()), Condvar::new()));
         let st = Arc::clone(&state);
         std::thread::spawn(move || {
+            let dump = std::env::var_os("MAPKNEE_TRACE_DUMP").is_some();
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if dump {
+                    eprintln!("bpftrace: {line}");
+                }
                 let (lock, cv) = &*st;
                 let mut c = lock.lock().unwrap_or_else(|p| p.into_inner());
                 take_line(&mut c, &line);
@@ -303,7 +307,6 @@ fn take_line(c: &mut Collected, line: &str) {
     };
     let data = &v["data"];
     match v["type"].as_str() {
-        Some("attached_probes") => c.attached = true,
         Some("lost_events") => c.lost += data["events"].as_u64().unwrap_or(0),
         Some("printf") => {
             let text = data.as_str().unwrap_or("");
@@ -312,7 +315,9 @@ fn take_line(c: &mut Collected, line: &str) {
                 .skip(1)
                 .filter_map(|w| w.parse().ok())
                 .collect();
-            if text.starts_with("step ") && words.len() == 3 {
+            if text == "ready\n" {
+                c.attached = true;
+            } else if text.starts_with("step ") && words.len() == 3 {
                 c.current = Some((
                     words[0],
                     Seen {
@@ -702,6 +707,7 @@ mod tests {
         let mut c = Collected::default();
         for line in [
             r#"{"type": "attached_probes", "data": {"probes": 14}}"#,
+            r#"{"type": "printf", "data": "ready\n"}"#,
             r#"{"type": "printf", "data": "step 7 10 12\n"}"#,
             r#"{"type": "map", "data": {"@n": {"misses,10": 4, "misses,11": 6, "lock_contended,12": 9}}}"#,
             r#"{"type": "hist", "data": {"@wait_ns": [{"min": 128, "max": 255, "count": 3}]}}"#,
