@@ -89,7 +89,8 @@ pub(crate) fn run(mut s: RunSettings, fallback: bool) -> Result<Outcome, CliErro
     let mut traced: Vec<Run> = Vec::new();
     let outcome = super::run::run_with(s, &steps, &mut |runs| {
         let last = steps.seq.load(Ordering::SeqCst);
-        let seen = tracer.wait_for(last, Duration::from_secs(20));
+        let mut seen = tracer.wait_for(last, Duration::from_secs(20));
+        symbolize(&mut seen);
         attach(runs, &steps, &seen);
         traced = runs.to_vec();
     });
@@ -388,6 +389,83 @@ fn frames(stack: &str) -> Vec<String> {
             Some(sym.to_string())
         })
         .collect()
+}
+
+/// Names the frames bpftrace left as bare addresses. bpftrace 0.17 here
+/// resolves none of this binary's symbols (`[unknown]`, though `.symtab`
+/// is there), so mapknee maps each address in its own executable to a file
+/// address (via /proc/self/maps) and asks binutils' `addr2line` for the
+/// function; without `addr2line` the addresses stay.
+fn symbolize(seen: &mut HashMap<u64, Seen>) {
+    let Ok(exe) = std::env::current_exe() else { return };
+    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else { return };
+    // (start, end, file offset) of the executable's mappings.
+    let segments: Vec<(u64, u64, u64)> = maps
+        .lines()
+        .filter(|l| l.ends_with(&*exe.to_string_lossy()))
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let (range, _, off) = (f.next()?, f.next()?, f.next()?);
+            let (a, b) = range.split_once('-')?;
+            Some((
+                u64::from_str_radix(a, 16).ok()?,
+                u64::from_str_radix(b, 16).ok()?,
+                u64::from_str_radix(off, 16).ok()?,
+            ))
+        })
+        .collect();
+    let Some(base) = segments.iter().find(|s| s.2 == 0).map(|s| s.0) else { return };
+    let mut wanted: Vec<(String, u64)> = Vec::new();
+    for s in seen.values() {
+        for (frames, _) in &s.stacks {
+            for f in frames {
+                let Some(addr) = f.strip_prefix("0x").and_then(|h| u64::from_str_radix(h, 16).ok()) else {
+                    continue;
+                };
+                if segments.iter().any(|s| (s.0..s.1).contains(&addr))
+                    && !wanted.iter().any(|w| w.0 == *f)
+                {
+                    // A return address points past its call: step back
+                    // one byte so the line is the call's.
+                    wanted.push((f.clone(), addr - base - 1));
+                }
+            }
+        }
+    }
+    if wanted.is_empty() {
+        return;
+    }
+    let Ok(out) = Command::new("addr2line")
+        .args(["-f", "-C", "-e"])
+        .arg(&exe)
+        .args(wanted.iter().map(|w| format!("{:#x}", w.1)))
+        .stderr(Stdio::null())
+        .output()
+    else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    let names: HashMap<&str, String> = wanted
+        .iter()
+        .zip(text.lines().step_by(2))
+        .filter(|(_, name)| *name != "??")
+        .map(|(w, name)| {
+            let name = match name.rsplit_once("::h") {
+                Some((n, h)) if h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()) => n,
+                _ => name,
+            };
+            (w.0.as_str(), name.to_string())
+        })
+        .collect();
+    for s in seen.values_mut() {
+        for (frames, _) in &mut s.stacks {
+            for f in frames.iter_mut() {
+                if let Some(n) = names.get(f.as_str()) {
+                    *f = n.clone();
+                }
+            }
+        }
+    }
 }
 
 /// Puts each step's eBPF figures into its `ebpf`.
