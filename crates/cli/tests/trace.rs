@@ -75,7 +75,11 @@ fn trace_probe_counts_equal_the_counters_in_every_step() {
             let e = &step["ebpf"];
             assert!(e.is_object(), "{} step without ebpf: {step}", run["map"]);
             traced += 1;
-            assert_eq!(e["counters_equal"], true, "{}: {}", run["map"], e["unequal"]);
+            assert_eq!(
+                e["counters_equal"], true,
+                "{}: {}",
+                run["map"], e["unequal"]
+            );
             for (name, count) in e["probes"].as_object().unwrap() {
                 assert_eq!(
                     &step["counters"][name], count,
@@ -124,7 +128,10 @@ fn profile_writes_a_flame_graph_into_the_report() {
     let svg = svg.unwrap();
     assert!(svg.contains("<svg"), "not an SVG");
     // The workers' frames are in it: the map's lock and the runner.
-    assert!(svg.contains("mapknee"), "no mapknee frame in the flame graph");
+    assert!(
+        svg.contains("mapknee"),
+        "no mapknee frame in the flame graph"
+    );
     assert!(report.unwrap().contains("data:image/svg+xml;base64,"));
 }
 
@@ -152,7 +159,11 @@ fn trace_without_bpftrace_is_one_line_and_exit_2_and_fallback_runs() {
         .output()
         .unwrap();
     let _ = std::fs::remove_dir(&empty);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("without eBPF"));
     assert!(String::from_utf8_lossy(&out.stdout).contains("rwlock"));
 }

@@ -351,7 +351,7 @@ fn take_line(c: &mut Collected, line: &str) {
                 for (k, v) in st {
                     seen.stacks.push((frames(k), v.as_u64().unwrap_or(0)));
                 }
-                seen.stacks.sort_by(|a, b| b.1.cmp(&a.1));
+                seen.stacks.sort_by_key(|s| std::cmp::Reverse(s.1));
             }
         }
         Some("hist") => {
@@ -397,8 +397,12 @@ fn frames(stack: &str) -> Vec<String> {
 /// address (via /proc/self/maps) and asks binutils' `addr2line` for the
 /// function; without `addr2line` the addresses stay.
 fn symbolize(seen: &mut HashMap<u64, Seen>) {
-    let Ok(exe) = std::env::current_exe() else { return };
-    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else { return };
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
+        return;
+    };
     // (start, end, file offset) of the executable's mappings.
     let segments: Vec<(u64, u64, u64)> = maps
         .lines()
@@ -414,12 +418,17 @@ fn symbolize(seen: &mut HashMap<u64, Seen>) {
             ))
         })
         .collect();
-    let Some(base) = segments.iter().find(|s| s.2 == 0).map(|s| s.0) else { return };
+    let Some(base) = segments.iter().find(|s| s.2 == 0).map(|s| s.0) else {
+        return;
+    };
     let mut wanted: Vec<(String, u64)> = Vec::new();
     for s in seen.values() {
         for (frames, _) in &s.stacks {
             for f in frames {
-                let Some(addr) = f.strip_prefix("0x").and_then(|h| u64::from_str_radix(h, 16).ok()) else {
+                let Some(addr) = f
+                    .strip_prefix("0x")
+                    .and_then(|h| u64::from_str_radix(h, 16).ok())
+                else {
                     continue;
                 };
                 if segments.iter().any(|s| (s.0..s.1).contains(&addr))
