@@ -162,12 +162,17 @@ struct Seen {
 }
 
 impl Seen {
-    /// Probe totals over the samples [first, last): the window of the
-    /// step's counters.
-    fn window(&self) -> BTreeMap<String, u64> {
+    /// Probe totals over the last `windows` sampling intervals before
+    /// `last` (the step's counters are the difference of its first and
+    /// last samples, `windows` 10 ms windows apart), or over [first, last)
+    /// when that is shorter. A step the engine measured twice (the host
+    /// moved the cores during the first, see the README) shows bpftrace
+    /// both measurements' samples; the counters are the second's.
+    fn window(&self, windows: u64) -> BTreeMap<String, u64> {
+        let from = self.first.max(self.last.saturating_sub(windows));
         let mut out = BTreeMap::new();
         for (name, sample, v) in &self.n {
-            if (self.first..self.last).contains(sample) {
+            if (from..self.last).contains(sample) {
                 *out.entry(name.clone()).or_insert(0) += v;
             }
         }
@@ -502,7 +507,12 @@ fn attach(runs: &mut [Run], steps: &StepLog, seen: &HashMap<u64, Seen>) {
 
 /// One step's `ebpf` object.
 fn figures(step: &Step, s: &Seen) -> Value {
-    let probes = s.window();
+    // The engine samples at the window's start and after each 10 ms
+    // window (the last one cut at the step's end).
+    let window_ns = mapknee_load::WINDOW.as_nanos() as u64;
+    let measured_ns = (step.duration_s * 1e9).round() as u64;
+    let windows = measured_ns.div_ceil(window_ns).max(1);
+    let probes = s.window(windows);
     let mut unequal = BTreeMap::new();
     for name in MIRRORED {
         let p = probes.get(name).copied().unwrap_or(0);
@@ -520,7 +530,7 @@ fn figures(step: &Step, s: &Seen) -> Value {
     let wait_ns = probes.get("lock_wait_ns").copied().unwrap_or(0);
     let mean = (waits > 0).then(|| wait_ns as f64 / waits as f64);
     json!({
-        "samples": s.last.saturating_sub(s.first),
+        "samples": windows + 1,
         "probes": probes,
         "counters_equal": unequal.is_empty(),
         "unequal": unequal,
@@ -784,9 +794,11 @@ mod tests {
             ],
             ..Seen::default()
         };
-        let w = seen.window();
+        let w = seen.window(100);
         assert_eq!(w["misses"], 12);
         assert_eq!(w["lock_wait_ns"], 90);
+        // A step measured twice: only the last `windows` intervals count.
+        assert_eq!(seen.window(1)["misses"], 5);
     }
 
     #[test]
@@ -806,8 +818,8 @@ mod tests {
         assert!(c.attached);
         assert_eq!(c.ended, 7);
         let s = &c.steps[&7];
-        assert_eq!(s.window().get("misses"), Some(&10));
-        assert_eq!(s.window().get("lock_contended"), None);
+        assert_eq!(s.window(2).get("misses"), Some(&10));
+        assert_eq!(s.window(2).get("lock_contended"), None);
         assert_eq!(s.hist, vec![[128, 255, 3]]);
         assert_eq!(
             s.stacks[0].0,
