@@ -166,8 +166,39 @@ impl Progress for Recorder {
         if map != self.map || !matches!(phase, Phase::Ladder(_) | Phase::Refine(_)) {
             return;
         }
+        let (ctl, ack) = (
+            self.data.with_extension("ctl"),
+            self.data.with_extension("ack"),
+        );
+        for f in [&ctl, &ack] {
+            let _ = std::fs::remove_file(f);
+            if let Err(e) = mkfifo(f) {
+                *self.error.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some(format!("cannot make the fifo '{}': {e}", f.display()));
+                return;
+            }
+        }
+        // Started with its events disabled (-D -1) and enabled through its
+        // control fifo, whose acknowledgement says perf is recording: only
+        // then does the step go on (perf takes ~1 s to start on a busy VM).
         let child = Command::new(&self.perf)
-            .args(["record", "-g", "-e", "cpu-clock", "-F", FREQ, "-q", "-o"])
+            .args([
+                "record",
+                "-g",
+                "-e",
+                "cpu-clock",
+                "-F",
+                FREQ,
+                "-q",
+                "-D",
+                "-1",
+            ])
+            .arg(format!(
+                "--control=fifo:{},{}",
+                ctl.display(),
+                ack.display()
+            ))
+            .arg("-o")
             .arg(&self.data)
             .args(["-p", &std::process::id().to_string()])
             .process_group(0)
@@ -177,11 +208,11 @@ impl Progress for Recorder {
             .spawn();
         match child {
             Ok(c) => {
-                // perf needs a moment to open its events before the step's
-                // warm-up ends.
-                std::thread::sleep(Duration::from_millis(100));
-                *self.running.lock().unwrap_or_else(|p| p.into_inner()) =
-                    Some(Tracer::new(c, Duration::from_secs(10)));
+                let mut t = Tracer::new(c, Duration::from_secs(10));
+                if let Err(e) = enable(&mut t, &ctl, &ack) {
+                    *self.error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                }
+                *self.running.lock().unwrap_or_else(|p| p.into_inner()) = Some(t);
             }
             Err(e) => {
                 *self.error.lock().unwrap_or_else(|p| p.into_inner()) =
@@ -207,7 +238,73 @@ impl Progress for Recorder {
             }
             t.stop();
         }
+        for f in ["ctl", "ack"] {
+            let _ = std::fs::remove_file(self.data.with_extension(f));
+        }
     }
+}
+
+fn mkfifo(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    // SAFETY: `c` is a valid NUL-terminated path that outlives the call.
+    if unsafe { libc::mkfifo(c.as_ptr(), 0o600) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Tells the perf started with `--control=fifo:ctl,ack -D -1` to enable
+/// its events and waits for its acknowledgement (30 s at most).
+fn enable(perf: &mut Tracer, ctl: &Path, ack: &Path) -> Result<(), String> {
+    use std::io::{Read, Write};
+    use std::os::unix::fs::OpenOptionsExt;
+    let until = std::time::Instant::now() + Duration::from_secs(30);
+    // The write end opens (non-blocking) once perf has opened the read end.
+    let mut w = loop {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(ctl)
+        {
+            Ok(f) => break f,
+            Err(_) if perf.exited().is_none() && std::time::Instant::now() < until => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(match perf.exited() {
+                Some(st) => format!(
+                    "perf record exited at start ({st}): run as root, or check perf_event_paranoid"
+                ),
+                None => format!("perf did not open its control fifo: {e}"),
+            }),
+        }
+    };
+    let mut r = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(ack)
+        .map_err(|e| format!("cannot open perf's ack fifo: {e}"))?;
+    w.write_all(b"enable\n")
+        .map_err(|e| format!("cannot write to perf's control fifo: {e}"))?;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 64];
+    while std::time::Instant::now() < until {
+        match r.read(&mut buf) {
+            Ok(n) if n > 0 => {
+                got.extend_from_slice(&buf[..n]);
+                if got.starts_with(b"ack") {
+                    return Ok(());
+                }
+            }
+            _ => std::thread::sleep(Duration::from_millis(10)),
+        }
+        if let Some(st) = perf.exited() {
+            return Err(format!("perf record exited ({st})"));
+        }
+    }
+    Err("perf did not acknowledge `enable` within 30 s".into())
 }
 
 /// `perf script` → inferno's perf folder → inferno's flame graph.
