@@ -273,12 +273,14 @@ fn enable(perf: &mut Tracer, ctl: &Path, ack: &Path) -> Result<(), String> {
             Err(_) if perf.exited().is_none() && std::time::Instant::now() < until => {
                 std::thread::sleep(Duration::from_millis(20));
             }
-            Err(e) => return Err(match perf.exited() {
-                Some(st) => format!(
+            Err(e) => {
+                return Err(match perf.exited() {
+                    Some(st) => format!(
                     "perf record exited at start ({st}): run as root, or check perf_event_paranoid"
                 ),
-                None => format!("perf did not open its control fifo: {e}"),
-            }),
+                    None => format!("perf did not open its control fifo: {e}"),
+                })
+            }
         }
     };
     let mut r = std::fs::OpenOptions::new()
