@@ -50,7 +50,7 @@ fn trace_probe_counts_equal_the_counters_in_every_step() {
         .args([
             "trace",
             "--maps",
-            "syncmap,rwlock",
+            "syncmap,rwlock,sharded",
             "--mix",
             "write-heavy",
             "--rates",
@@ -97,7 +97,7 @@ fn trace_probe_counts_equal_the_counters_in_every_step() {
             }
         }
     }
-    assert_eq!(traced, 4, "two maps × two rates");
+    assert_eq!(traced, 6, "three maps × two rates");
     // The order-cache workload keeps storing new keys: sync.Map misses.
     assert!(misses > 0, "no syncmap_miss probe fired");
 }
