@@ -38,6 +38,13 @@ pub(crate) enum Command {
     /// What atomics, fences, locks and epoch pins cost on this machine:
     /// alone, contended, false-shared and padded; and SyncMap's load in parts.
     Atomics(AtomicsArgs),
+    /// `run` with bpftrace attached to mapknee's USDT probes: per step,
+    /// lock-wait histogram and mean, probe counts (equal to the counters)
+    /// and top waiting stacks, in the results, a table and report.html.
+    Trace(TraceArgs),
+    /// `perf record -g` during one step of one map, rendered as a flame
+    /// graph (SVG) next to the results and in report.html.
+    Profile(ProfileArgs),
 }
 
 /// Output formats.
@@ -124,6 +131,26 @@ pub(crate) struct RunArgs {
     pub(crate) slo: Option<String>,
     #[command(flatten)]
     pub(crate) common: WorkloadArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TraceArgs {
+    /// Without root, bpftrace or tracefs, run without eBPF (and say so)
+    /// instead of stopping.
+    #[arg(long)]
+    pub(crate) fallback: bool,
+    #[command(flatten)]
+    pub(crate) run: RunArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ProfileArgs {
+    /// The offered rate of the profiled step (txn/s, k and M suffixes), or
+    /// `knee`: run the staircase first and profile one step at the knee.
+    #[arg(long, value_name = "RATE|knee")]
+    pub(crate) at: String,
+    #[command(flatten)]
+    pub(crate) run: RunArgs,
 }
 
 #[derive(Debug, Args)]

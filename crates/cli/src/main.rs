@@ -148,6 +148,14 @@ fn main() -> ExitCode {
         }
         Command::Memory(args) => cmd::memory::run(args),
         Command::Atomics(args) => cmd::atomics::run(args),
+        Command::Trace(args) => settings::RunSettings::from_args(args.run).and_then(|s| {
+            install_ctrlc();
+            cmd::trace::run(s, args.fallback)
+        }),
+        Command::Profile(args) => settings::RunSettings::from_args(args.run).and_then(|s| {
+            install_ctrlc();
+            cmd::profile::run(s, &args.at)
+        }),
     };
     match result {
         Ok(Outcome::Done) => ExitCode::SUCCESS,

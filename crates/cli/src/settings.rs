@@ -15,7 +15,7 @@ use crate::scenario::Scenario;
 use crate::CliError;
 
 /// Settings shared by `run` and `scale`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Common {
     pub(crate) maps: Vec<MapKind>,
     pub(crate) keys: u64,
@@ -45,7 +45,7 @@ impl Common {
 }
 
 /// Validated `run` settings.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct RunSettings {
     pub(crate) common: Common,
     pub(crate) scenario: String,

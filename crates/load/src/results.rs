@@ -430,6 +430,12 @@ pub struct Step {
     /// the runner raised the stop flag, so the run ends as Ctrl-C ends it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed: Option<String>,
+    /// What bpftrace saw during this step, when `mapknee trace` ran it
+    /// (*extension*): probe counts over the same window as `counters`, the
+    /// lock-wait histogram and mean, the top waiting stacks. Its shape is
+    /// documented in the README (`mapknee trace`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ebpf: Option<serde_json::Value>,
 }
 
 impl Default for Step {
@@ -458,6 +464,7 @@ impl Default for Step {
             floor_p99_ns: None,
             p99_ci_coverage: None,
             failed: None,
+            ebpf: None,
         }
     }
 }

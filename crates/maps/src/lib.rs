@@ -32,6 +32,7 @@ mod noop;
 #[cfg(feature = "peers")]
 pub mod peers;
 mod primitive;
+pub mod probes;
 mod registry;
 mod sharded;
 mod stats;

@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use crate::counters::Counters;
 use crate::primitive::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use crate::probes;
 use crate::LockStats;
 
 const ACQUIRED: usize = 0;
@@ -26,9 +27,14 @@ impl LockCounters {
         self.0.incr(ACQUIRED);
     }
 
-    fn contended(&self, since: Instant) {
+    /// A contended acquisition of the lock at `lock` ended; call it with
+    /// the lock held (see `probes`: a sampler holding the lock sees the
+    /// counters and the probe agree).
+    fn contended(&self, lock: usize, since: Instant) {
+        let wait_ns = since.elapsed().as_nanos() as u64;
         self.0.incr(CONTENDED);
-        self.0.add(WAIT_NS, since.elapsed().as_nanos() as u64);
+        self.0.add(WAIT_NS, wait_ns);
+        probes::lock_wait_end(lock, wait_ns);
     }
 
     pub(crate) fn stats(&self) -> LockStats {
@@ -65,9 +71,10 @@ impl<T> CountingMutex<T> {
             Ok(g) => g,
             Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
             Err(std::sync::TryLockError::WouldBlock) => {
+                probes::lock_wait_start(self.addr());
                 let since = Instant::now();
                 let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-                self.counters.contended(since);
+                self.counters.contended(self.addr(), since);
                 g
             }
         }
@@ -84,13 +91,16 @@ impl<T> CountingMutex<T> {
             match self.inner.try_lock() {
                 Ok(g) => {
                     if let Some(t) = since {
-                        self.counters.contended(t);
+                        self.counters.contended(self.addr(), t);
                     }
                     return g;
                 }
                 Err(std::sync::TryLockError::Poisoned(p)) => return p.into_inner(),
                 Err(std::sync::TryLockError::WouldBlock) => {
-                    since.get_or_insert_with(Instant::now);
+                    since.get_or_insert_with(|| {
+                        probes::lock_wait_start(self.addr());
+                        Instant::now()
+                    });
                     std::hint::spin_loop();
                 }
             }
@@ -100,6 +110,17 @@ impl<T> CountingMutex<T> {
     /// What this lock has cost so far.
     pub fn stats(&self) -> LockStats {
         self.counters.stats()
+    }
+
+    /// This lock's address, as the lock probes report it.
+    fn addr(&self) -> usize {
+        self as *const Self as usize
+    }
+
+    /// The lock, waiting for it, uncounted and unprobed: for a sampler
+    /// that holds it so no counted event is in flight (see `probes`).
+    pub(crate) fn hold(&self) -> MutexGuard<'_, T> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The lock if it is free right now, uncounted: for an observer that
@@ -137,9 +158,10 @@ impl<T> CountingRwLock<T> {
             Ok(g) => g,
             Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
             Err(std::sync::TryLockError::WouldBlock) => {
+                probes::lock_wait_start(self.addr());
                 let since = Instant::now();
                 let g = self.inner.read().unwrap_or_else(|p| p.into_inner());
-                self.counters.contended(since);
+                self.counters.contended(self.addr(), since);
                 g
             }
         }
@@ -152,9 +174,10 @@ impl<T> CountingRwLock<T> {
             Ok(g) => g,
             Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
             Err(std::sync::TryLockError::WouldBlock) => {
+                probes::lock_wait_start(self.addr());
                 let since = Instant::now();
                 let g = self.inner.write().unwrap_or_else(|p| p.into_inner());
-                self.counters.contended(since);
+                self.counters.contended(self.addr(), since);
                 g
             }
         }
@@ -163,6 +186,18 @@ impl<T> CountingRwLock<T> {
     /// What this lock has cost so far.
     pub fn stats(&self) -> LockStats {
         self.counters.stats()
+    }
+
+    /// This lock's address, as the lock probes report it.
+    fn addr(&self) -> usize {
+        self as *const Self as usize
+    }
+
+    /// Exclusive access, waiting for it, uncounted and unprobed: for a
+    /// sampler that holds it so no counted event is in flight (see
+    /// `probes`).
+    pub(crate) fn hold(&self) -> RwLockWriteGuard<'_, T> {
+        self.inner.write().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Shared access if no writer holds the lock right now, uncounted: for

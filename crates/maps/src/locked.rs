@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash};
 
 use crate::lock::{CountingMutex, CountingRwLock};
+use crate::probes;
 use crate::{ConcurrentMap, GrowthStats, MapStats};
 
 /// A map usable from one thread at a time, which `Locked` makes concurrent.
@@ -183,8 +184,22 @@ where
     /// sampler keeps its previous reading (see `MapStats::or_previous`).
     fn counters(&self) -> MapStats {
         let (lock, growth) = match &self.lock {
-            Lock::RwLock(l) => (l.stats(), l.try_peek().map(|m| m.growth_stats())),
-            Lock::Mutex(l) => (l.stats(), l.try_peek().map(|m| m.growth_stats())),
+            Lock::RwLock(l) => probes::sample(
+                self,
+                || l.hold(),
+                |held| match held {
+                    Some(m) => (l.stats(), Some(m.growth_stats())),
+                    None => (l.stats(), l.try_peek().map(|m| m.growth_stats())),
+                },
+            ),
+            Lock::Mutex(l) => probes::sample(
+                self,
+                || l.hold(),
+                |held| match held {
+                    Some(m) => (l.stats(), Some(m.growth_stats())),
+                    None => (l.stats(), l.try_peek().map(|m| m.growth_stats())),
+                },
+            ),
         };
         MapStats {
             len: 0,

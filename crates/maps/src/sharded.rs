@@ -9,6 +9,7 @@ use std::hash::{BuildHasher, Hash};
 use crossbeam_utils::CachePadded;
 
 use crate::lock::CountingRwLock;
+use crate::probes;
 use crate::{ConcurrentMap, DefaultHashBuilder, LockStats, MapStats};
 
 /// One shard: a std `HashMap` behind a counting reader-writer lock.
@@ -303,8 +304,12 @@ where
 
     /// The shards' lock counters (atomics), no shard lock taken.
     fn counters(&self) -> MapStats {
-        let lock = self
-            .shard_lock_stats()
+        let all_shards = || -> Vec<_> {
+            (0..self.shard_count())
+                .map(|i| self.shard_at(i).hold())
+                .collect()
+        };
+        let lock = probes::sample(self, all_shards, |_| self.shard_lock_stats())
             .into_iter()
             .fold(LockStats::default(), |a, s| LockStats {
                 acquisitions: a.acquisitions + s.acquisitions,

@@ -7,6 +7,7 @@ use std::hash::{BuildHasher, Hash};
 use std::time::{Duration, Instant};
 
 use crate::lock::CountingMutex;
+use crate::probes;
 use crate::{ConcurrentMap, DefaultHashBuilder, MapStats};
 
 /// A map behind one global mutex that every operation holds for exactly
@@ -181,11 +182,15 @@ where
     /// The lock's counters; `len` would hold the lock for the whole
     /// duration, so it is left out.
     fn counters(&self) -> MapStats {
-        MapStats {
-            len: 0,
-            lock: Some(self.map.stats()),
-            syncmap: None,
-            growth: None,
-        }
+        probes::sample(
+            self,
+            || self.map.hold(),
+            |_| MapStats {
+                len: 0,
+                lock: Some(self.map.stats()),
+                syncmap: None,
+                growth: None,
+            },
+        )
     }
 }

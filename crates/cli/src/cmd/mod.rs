@@ -6,9 +6,12 @@ pub(crate) mod compare;
 pub(crate) mod growth;
 pub(crate) mod list;
 pub(crate) mod memory;
+mod observe;
+pub(crate) mod profile;
 pub(crate) mod report;
 pub(crate) mod run;
 pub(crate) mod scale;
+pub(crate) mod trace;
 
 use std::time::{Duration, Instant};
 

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use mapknee_analyze::decay::fit_decay;
 use mapknee_analyze::{analyze_run, KneeRules, Thresholds};
-use mapknee_load::{run_mixes, Ctx, Phase, Step};
+use mapknee_load::{run_mixes, Ctx, NoProgress, Phase, Progress, Run, Step};
 
 use crate::progress::Bar;
 use crate::render::{fmt_ns, fmt_rate};
@@ -13,6 +13,17 @@ use crate::settings::RunSettings;
 use crate::{CliError, Outcome, STOP};
 
 pub(crate) fn run(s: RunSettings) -> Result<Outcome, CliError> {
+    run_with(s, &NoProgress, &mut |_| {})
+}
+
+/// `run`, with `observer` told of every step as well (`trace` and
+/// `profile` bracket steps with it) and `amend` given the analysed runs
+/// before they are printed and written.
+pub(crate) fn run_with(
+    s: RunSettings,
+    observer: &dyn Progress,
+    amend: &mut dyn FnMut(&mut [Run]),
+) -> Result<Outcome, CliError> {
     let started = Instant::now();
     let (clock, machine) = super::prepare(&s.common)?;
     if s.common.verbose {
@@ -54,7 +65,7 @@ pub(crate) fn run(s: RunSettings) -> Result<Outcome, CliError> {
         &s.staircase,
         &past,
         &mapknee_analyze::repeat::fold,
-        &dog,
+        &Both(&dog, observer),
         ctx,
     );
     drop(dog);
@@ -107,5 +118,20 @@ pub(crate) fn run(s: RunSettings) -> Result<Outcome, CliError> {
         }
     }
     let decay = maps.iter().filter_map(|m| fit_decay(m, &runs)).collect();
+    amend(&mut runs);
     super::finish("run", machine, runs, decay, Some(s.slo), started, &s.common)
+}
+
+/// Two progress observers, told in turn.
+struct Both<'a>(&'a dyn Progress, &'a dyn Progress);
+
+impl Progress for Both<'_> {
+    fn step_started(&self, map: &str, mix: &str, phase: &Phase) {
+        self.0.step_started(map, mix, phase);
+        self.1.step_started(map, mix, phase);
+    }
+    fn step_finished(&self, map: &str, mix: &str, phase: &Phase, step: &Step) {
+        self.1.step_finished(map, mix, phase, step);
+        self.0.step_finished(map, mix, phase, step);
+    }
 }

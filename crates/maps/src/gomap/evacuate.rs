@@ -9,6 +9,7 @@ use super::bucket::{
     MIN_TOPHASH,
 };
 use super::GoMap;
+use crate::probes;
 
 /// How far `advance_evacuation_mark` looks ahead for already-evacuated
 /// buckets in one step, bounding the work of one write (Go uses 1024 too).
@@ -52,6 +53,7 @@ where
     pub(super) fn hash_grow(&mut self) {
         debug_assert!(self.old.is_none(), "growth already in progress");
         let bigger = super::over_load_factor(self.count + 1, self.b);
+        probes::gomap_grow_start(self.b, !bigger);
         let new_b = self.b + u8::from(bigger);
         let new = BucketArray::zeroed(1usize << new_b);
         self.old = Some(std::mem::replace(&mut self.buckets, new));
@@ -75,10 +77,12 @@ where
     pub(super) fn grow_work(&mut self, bucket: usize) {
         let Some(old) = &self.old else { return };
         let old_mask = old.len() - 1;
+        let before = self.counters.buckets_evacuated;
         self.evacuate(bucket & old_mask);
         if self.old.is_some() {
             self.evacuate(self.nevacuate);
         }
+        probes::gomap_evacuate(self.counters.buckets_evacuated - before);
     }
 
     /// Moves every entry of old bucket `oldbucket` (and its overflow chain)
@@ -145,6 +149,7 @@ where
         }
         if self.nevacuate == newbit {
             let old = self.old.take().expect("growth in progress");
+            probes::gomap_grow_end(self.b);
             debug_assert_eq!(self.old_overflow, 0);
             self.same_size = false;
             // NOTE: Go 1.19 leaves the old array to its GC; see

@@ -66,6 +66,7 @@ use self::entry::Entry;
 use self::snapshot::{EntryMap, ReadOnly};
 use crate::counters::Counters;
 use crate::lock::CountingMutex;
+use crate::probes;
 use crate::{ConcurrentMap, DefaultHashBuilder, MapStats, SyncMapStats};
 
 // Counter fields (see `SyncMapStats`), plus two for the length.
@@ -198,6 +199,7 @@ where
     /// have cost as much as copying it would.
     fn miss_locked(&self, d: &mut Dirty<K, V, S>, guard: &Guard) {
         self.counters.incr(MISSES);
+        probes::syncmap_miss();
         d.misses += 1;
         let dirty_len = d.m.as_ref().map_or(0, HashMap::len);
         if d.misses < dirty_len {
@@ -211,6 +213,7 @@ where
     fn promote_locked(&self, d: &mut Dirty<K, V, S>, guard: &Guard) {
         if let Some(m) = d.m.take() {
             self.counters.incr(PROMOTIONS);
+            probes::syncmap_promote(m.len());
             self.store_read(
                 ReadOnly {
                     m: Arc::new(m),
@@ -234,6 +237,7 @@ where
         for (k, e) in read.m.iter() {
             if e.try_expunge_locked(guard) {
                 expunged += 1;
+                probes::syncmap_expunge();
             } else {
                 m.insert(k.clone(), Arc::clone(e));
             }
@@ -241,6 +245,7 @@ where
         self.counters.incr(DIRTY_REBUILDS);
         self.counters.add(ENTRIES_COPIED, m.len() as u64);
         self.counters.add(EXPUNGES, expunged);
+        probes::syncmap_dirty_rebuild(m.len());
         d.m = Some(m);
     }
 
@@ -611,11 +616,15 @@ where
 
     /// Striped atomic counters only; the mutex is not taken.
     fn counters(&self) -> MapStats {
-        MapStats {
-            len: 0,
-            lock: Some(self.mu.stats()),
-            syncmap: Some(self.syncmap_stats()),
-            growth: None,
-        }
+        probes::sample(
+            self,
+            || self.mu.hold(),
+            |_| MapStats {
+                len: 0,
+                lock: Some(self.mu.stats()),
+                syncmap: Some(self.syncmap_stats()),
+                growth: None,
+            },
+        )
     }
 }
