@@ -397,6 +397,7 @@ mod tests {
 
     #[test]
     fn catalogue_has_every_layout_for_the_atomics_and_locks() {
+        let _serial = crate::testutil::serial();
         let c = catalogue();
         for l in LAYOUTS {
             assert!(c.contains(&("fetch_add", "Relaxed", l)));
@@ -408,6 +409,7 @@ mod tests {
 
     #[test]
     fn the_false_sharing_layout_is_one_line() {
+        let _serial = crate::testutil::serial();
         let line = OneLine {
             a: AtomicU64::new(0),
             b: AtomicU64::new(0),

@@ -369,6 +369,7 @@ mod tests {
 
     #[test]
     fn the_key_sequence_holds_present_keys_only() {
+        let _serial = crate::testutil::serial();
         let seq = key_sequence(100);
         assert_eq!(seq.len(), SEQ);
         assert!(seq.iter().all(|&k| k < 100));

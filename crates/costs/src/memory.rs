@@ -536,6 +536,7 @@ mod tests {
 
     #[test]
     fn spread_keys_are_distinct_for_a_power_of_two() {
+        let _serial = crate::testutil::serial();
         let keys = spread_keys(1 << 16, 1 << 14);
         let set: std::collections::HashSet<_> = keys.iter().collect();
         assert_eq!(set.len(), keys.len());
