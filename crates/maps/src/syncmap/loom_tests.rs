@@ -1,6 +1,7 @@
 //! loom models of SyncMap's protocols. Run with
-//! `RUSTFLAGS="--cfg loom --cfg crossbeam_loom" cargo test -p mapknee-maps --features loom --lib --release syncmap::loom_tests`
-//! (see `.ci/run`, which pins `LOOM_MAX_PREEMPTIONS`).
+//! `RUSTFLAGS="--cfg loom --cfg crossbeam_loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p mapknee-maps --no-default-features --lib --release syncmap::loom_tests`
+//! (as `.ci/run` does, in its own target dir: the cfg flags rebuild every
+//! dependency).
 
 use loom::sync::Arc;
 use loom::thread;
