@@ -199,3 +199,254 @@ fn churn_reclaims_and_counts() {
     let s = m.syncmap_stats();
     assert!(s.promotions > 0 && s.dirty_rebuilds > 0, "{s:?}");
 }
+
+/// Panic safety: a key whose `clone` or `hash` panics on demand, armed per
+/// thread (`ARM`: panic on the n-th call from now, 0 = never), so tests
+/// running beside each other do not trip it.
+mod panics {
+    use std::cell::Cell;
+    use std::hash::{BuildHasherDefault, Hash, Hasher};
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+
+    use super::SyncMap;
+
+    /// The key is its own hash, so a rebuild visits keys in ascending order
+    /// (hashbrown walks its buckets in order) and a test can say which key
+    /// the rebuild is at when the armed call panics.
+    #[derive(Default)]
+    struct Identity(u64);
+
+    impl Hasher for Identity {
+        fn write(&mut self, _: &[u8]) {
+            unreachable!("Key hashes one u64");
+        }
+        fn write_u64(&mut self, n: u64) {
+            self.0 = n;
+        }
+        fn finish(&self) -> u64 {
+            self.0
+        }
+    }
+
+    type Map = SyncMap<Key, u64, BuildHasherDefault<Identity>>;
+
+    thread_local! {
+        static CLONE_ARM: Cell<u32> = const { Cell::new(0) };
+        static HASH_ARM: Cell<u32> = const { Cell::new(0) };
+    }
+
+    /// Counts down `arm`; panics when it reaches zero from one.
+    fn trip(arm: &'static std::thread::LocalKey<Cell<u32>>, what: &str) {
+        arm.with(|a| match a.get() {
+            0 => {}
+            1 => {
+                a.set(0);
+                panic!("armed {what} panics");
+            }
+            n => a.set(n - 1),
+        });
+    }
+
+    #[derive(Debug, PartialEq, Eq)]
+    struct Key(u64);
+
+    impl Clone for Key {
+        fn clone(&self) -> Self {
+            trip(&CLONE_ARM, "clone");
+            Key(self.0)
+        }
+    }
+
+    impl Hash for Key {
+        fn hash<H: Hasher>(&self, h: &mut H) {
+            trip(&HASH_ARM, "hash");
+            self.0.hash(h);
+        }
+    }
+
+    /// Runs `f`, which must panic.
+    fn must_panic(f: impl FnOnce()) {
+        let r = catch_unwind(AssertUnwindSafe(f));
+        assert!(r.is_err(), "the armed operation did not panic");
+    }
+
+    /// Every key and value through `range`, sorted (after a promotion, so
+    /// it also shows what dirty held).
+    fn contents(m: &Map) -> Vec<(u64, u64)> {
+        let mut all = Vec::new();
+        m.range(|k, v| {
+            all.push((k.0, *v));
+            true
+        });
+        all.sort_unstable();
+        all
+    }
+
+    /// Keys 0..n in the snapshot (promoted), key `deleted` deleted (a nil
+    /// entry, not expunged yet).
+    fn promoted_with_deleted(n: u64, deleted: u64) -> Map {
+        let m = Map::with_hasher(Default::default());
+        for k in 0..n {
+            m.store(Key(k), k);
+        }
+        m.range(|_, _| true);
+        assert!(!m.amended());
+        m.delete(&Key(deleted));
+        m
+    }
+
+    /// A key clone panicking midway through a dirty rebuild: before the
+    /// fix, entries visited earlier were already expunged with no dirty map
+    /// to hold them, and the next store of such a key hit the
+    /// "expunged entries exist only while dirty does" panic (or, without
+    /// it, lost the key at the next promotion).
+    #[test]
+    fn key_clone_panic_in_rebuild_expunges_nothing() {
+        let n = 16;
+        let m = promoted_with_deleted(n, 3);
+        // The rebuild visits keys 0, 1, 2, 3 (deleted), 4, ...: panic on
+        // the clone after the deleted key was visited.
+        CLONE_ARM.with(|a| a.set(5));
+        must_panic(|| m.store(Key(100), 100));
+        CLONE_ARM.with(|a| a.set(0));
+        assert_eq!(m.len(), (n - 1) as usize, "len after the failed store");
+        assert_eq!(m.load(&Key(100)), None);
+        // The deleted key comes back, and stays through a promotion.
+        m.store(Key(3), 33);
+        m.store(Key(100), 100);
+        let mut expected: Vec<(u64, u64)> = (0..n).map(|k| (k, k)).collect();
+        expected[3] = (3, 33);
+        expected.push((100, 100));
+        assert_eq!(contents(&m), expected);
+        assert_eq!(m.len(), expected.len());
+    }
+
+    /// A key hash panicking when an expunged key goes back into dirty:
+    /// before the fix the entry was unexpunged first, so a later lock-free
+    /// store revived it in the snapshot only and the next promotion lost
+    /// the key.
+    #[test]
+    fn hash_panic_on_unexpunge_keeps_the_key() {
+        let m = promoted_with_deleted(4, 1);
+        m.store(Key(50), 50); // rebuild: key 1 expunged
+        assert_eq!(m.syncmap_stats().expunges, 1);
+        // store(1): hash in the snapshot (1), again under the lock (2), then
+        // the dirty insert (3) panics.
+        HASH_ARM.with(|a| a.set(3));
+        must_panic(|| m.store(Key(1), 11));
+        HASH_ARM.with(|a| a.set(0));
+        assert_eq!(m.load(&Key(1)), None);
+        m.store(Key(1), 12);
+        assert_eq!(contents(&m), vec![(0, 0), (1, 12), (2, 2), (3, 3), (50, 50)]);
+        assert_eq!(m.len(), 5);
+    }
+
+    /// A hash panicking on the new-key path after dirty was built and the
+    /// snapshot amended: the key is simply not stored (Go's state after a
+    /// panicking `m.dirty[key] = ...`), and the map stays usable.
+    #[test]
+    fn hash_panic_on_new_key_stores_nothing() {
+        let m = promoted_with_deleted(4, 2);
+        // Snapshot lookup (1), locked lookup (2), no dirty yet, then the
+        // rebuild's four inserts (3..=6), then the new key's insert (7).
+        HASH_ARM.with(|a| a.set(2 + 4 + 1));
+        must_panic(|| m.store(Key(9), 9));
+        HASH_ARM.with(|a| a.set(0));
+        assert_eq!(m.load(&Key(9)), None);
+        assert_eq!(m.len(), 3);
+        m.store(Key(2), 22);
+        m.store(Key(9), 9);
+        assert_eq!(contents(&m), vec![(0, 0), (1, 1), (2, 22), (3, 3), (9, 9)]);
+        assert_eq!(m.len(), 5);
+    }
+}
+
+/// Values that panic on `clone` when armed (per thread), counting live
+/// instances: the removed or replaced value is retired and counted before
+/// anyone clones it, so `len` stays right and nothing leaks.
+mod value_clone_panics {
+    use std::cell::Cell;
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::sync::atomic::{AtomicIsize, Ordering::SeqCst};
+    use std::sync::Arc;
+
+    use super::SyncMap;
+
+    thread_local! {
+        static ARMED: Cell<bool> = const { Cell::new(false) };
+    }
+
+    #[derive(Debug)]
+    struct Val(u64, Arc<AtomicIsize>);
+
+    impl Val {
+        fn new(v: u64, live: &Arc<AtomicIsize>) -> Self {
+            live.fetch_add(1, SeqCst);
+            Val(v, live.clone())
+        }
+    }
+
+    impl Clone for Val {
+        fn clone(&self) -> Self {
+            assert!(!ARMED.with(|a| a.replace(false)), "armed clone panics");
+            Val::new(self.0, &self.1)
+        }
+    }
+
+    impl PartialEq for Val {
+        fn eq(&self, o: &Self) -> bool {
+            self.0 == o.0
+        }
+    }
+
+    impl Drop for Val {
+        fn drop(&mut self) {
+            self.1.fetch_sub(1, SeqCst);
+        }
+    }
+
+    fn panics(f: impl FnOnce()) -> bool {
+        ARMED.with(|a| a.set(true));
+        let panicked = catch_unwind(AssertUnwindSafe(f)).is_err();
+        ARMED.with(|a| a.set(false));
+        panicked
+    }
+
+    #[test]
+    fn len_and_frees_survive_panicking_clones() {
+        let live = Arc::new(AtomicIsize::new(0));
+        {
+            let m: SyncMap<u64, Val> = SyncMap::new();
+            m.store(1, Val::new(1, &live));
+            m.store(2, Val::new(2, &live));
+            m.store(3, Val::new(3, &live));
+            assert!(panics(|| {
+                m.swap(1, Val::new(10, &live)); // dirty entry: locked swap
+            }));
+            m.range(|_, _| true); // promote: the rest hit the snapshot
+            assert!(panics(|| {
+                m.load_and_delete(&2);
+            }));
+            assert!(panics(|| {
+                m.swap(3, Val::new(30, &live)); // lock-free swap
+            }));
+            assert_eq!(m.len(), 2, "len counts the delete whose clone panicked");
+            assert_eq!(m.load(&1).map(|v| v.0), Some(10));
+            assert_eq!(m.load(&2).map(|v| v.0), None);
+            assert_eq!(m.load(&3).map(|v| v.0), Some(30));
+            // `store` and `delete` clone nothing: armed, they do not panic.
+            assert!(!panics(|| m.store(4, Val::new(4, &live))));
+            assert!(!panics(|| m.delete(&4)));
+            assert!(!panics(|| m.delete(&4)));
+            assert_eq!(m.len(), 2);
+        }
+        // The map is gone; retired values wait for the epoch (bounded).
+        for _ in 0..10_000 {
+            if live.load(SeqCst) == 0 {
+                break;
+            }
+            crossbeam_epoch::pin().flush();
+        }
+        assert_eq!(live.load(SeqCst), 0, "a replaced or removed value leaked");
+    }
+}
