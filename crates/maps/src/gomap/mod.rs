@@ -301,6 +301,14 @@ impl<K, V, S> GoMap<K, V, S> {
     /// assert_eq!(m.bucket_count(), 0); // a single bucket, allocated lazily
     /// ```
     pub fn with_capacity_and_hasher(capacity: usize, hasher: S) -> Self {
+        // Go's `makemap`: a hint whose buckets could not be allocated
+        // (hint × bucket size overflows or passes `maxAlloc`) is ignored:
+        // the map starts empty and grows as needed.
+        let capacity = if bucket::hint_fits::<K, V>(capacity) {
+            capacity
+        } else {
+            0
+        };
         let mut b = 0;
         while over_load_factor(capacity, b) {
             b += 1;
@@ -552,8 +560,9 @@ where
         self.get_key_value(key).is_some()
     }
 
-    /// The value for `key`, mutably. Like Go's map reads, this does no
-    /// evacuation work.
+    /// The value for `key`, mutably. A mutable access is a write in Go
+    /// (`m[k] op= v` goes through `mapassign`), so like Go's it first does
+    /// the growth work of a write to `key`'s bucket.
     ///
     /// ```
     /// let mut m = mapknee_maps::GoMap::new();
@@ -570,6 +579,11 @@ where
             return None;
         }
         let hash = self.hasher.hash_one(key);
+        if self.old.is_some() {
+            let t = EvacuationTimer::start();
+            self.grow_work(hash as usize & self.mask());
+            t.record(&mut self.counters);
+        }
         let top = tophash(hash);
         let idx = hash as usize & self.mask();
         let head = match &mut self.old {

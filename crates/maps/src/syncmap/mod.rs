@@ -387,7 +387,13 @@ where
     /// user's `Hash` may panic there) so that no entry is ever deleted-but-
     /// not-expunged while dirty lacks it, which would let a lock-free store
     /// revive a key the next promotion drops.
-    fn unexpunge_into_dirty(&self, d: &mut Dirty<K, V, S>, key: K, e: &Arc<Entry<V>>, guard: &Guard) {
+    fn unexpunge_into_dirty(
+        &self,
+        d: &mut Dirty<K, V, S>,
+        key: K,
+        e: &Arc<Entry<V>>,
+        guard: &Guard,
+    ) {
         if e.is_expunged_locked(guard) {
             d.m.as_mut()
                 .expect("expunged entries exist only while dirty does")

@@ -337,7 +337,10 @@ mod panics {
         HASH_ARM.with(|a| a.set(0));
         assert_eq!(m.load(&Key(1)), None);
         m.store(Key(1), 12);
-        assert_eq!(contents(&m), vec![(0, 0), (1, 12), (2, 2), (3, 3), (50, 50)]);
+        assert_eq!(
+            contents(&m),
+            vec![(0, 0), (1, 12), (2, 2), (3, 3), (50, 50)]
+        );
         assert_eq!(m.len(), 5);
     }
 
