@@ -79,3 +79,52 @@ fn every_retired_value_is_freed() {
     }
     assert_eq!(live.load(SeqCst), 0, "values leaked or double-freed");
 }
+
+/// Nudges the epoch until `live` reaches `want` (bounded), and returns it.
+fn settle(live: &AtomicIsize, want: isize) -> isize {
+    for _ in 0..10_000 {
+        if live.load(SeqCst) == want {
+            break;
+        }
+        crossbeam_epoch::pin().flush();
+    }
+    live.load(SeqCst)
+}
+
+/// Phase by phase, one thread: after overwrites, removes (through the
+/// snapshot and through dirty), a rebuild that expunges, and the map's
+/// drop, the live values are exactly the values the map holds once the
+/// retired ones are collected.
+#[test]
+fn live_values_match_len_after_every_phase() {
+    let live = Arc::new(AtomicIsize::new(0));
+    let n = if cfg!(miri) { 12 } else { 1_000 };
+    {
+        let m: SyncMap<u64, Counted> = SyncMap::new();
+        for k in 0..n {
+            m.store(k, Counted::new(k, &live));
+        }
+        assert_eq!(
+            settle(&live, n as isize),
+            n as isize,
+            "after stores (dirty)"
+        );
+        m.range(|_, _| true); // promote
+        for k in 0..n {
+            m.store(k, Counted::new(k + 1, &live)); // lock-free overwrites
+        }
+        assert_eq!(settle(&live, n as isize), n as isize, "after overwrites");
+        for k in (0..n).step_by(2) {
+            m.delete(&k); // snapshot entries go nil
+        }
+        let half = (n / 2) as isize;
+        assert_eq!(settle(&live, half), half, "after deletes");
+        m.store(n, Counted::new(n, &live)); // rebuild: expunges the nil ones
+        assert_eq!(m.len(), n as usize / 2 + 1);
+        assert_eq!(settle(&live, half + 1), half + 1, "after the rebuild");
+        assert_eq!(m.load_and_delete(&n).map(|v| v.0), Some(n)); // dirty-only key
+        assert_eq!(settle(&live, half), half, "after a dirty delete");
+        assert_eq!(m.len(), n as usize / 2);
+    }
+    assert_eq!(settle(&live, 0), 0, "after the map's drop");
+}

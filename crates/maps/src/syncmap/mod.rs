@@ -63,6 +63,8 @@
 mod entry;
 #[cfg(all(test, loom))]
 mod loom_tests;
+#[cfg(not(loom))]
+mod reclaim;
 mod snapshot;
 #[cfg(all(test, not(loom)))]
 mod tests;
@@ -172,13 +174,15 @@ impl<K, V, S> SyncMap<K, V, S> {
     }
 }
 
-// `Send + 'static`: retired snapshots and values are dropped by whichever
-// thread next collects the epoch garbage, possibly after the map is gone.
+// `Send + Sync + 'static`: retired snapshots and values are dropped by
+// whichever thread next collects the epoch garbage (large snapshots by the
+// reclaimer thread), possibly after the map is gone; a snapshot shares its
+// entries with the map, so sending it needs `Sync` too.
 impl<K, V, S> SyncMap<K, V, S>
 where
-    K: Hash + Eq + Clone + Send + 'static,
-    V: Clone + Send + 'static,
-    S: BuildHasher + Clone + Send + 'static,
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    S: BuildHasher + Clone + Send + Sync + 'static,
 {
     #[cfg(not(loom))]
     #[inline]
@@ -206,7 +210,29 @@ where
         // SAFETY: the swap unlinked `old`; writers replace `read` only under
         // `mu`, so no one else retires it, and loads still holding it are
         // pinned, which delays the free until they unpin.
-        unsafe { guard.defer_destroy(old) };
+        #[cfg(loom)]
+        unsafe {
+            guard.defer_destroy(old)
+        };
+        // NOTE: Go's GC frees an old snapshot in the background; epoch
+        // collection would free it on whichever operation collects, in
+        // O(n). The deferred function only hands a large one to the
+        // reclaimer thread (see `reclaim`).
+        // SAFETY: as above; the deferred function runs once, after every
+        // thread pinned now has unpinned, so it owns `old` alone.
+        #[cfg(not(loom))]
+        unsafe {
+            let old = old.as_raw() as usize;
+            guard.defer_unchecked(move || {
+                let old =
+                    Owned::<ReadOnly<K, V, S>>::from_raw(old as *mut ReadOnly<K, V, S>).into_box();
+                // Only the last holder of the table frees it: a snapshot
+                // republished with `amended` flipped shares it.
+                let large = old.m.len() >= reclaim::BACKGROUND_MIN_ENTRIES
+                    && Arc::strong_count(&old.m) == 1;
+                reclaim::drop_snapshot(old, large);
+            })
+        };
     }
 
     /// Go's `missLocked`: counts a miss and promotes dirty once the misses
