@@ -10,6 +10,11 @@
 //! ```text
 //! cargo run --release -p mapknee-maps --example syncmap_mix -- mixed [threads] [ops]
 //! ```
+//!
+//! With `LATENCY=1` in the environment each operation is also timed (two
+//! clock reads, which lower the throughput) and the run prints the
+//! per-operation p50 / p99 / p99.9 / max over all threads: where an O(n)
+//! free on the operation path shows.
 
 use std::hint::black_box;
 use std::process::ExitCode;
@@ -64,34 +69,47 @@ fn main() -> ExitCode {
     for k in 0..pre {
         m.store(k, k);
     }
+    let timed = std::env::var_os("LATENCY").is_some_and(|v| v == "1");
     let barrier = Barrier::new(threads as usize + 1);
-    let t0 = std::thread::scope(|s| {
-        for t in 0..threads {
-            let (m, barrier) = (&m, &barrier);
-            s.spawn(move || {
-                let mut seed = t;
-                let mut acc = 0u64;
-                barrier.wait();
-                for _ in 0..ops {
-                    let r = splitmix(&mut seed);
-                    let k = r % KEYS;
-                    let p = (r >> 32) % 100;
-                    if p < get {
-                        if let Some(v) = m.load(&k) {
-                            acc = acc.wrapping_add(v);
+    let (t0, mut lat) = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let (m, barrier) = (&m, &barrier);
+                s.spawn(move || {
+                    let mut seed = t;
+                    let mut acc = 0u64;
+                    let mut lat = Vec::with_capacity(if timed { ops as usize } else { 0 });
+                    barrier.wait();
+                    for _ in 0..ops {
+                        let r = splitmix(&mut seed);
+                        let k = r % KEYS;
+                        let p = (r >> 32) % 100;
+                        let start = timed.then(Instant::now);
+                        if p < get {
+                            if let Some(v) = m.load(&k) {
+                                acc = acc.wrapping_add(v);
+                            }
+                        } else if p < get + insert {
+                            m.store(k, k);
+                        } else {
+                            acc = acc.wrapping_add(m.load_or_store(k, k).0);
                         }
-                    } else if p < get + insert {
-                        m.store(k, k);
-                    } else {
-                        acc = acc.wrapping_add(m.load_or_store(k, k).0);
+                        if let Some(start) = start {
+                            lat.push(start.elapsed().as_nanos() as u64);
+                        }
                     }
-                }
-                black_box(acc);
-            });
-        }
+                    black_box(acc);
+                    lat
+                })
+            })
+            .collect();
         barrier.wait();
-        // The scope joins every worker before it returns.
-        Instant::now()
+        let t0 = Instant::now();
+        let lat: Vec<u64> = workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect();
+        (t0, lat)
     });
     let secs = t0.elapsed().as_secs_f64();
     let total = threads * ops;
@@ -99,5 +117,16 @@ fn main() -> ExitCode {
         "rust-SyncMap {name} ops={total} secs={secs:.4} ops_per_sec={:.0}",
         total as f64 / secs
     );
+    if timed && !lat.is_empty() {
+        lat.sort_unstable();
+        let q = |f: f64| lat[((lat.len() - 1) as f64 * f) as usize];
+        println!(
+            "latency_ns p50={} p99={} p99.9={} max={}",
+            q(0.5),
+            q(0.99),
+            q(0.999),
+            lat[lat.len() - 1]
+        );
+    }
     ExitCode::SUCCESS
 }
