@@ -59,7 +59,8 @@ fn main() {
         println!("{name:8} get-hit {hit:6.1}  get-miss {miss:6.1}  insert {insert:6.1}  ns/op");
     };
     let sum = |f: &dyn Fn(u64) -> Option<u64>, keys: &[u64]| {
-        keys.iter().fold(0u64, |a, &k| a.wrapping_add(f(k).unwrap_or(1)))
+        keys.iter()
+            .fold(0u64, |a, &k| a.wrapping_add(f(k).unwrap_or(1)))
     };
 
     let hit = median_ns(|| {
