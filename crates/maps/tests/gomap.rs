@@ -145,7 +145,8 @@ mod mid_growth {
     #[test]
     fn every_key_after_every_write_across_a_growth() {
         let mut m = GoMap::new();
-        let k = insert_until_mid_growth(&mut m, 32);
+        let remaining = if cfg!(miri) { 8 } else { 32 };
+        let k = insert_until_mid_growth(&mut m, remaining);
         let mut model: HashMap<u64, u64> = (0..k).map(|j| (j, j * 10)).collect();
         let mut writes = 0u64;
         while m.is_growing() {
@@ -169,7 +170,10 @@ mod mid_growth {
             }
             assert_eq!(m.len(), model.len());
         }
-        assert!(writes >= 16, "the growth ended after {writes} writes");
+        assert!(
+            writes as usize >= remaining / 2,
+            "the growth ended after {writes} writes"
+        );
         assert_iterates(&m, model.keys().copied());
     }
 
