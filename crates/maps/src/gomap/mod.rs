@@ -841,9 +841,12 @@ mod tests {
                 assert_eq!(m.get(&(i / 3)), model.get(&(i / 3)));
                 // Every entry, not a count: iteration stops after `len`
                 // entries, so a count cannot see a duplicate or a miss.
-                let mut want: Vec<_> = model.iter().map(|(k, v)| (*k, *v)).collect();
-                want.sort_unstable();
-                assert_eq!(sorted(&m), want, "after insert {i}");
+                // (Under Miri every 8th insert: the compare is O(n).)
+                if !cfg!(miri) || i % 8 == 0 {
+                    let mut want: Vec<_> = model.iter().map(|(k, v)| (*k, *v)).collect();
+                    want.sort_unstable();
+                    assert_eq!(sorted(&m), want, "after insert {i}");
+                }
             }
         }
         assert!(checked_mid_growth > n / 30);
