@@ -2,7 +2,7 @@
 //! same-size growth, evacuation finishing, a model test against std
 //! `HashMap`, and `Locked<GoMap>` through `ConcurrentMap`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, Hasher};
 
 use mapknee_maps::GoMap;
@@ -57,10 +57,29 @@ impl Hasher for ConstantHasher {
     }
 }
 
-fn sorted_keys<S>(m: &GoMap<u64, u64, S>) -> Vec<u64> {
-    let mut keys: Vec<u64> = m.iter().map(|(k, _)| *k).collect();
-    keys.sort_unstable();
-    keys
+/// The keys iteration yields, as a set, failing on a key yielded twice.
+/// (Counting would prove nothing: the iterator stops after `len` entries,
+/// so a duplicate hides a miss and the count still matches.)
+fn iterated_keys<S>(m: &GoMap<u64, u64, S>) -> HashSet<u64> {
+    let mut seen = HashSet::new();
+    for (k, _) in m.iter() {
+        assert!(seen.insert(*k), "iteration yielded key {k} twice");
+    }
+    seen
+}
+
+/// Checks that iteration yields exactly `expected`, each key once.
+fn assert_iterates<S>(m: &GoMap<u64, u64, S>, expected: impl IntoIterator<Item = u64>) {
+    let expected: HashSet<u64> = expected.into_iter().collect();
+    let got = iterated_keys(m);
+    let mut missed: Vec<_> = expected.difference(&got).collect();
+    let mut extra: Vec<_> = got.difference(&expected).collect();
+    missed.sort_unstable();
+    extra.sort_unstable();
+    assert!(
+        missed.is_empty() && extra.is_empty(),
+        "iteration missed {missed:?}, yielded unexpected {extra:?}"
+    );
 }
 
 /// Inserts `0..` into `m` until a doubling is in progress with at least
@@ -100,20 +119,84 @@ mod mid_growth {
         let mut m = GoMap::new();
         let n = insert_until_mid_growth(&mut m, 16);
         let mut deleted = 0;
+        // Every key after every delete, until the growth is over.
         for k in (0..n).step_by(3) {
             assert_eq!(m.remove(&k), Some(k * 10));
             assert_eq!(m.remove(&k), None);
             deleted += 1;
+            for j in 0..n {
+                let gone = j % 3 == 0 && j / 3 < deleted;
+                let want = (!gone).then_some(j * 10);
+                assert_eq!(m.get(&j).copied(), want, "key {j} after {deleted} deletes");
+            }
+            assert_eq!(m.len(), (n - deleted) as usize);
             if !m.is_growing() {
                 break;
             }
         }
         assert!(deleted > 1);
-        for k in 0..n {
-            let gone = k % 3 == 0 && k / 3 < deleted;
-            assert_eq!(m.get(&k).is_none(), gone, "key {k}");
+        assert!(!m.is_growing(), "the deletes did not finish the growth");
+        assert_iterates(&m, (0..n).filter(|j| !(j % 3 == 0 && j / 3 < deleted)));
+    }
+
+    /// Every key, after every write, from the start of a doubling to its
+    /// end: writes cycle through overwrites, new keys and removes, so
+    /// entries move between arrays while the check runs.
+    #[test]
+    fn every_key_after_every_write_across_a_growth() {
+        let mut m = GoMap::new();
+        let remaining = if cfg!(miri) { 8 } else { 32 };
+        let k = insert_until_mid_growth(&mut m, remaining);
+        let mut model: HashMap<u64, u64> = (0..k).map(|j| (j, j * 10)).collect();
+        let mut writes = 0u64;
+        while m.is_growing() {
+            match writes % 3 {
+                0 => {
+                    let key = writes % k;
+                    assert_eq!(m.insert(key, writes), model.insert(key, writes));
+                }
+                1 => {
+                    let key = k + writes;
+                    assert_eq!(m.insert(key, writes), model.insert(key, writes));
+                }
+                _ => {
+                    let key = (writes * 7) % k;
+                    assert_eq!(m.remove(&key), model.remove(&key), "remove {key}");
+                }
+            }
+            writes += 1;
+            for (mk, mv) in &model {
+                assert_eq!(m.get(mk), Some(mv), "key {mk} after write {writes}");
+            }
+            assert_eq!(m.len(), model.len());
         }
-        assert_eq!(m.len(), (n - deleted) as usize);
+        assert!(
+            writes as usize >= remaining / 2,
+            "the growth ended after {writes} writes"
+        );
+        assert_iterates(&m, model.keys().copied());
+    }
+
+    /// `get_mut` is a write in Go (`mapassign`): it does growth work.
+    #[test]
+    fn get_mut_does_growth_work() {
+        let mut m = GoMap::new();
+        let n = insert_until_mid_growth(&mut m, 4);
+        let before = m.growth_stats().buckets_evacuated;
+        *m.get_mut(&0).expect("key 0") += 1;
+        assert!(
+            m.growth_stats().buckets_evacuated > before,
+            "get_mut evacuated nothing"
+        );
+        let mut k = 0;
+        while m.is_growing() {
+            assert!(m.get_mut(&(k % n)).is_some());
+            k += 1;
+        }
+        assert_eq!(m.get(&0), Some(&1));
+        for j in 1..n {
+            assert_eq!(m.get(&j), Some(&(j * 10)), "key {j}");
+        }
     }
 
     #[test]
@@ -122,10 +205,10 @@ mod mid_growth {
             let mut m = GoMap::new();
             let n = insert_until_mid_growth(&mut m, remaining);
             assert!(m.is_growing());
-            let keys = sorted_keys(&m);
-            assert_eq!(keys, (0..n).collect::<Vec<_>>());
-            assert_eq!(m.iter().len(), n as usize);
-            assert!(m.iter().all(|(k, v)| *v == k * 10));
+            assert_iterates(&m, 0..n);
+            for (k, v) in m.iter() {
+                assert_eq!(*v, k * 10, "value of key {k}");
+            }
         }
     }
 
@@ -134,7 +217,7 @@ mod mid_growth {
         let mut m = GoMap::with_capacity_and_hasher(52, Identity);
         let live = churn_until_same_size_growth(&mut m);
         assert!(m.is_same_size_growing());
-        assert_eq!(sorted_keys(&m), live);
+        assert_iterates(&m, live.iter().copied());
         assert!(live.iter().all(|k| m.get(k) == Some(k)));
     }
 }
@@ -195,7 +278,7 @@ mod same_size {
         }
         assert_eq!(m.growth_stats().same_size, 1);
         assert!(m.growth_stats().overflow_buckets <= 1);
-        assert_eq!(sorted_keys(&m), live);
+        assert_iterates(&m, live.iter().copied());
         for key in live {
             assert_eq!(m.get(&key), Some(&key));
         }
@@ -257,12 +340,29 @@ mod same_size {
         for (k, v) in &model {
             assert_eq!(m.get(k), Some(v));
         }
-        assert_eq!(sorted_keys(&m).len(), model.len());
+        assert_iterates(&m, model.keys().copied());
     }
 }
 
 mod evacuation {
     use super::*;
+
+    /// A hint no machine could allocate is ignored, as Go's `makemap` does:
+    /// no overflow, no endless loop, and the map works.
+    #[test]
+    fn unallocatable_capacity_hint_is_ignored() {
+        for hint in [usize::MAX, usize::MAX / 2, 1 << 60, 1 << 50] {
+            let mut m: GoMap<u64, u64> = GoMap::with_capacity(hint);
+            assert_eq!(m.bucket_count(), 0, "hint {hint}");
+            for k in 0..100 {
+                m.insert(k, k);
+            }
+            assert_iterates(&m, 0..100);
+        }
+        // A hint that fits is honoured.
+        let m: GoMap<u64, u64> = GoMap::with_capacity(1_000);
+        assert!(m.bucket_count() >= 1_000 / 8);
+    }
 
     #[test]
     fn finishes_within_one_write_per_old_bucket() {
@@ -283,7 +383,7 @@ mod evacuation {
         );
         assert_eq!(m.old_buckets_remaining(), 0);
         assert_eq!(m.len(), n as usize);
-        assert_eq!(sorted_keys(&m), (0..n).collect::<Vec<_>>());
+        assert_iterates(&m, 0..n);
     }
 
     #[test]
@@ -317,7 +417,7 @@ mod evacuation {
         for k in 0..n {
             assert_eq!(m.get(&k), (k % 2 == 1).then_some(&k));
         }
-        assert_eq!(sorted_keys(&m), (1..n).step_by(2).collect::<Vec<_>>());
+        assert_iterates(&m, (1..n).step_by(2));
     }
 }
 
@@ -375,7 +475,7 @@ mod model {
             }
             assert_eq!(m.len(), model.len());
         }
-        assert_eq!(m.iter().count(), model.len());
+        assert_iterates(&m, model.keys().copied());
         for (k, v) in &model {
             assert_eq!(m.get(k), Some(v));
         }

@@ -92,6 +92,22 @@ fn first_empty(word: u64, rest: u64) -> Option<usize> {
     (empty != 0).then(|| lowest(empty))
 }
 
+/// Go's `maxAlloc` on 64-bit Linux (2^48 bytes), or the address space's
+/// limit on smaller targets.
+const MAX_ALLOC: usize = if usize::BITS >= 64 {
+    1 << 48
+} else {
+    isize::MAX as usize
+};
+
+/// Go's `makemap` test: whether `hint` buckets' worth of memory (a
+/// conservative bound, as in Go: one bucket per entry) can be allocated.
+pub(crate) fn hint_fits<K, V>(hint: usize) -> bool {
+    let bucket = mem::size_of::<Slots<K, V>>() + BUCKET_SLOTS;
+    hint.checked_mul(bucket)
+        .is_some_and(|bytes| bytes <= MAX_ALLOC)
+}
+
 /// The keys, values and overflow link of one bucket: Go's `bmap` less its
 /// tophash bytes, which live apart — in [`BucketArray`]'s dense side array
 /// for a main bucket, inline in the enclosing [`Overflow`] for an overflow

@@ -42,6 +42,45 @@ impl<'a, K, V> EvacDst<'a, K, V> {
     }
 }
 
+/// Which entries of one chain go to the Y half of a doubled array: one
+/// byte per bucket, bit `i` for slot `i`. Chains rarely pass a few buckets,
+/// so the first 16 live on the stack.
+#[derive(Default)]
+struct YBits {
+    head: [u8; 16],
+    rest: Vec<u8>,
+}
+
+impl YBits {
+    fn of_chain<K, V>(head: bucket::BucketRef<'_, K, V>, mut is_y: impl FnMut(&K) -> bool) -> Self {
+        let mut ys = YBits::default();
+        let mut cur = Some(head);
+        let mut depth = 0;
+        while let Some(b) = cur {
+            let mut bits = 0u8;
+            for i in 0..BUCKET_SLOTS {
+                if let Some((key, _)) = b.entry(i) {
+                    bits |= u8::from(is_y(key)) << i;
+                }
+            }
+            match ys.head.get_mut(depth) {
+                Some(slot) => *slot = bits,
+                None => ys.rest.push(bits),
+            }
+            depth += 1;
+            cur = b.overflow();
+        }
+        ys
+    }
+
+    fn get(&self, depth: usize) -> u8 {
+        match self.head.get(depth) {
+            Some(bits) => *bits,
+            None => self.rest.get(depth - self.head.len()).copied().unwrap_or(0),
+        }
+    }
+}
+
 impl<K, V, S> GoMap<K, V, S>
 where
     K: std::hash::Hash + Eq,
@@ -104,8 +143,23 @@ where
                 let [x, y] = self.buckets.pair_mut(oldbucket, oldbucket + newbit);
                 [EvacDst::new(Some(x)), EvacDst::new(Some(y))]
             };
+            // NOTE: Go hashes each key as it moves it. The user's `Hash`
+            // may panic, and a panic after the head bucket's first slot was
+            // marked evacuated would make the rest of the chain unreachable
+            // (lookups trust that mark). So every key of the chain is hashed
+            // first, before anything moves: a panic then leaves the bucket
+            // untouched.
+            let ys = if self.same_size {
+                YBits::default()
+            } else {
+                YBits::of_chain(src.as_ref(), |key| {
+                    self.hasher.hash_one(key) & newbit as u64 != 0
+                })
+            };
             let mut cur = Some(src.reborrow());
+            let mut depth = 0;
             while let Some(mut b) = cur {
+                let bits = ys.get(depth);
                 for i in 0..BUCKET_SLOTS {
                     let top = b.tophash(i);
                     if top < MIN_TOPHASH {
@@ -113,17 +167,13 @@ where
                         b.set_marker(i, EVACUATED_EMPTY);
                         continue;
                     }
-                    let use_y = match b.as_ref().entry(i) {
-                        Some((key, _)) if !self.same_size => {
-                            self.hasher.hash_one(key) & newbit as u64 != 0
-                        }
-                        _ => false,
-                    };
+                    let use_y = bits & (1 << i) != 0;
                     let marker = if use_y { EVACUATED_Y } else { EVACUATED_X };
                     let (key, value) = b.take(i, marker).expect("occupied slot");
                     dst[usize::from(use_y)].push(top, key, value, &mut self.noverflow);
                 }
                 cur = b.overflow_mut();
+                depth += 1;
             }
             // NOTE: Go 1.19 keeps an evacuated bucket's overflow chain until
             // the whole growth ends, because an iterator may still be walking

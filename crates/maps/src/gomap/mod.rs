@@ -301,6 +301,14 @@ impl<K, V, S> GoMap<K, V, S> {
     /// assert_eq!(m.bucket_count(), 0); // a single bucket, allocated lazily
     /// ```
     pub fn with_capacity_and_hasher(capacity: usize, hasher: S) -> Self {
+        // Go's `makemap`: a hint whose buckets could not be allocated
+        // (hint × bucket size overflows or passes `maxAlloc`) is ignored:
+        // the map starts empty and grows as needed.
+        let capacity = if bucket::hint_fits::<K, V>(capacity) {
+            capacity
+        } else {
+            0
+        };
         let mut b = 0;
         while over_load_factor(capacity, b) {
             b += 1;
@@ -552,8 +560,9 @@ where
         self.get_key_value(key).is_some()
     }
 
-    /// The value for `key`, mutably. Like Go's map reads, this does no
-    /// evacuation work.
+    /// The value for `key`, mutably. A mutable access is a write in Go
+    /// (`m[k] op= v` goes through `mapassign`), so like Go's it first does
+    /// the growth work of a write to `key`'s bucket.
     ///
     /// ```
     /// let mut m = mapknee_maps::GoMap::new();
@@ -570,16 +579,16 @@ where
             return None;
         }
         let hash = self.hasher.hash_one(key);
+        if self.old.is_some() {
+            let t = EvacuationTimer::start();
+            self.grow_work(hash as usize & self.mask());
+            t.record(&mut self.counters);
+        }
         let top = tophash(hash);
+        // The growth work just evacuated the key's old bucket (if any):
+        // the key can only be in the new array.
         let idx = hash as usize & self.mask();
-        let head = match &mut self.old {
-            Some(old) if !old.evacuated(hash as usize & (old.len() - 1)) => {
-                let len = old.len();
-                old.head_mut(hash as usize & (len - 1))
-            }
-            _ => self.buckets.head_mut(idx),
-        };
-        match head.probe_mut(top, key) {
+        match self.buckets.head_mut(idx).probe_mut(top, key) {
             ProbeMut::Found(v) => Some(v),
             ProbeMut::Absent { .. } => None,
         }
@@ -830,7 +839,14 @@ mod tests {
                     assert_eq!(m.remove(&(i / 2)), model.remove(&(i / 2)));
                 }
                 assert_eq!(m.get(&(i / 3)), model.get(&(i / 3)));
-                assert_eq!(sorted(&m).len(), model.len());
+                // Every entry, not a count: iteration stops after `len`
+                // entries, so a count cannot see a duplicate or a miss.
+                // (Under Miri every 8th insert: the compare is O(n).)
+                if !cfg!(miri) || i % 8 == 0 {
+                    let mut want: Vec<_> = model.iter().map(|(k, v)| (*k, *v)).collect();
+                    want.sort_unstable();
+                    assert_eq!(sorted(&m), want, "after insert {i}");
+                }
             }
         }
         assert!(checked_mid_growth > n / 30);
@@ -840,7 +856,7 @@ mod tests {
     }
 
     #[test]
-    fn get_mut_finds_entries_in_unevacuated_old_buckets() {
+    fn get_mut_mid_growth_finds_every_entry() {
         let mut m = GoMap::new();
         let mut i = 0;
         while !(m.is_growing() && m.old_buckets_remaining() > 4) {
@@ -849,9 +865,11 @@ mod tests {
         }
         for k in 0..i {
             *m.get_mut(&k).expect("present") += 1;
+            for j in 0..i {
+                let want = if j <= k { j + 1 } else { j };
+                assert_eq!(m.get(&j), Some(&want), "key {j} after get_mut {k}");
+            }
         }
-        assert!(m.is_growing());
-        assert!((0..i).all(|k| m.get(&k) == Some(&(k + 1))));
     }
 
     #[test]

@@ -43,54 +43,72 @@ impl<V> Entry<V> {
     }
 
     /// The current value, if present.
+    ///
+    /// The result borrows the entry as well as the guard: `Entry::drop`
+    /// frees the current value at once (not through the epoch), so a value
+    /// read here must not outlive the entry it came from.
     #[inline]
-    pub(super) fn load<'g>(&self, guard: &'g Guard) -> Option<&'g V> {
+    pub(super) fn load<'g>(&'g self, guard: &'g Guard) -> Option<&'g V> {
         let p = self.p.load(Acquire, guard);
         // SAFETY: a non-null pointer in `p` was published with Release by a
-        // store or CAS in this module and is only ever freed through
-        // `defer_destroy` after being unlinked, so it stays valid for as long
-        // as `guard` is pinned.
+        // store or CAS in this module; once unlinked it is freed only through
+        // `defer_destroy` (after `guard` unpins), and while linked only by
+        // `Entry::drop`, which cannot run while `self` is borrowed for 'g.
         unsafe { p.as_ref() }.map(|b| &b.0)
     }
 
-    /// Retires a value unlinked from this entry.
+    /// Whether the entry is expunged. Stable while the map's lock is held:
+    /// only lock holders move an entry out of (or into) the expunged state.
+    #[inline]
+    pub(super) fn is_expunged_locked(&self, guard: &Guard) -> bool {
+        is_expunged(self.p.load(Acquire, guard))
+    }
+
+    /// Retires a value unlinked from this entry and hands back a reference
+    /// to it that stays valid while `guard` is pinned.
+    ///
+    /// Retiring before anyone clones the value keeps a panicking `V::clone`
+    /// from leaking the box.
     ///
     /// # Safety
     /// `old` must have just been unlinked from `self.p` by this thread (a
     /// successful swap or CAS), so no new reader can reach it.
     #[inline]
-    unsafe fn retire(old: Shared<'_, Boxed<V>>, guard: &Guard) {
+    unsafe fn retire<'g>(old: Shared<'g, Boxed<V>>, guard: &'g Guard) -> Option<&'g V> {
+        // SAFETY: `old` is valid now (see `load`); `defer_destroy` frees it
+        // only after every guard pinned now, `guard` included, unpins, so
+        // the reference lives as long as 'g.
+        let r = unsafe { old.as_ref() }.map(|b| &b.0);
         if !old.is_null() {
             // SAFETY: per the contract, `old` is unlinked; readers that still
             // hold it are pinned, and the epoch scheme frees it only after
             // they unpin.
             unsafe { guard.defer_destroy(old) };
         }
+        r
     }
 
     /// Go's `trySwap` (Go 1.20): replaces the value unless the entry is
-    /// expunged. `Ok((previous, was_absent))`; `Err(value)` when expunged.
-    pub(super) fn try_swap(&self, value: V, guard: &Guard) -> Result<(Option<V>, bool), V>
-    where
-        V: Clone,
-    {
-        let mut new = Owned::new(Boxed(value));
+    /// expunged. `Ok(previous)` (`None`: the key was absent); `Err(value)`
+    /// when expunged. The previous value is retired, readable under `guard`.
+    pub(super) fn try_swap<'g>(&'g self, value: V, guard: &'g Guard) -> Result<Option<&'g V>, V> {
         let mut p = self.p.load(Acquire, guard);
+        // Checked before allocating: the expunged path then hands `value`
+        // back without a box, and the locked retry allocates once.
+        if is_expunged(p) {
+            return Err(value);
+        }
+        let mut new = Owned::new(Boxed(value));
         loop {
-            if is_expunged(p) {
-                return Err(new.into_box().0);
-            }
             match self.p.compare_exchange(p, new, AcqRel, Acquire, guard) {
-                Ok(_) => {
-                    // SAFETY: `p` is valid under `guard` (see `load`).
-                    let prev = unsafe { p.as_ref() }.map(|b| b.0.clone());
-                    // SAFETY: our CAS just unlinked `p`.
-                    unsafe { Self::retire(p, guard) };
-                    return Ok((prev, p.is_null()));
-                }
+                // SAFETY: our CAS just unlinked `p`.
+                Ok(_) => return Ok(unsafe { Self::retire(p, guard) }),
                 Err(e) => {
                     p = e.current;
                     new = e.new;
+                    if is_expunged(p) {
+                        return Err(new.into_box().0);
+                    }
                 }
             }
         }
@@ -107,33 +125,28 @@ impl<V> Entry<V> {
 
     /// Go's `swapLocked`: stores unconditionally. The entry must not be
     /// expunged (the caller unexpunged it under the lock). Returns the
-    /// previous value and whether the key was absent.
-    pub(super) fn swap_locked(&self, value: V, guard: &Guard) -> (Option<V>, bool)
-    where
-        V: Clone,
-    {
+    /// previous value (retired; `None`: the key was absent).
+    pub(super) fn swap_locked<'g>(&'g self, value: V, guard: &'g Guard) -> Option<&'g V> {
         let p = self.p.swap(Owned::new(Boxed(value)), AcqRel, guard);
         debug_assert!(!is_expunged(p), "swap_locked on an expunged entry");
-        // SAFETY: `p` is valid under `guard` (see `load`).
-        let prev = unsafe { p.as_ref() }.map(|b| b.0.clone());
         // SAFETY: the swap just unlinked `p`.
-        unsafe { Self::retire(p, guard) };
-        (prev, p.is_null())
+        unsafe { Self::retire(p, guard) }
     }
 
-    /// Go's `tryLoadOrStore`: `Ok(Some(existing))` when present,
-    /// `Ok(None)` when `value` was stored, `Err(value)` when expunged.
-    pub(super) fn try_load_or_store(&self, value: V, guard: &Guard) -> Result<Option<V>, V>
-    where
-        V: Clone,
-    {
+    /// Go's `tryLoadOrStore`: `Ok((existing, true))` when present,
+    /// `Ok((stored, false))` when `value` was stored, `Err(value)` when
+    /// expunged. Nothing is cloned here: the caller clones what it returns.
+    pub(super) fn try_load_or_store<'g>(
+        &'g self,
+        value: V,
+        guard: &'g Guard,
+    ) -> Result<(&'g V, bool), V> {
         let mut p = self.p.load(Acquire, guard);
         if is_expunged(p) {
             return Err(value);
         }
-        // SAFETY: valid under `guard` (see `load`).
-        if let Some(b) = unsafe { p.as_ref() } {
-            return Ok(Some(b.0.clone()));
+        if let Some(v) = self.value_at(p) {
+            return Ok((v, true));
         }
         // NOTE: Go 1.19 copies the interface value only once it is needed;
         // we allocate the box once and reuse it across CAS retries.
@@ -143,28 +156,38 @@ impl<V> Entry<V> {
                 .p
                 .compare_exchange(Shared::null(), new, AcqRel, Acquire, guard)
             {
-                Ok(_) => return Ok(None),
+                Ok(stored) => {
+                    // SAFETY: we just published `stored`; it stays valid
+                    // under `guard` even if replaced and retired meanwhile
+                    // (see `load`).
+                    return Ok((&unsafe { stored.deref() }.0, false));
+                }
                 Err(e) => {
                     new = e.new;
                     p = e.current;
                     if is_expunged(p) {
                         return Err(new.into_box().0);
                     }
-                    // SAFETY: valid under `guard` (see `load`).
-                    if let Some(b) = unsafe { p.as_ref() } {
-                        return Ok(Some(b.0.clone()));
+                    if let Some(v) = self.value_at(p) {
+                        return Ok((v, true));
                     }
                 }
             }
         }
     }
 
+    /// The value behind a pointer loaded from `self.p` under `guard`.
+    #[inline]
+    fn value_at<'g>(&'g self, p: Shared<'g, Boxed<V>>) -> Option<&'g V> {
+        // SAFETY: `p` was loaded from `self.p` under the guard of 'g (see
+        // `load`).
+        unsafe { p.as_ref() }.map(|b| &b.0)
+    }
+
     /// Go's `entry.delete`: empties the entry unless already empty or
-    /// expunged, returning the value it held.
-    pub(super) fn delete(&self, guard: &Guard) -> Option<V>
-    where
-        V: Clone,
-    {
+    /// expunged, returning the value it held (retired, readable under
+    /// `guard`).
+    pub(super) fn delete<'g>(&'g self, guard: &'g Guard) -> Option<&'g V> {
         let mut p = self.p.load(Acquire, guard);
         loop {
             if p.is_null() {
@@ -174,16 +197,12 @@ impl<V> Entry<V> {
                 .p
                 .compare_exchange(p, Shared::null(), AcqRel, Acquire, guard)
             {
-                Ok(_) => {
-                    // NOTE: Go hands back the old interface value itself; a
-                    // reader may still be cloning ours, so we return a clone
-                    // and let the epoch scheme free the original.
-                    // SAFETY: valid under `guard` (see `load`).
-                    let v = unsafe { p.deref() }.0.clone();
-                    // SAFETY: our CAS just unlinked `p`.
-                    unsafe { Self::retire(p, guard) };
-                    return Some(v);
-                }
+                // NOTE: Go hands back the old interface value itself; a
+                // reader may still be cloning ours, so the caller clones
+                // it (if it wants it) and the epoch scheme frees the
+                // original.
+                // SAFETY: our CAS just unlinked `p`.
+                Ok(_) => return unsafe { Self::retire(p, guard) },
                 Err(e) => p = e.current,
             }
         }

@@ -31,8 +31,23 @@
 //! pointers (snapshot, then value) and hazard pointers would need a
 //! store-load fence per pointer; over `Arc` because a shared reference count
 //! incremented per load is exactly the cache-line ping-pong that stops reads
-//! from scaling. Entries themselves are `Arc`s, but their counts change only
-//! under the lock (rebuilds, promotions, dirty inserts), never on a load.
+//! from scaling. Entries themselves are `Arc`s. A load that hits the
+//! snapshot never touches their counts; the counts do change under the lock
+//! (rebuilds, dirty inserts), on a miss that takes an entry out of dirty
+//! (the `Arc` is dropped after the unlock), and when a retired snapshot is
+//! freed (by whichever thread collects it).
+//!
+//! # Panics
+//!
+//! A panicking `K::clone`, `Hash`, `Eq` or `V::clone` while the mutex is
+//! held leaves the map in a state Go's could be in: dirty is rebuilt in
+//! full before any entry is marked expunged, an expunged entry goes back
+//! into dirty before it is unexpunged, values are retired and counted
+//! before anyone clones them. The mutex's poisoning is therefore recovered
+//! on purpose (`CountingMutex::lock`): the next holder finds a consistent
+//! map. One hazard is std's: a `Hash` that panics for a key it hashed
+//! before, during an in-place rehash of the dirty map, makes hashbrown drop
+//! the keys it had not moved yet.
 //!
 //! # Consistency
 //!
@@ -48,6 +63,8 @@
 mod entry;
 #[cfg(all(test, loom))]
 mod loom_tests;
+#[cfg(not(loom))]
+mod reclaim;
 mod snapshot;
 #[cfg(all(test, not(loom)))]
 mod tests;
@@ -158,13 +175,15 @@ impl<K, V, S> SyncMap<K, V, S> {
     }
 }
 
-// `Send + 'static`: retired snapshots and values are dropped by whichever
-// thread next collects the epoch garbage, possibly after the map is gone.
+// `Send + Sync + 'static`: retired snapshots and values are dropped by
+// whichever thread next collects the epoch garbage (large snapshots by the
+// reclaimer thread), possibly after the map is gone; a snapshot shares its
+// entries with the map, so sending it needs `Sync` too.
 impl<K, V, S> SyncMap<K, V, S>
 where
-    K: Hash + Eq + Clone + Send + 'static,
-    V: Clone + Send + 'static,
-    S: BuildHasher + Clone + Send + 'static,
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    S: BuildHasher + Clone + Send + Sync + 'static,
 {
     #[cfg(not(loom))]
     #[inline]
@@ -192,7 +211,29 @@ where
         // SAFETY: the swap unlinked `old`; writers replace `read` only under
         // `mu`, so no one else retires it, and loads still holding it are
         // pinned, which delays the free until they unpin.
-        unsafe { guard.defer_destroy(old) };
+        #[cfg(loom)]
+        unsafe {
+            guard.defer_destroy(old)
+        };
+        // NOTE: Go's GC frees an old snapshot in the background; epoch
+        // collection would free it on whichever operation collects, in
+        // O(n). The deferred function only hands a large one to the
+        // reclaimer thread (see `reclaim`).
+        // SAFETY: as above; the deferred function runs once, after every
+        // thread pinned now has unpinned, so it owns `old` alone.
+        #[cfg(not(loom))]
+        unsafe {
+            let old = old.as_raw() as usize;
+            guard.defer_unchecked(move || {
+                let old =
+                    Owned::<ReadOnly<K, V, S>>::from_raw(old as *mut ReadOnly<K, V, S>).into_box();
+                // Only the last holder of the table frees it: a snapshot
+                // republished with `amended` flipped shares it.
+                let large = old.m.len() >= reclaim::BACKGROUND_MIN_ENTRIES
+                    && Arc::strong_count(&old.m) == 1;
+                reclaim::drop_snapshot(old, large);
+            })
+        };
     }
 
     /// Go's `missLocked`: counts a miss and promotes dirty once the misses
@@ -233,18 +274,25 @@ where
         }
         let read = self.load_read(guard);
         let mut m = HashMap::with_capacity_and_hasher(read.m.len(), read.m.hasher().clone());
-        let mut expunged = 0;
+        // NOTE: Go expunges and copies in one pass. We copy every entry
+        // first (the user's `K::clone` and `Hash` run here and may panic:
+        // then nothing is expunged and dirty stays absent), and only then
+        // expunge deleted entries and drop them from the copy, which runs
+        // no user code. Go cannot panic midway (its keys are copied by value).
         for (k, e) in read.m.iter() {
-            if e.try_expunge_locked(guard) {
-                expunged += 1;
-                probes::syncmap_expunge();
-            } else {
-                m.insert(k.clone(), Arc::clone(e));
-            }
+            m.insert(k.clone(), Arc::clone(e));
         }
+        let copied = m.len();
+        m.retain(|_, e| {
+            let expunged = e.try_expunge_locked(guard);
+            if expunged {
+                probes::syncmap_expunge();
+            }
+            !expunged
+        });
         self.counters.incr(DIRTY_REBUILDS);
         self.counters.add(ENTRIES_COPIED, m.len() as u64);
-        self.counters.add(EXPUNGES, expunged);
+        self.counters.add(EXPUNGES, (copied - m.len()) as u64);
         probes::syncmap_dirty_rebuild(m.len());
         d.m = Some(m);
     }
@@ -320,37 +368,38 @@ where
     ///
     /// NOTE: Go 1.19's Store uses `tryStore`; since Go 1.20 Store is
     /// `Swap` with the result dropped. We follow 1.20: the paths are the same
-    /// and only the returned value differs.
+    /// and only the returned value differs (and is not cloned here).
     pub fn store(&self, key: K, value: V) {
-        self.swap(key, value);
+        self.swap_with(key, value, |_| ());
     }
 
     /// Go's `Swap` (Go 1.20): stores `value` and returns the previous one.
     pub fn swap(&self, key: K, value: V) -> Option<V> {
+        self.swap_with(key, value, |prev| prev.cloned())
+    }
+
+    /// `Swap`, handing the previous value (already retired and counted) to
+    /// `f`, so `store` need not clone it.
+    fn swap_with<R>(&self, key: K, value: V, f: impl FnOnce(Option<&V>) -> R) -> R {
         let guard = self.pin();
         let read = self.load_read(&guard);
         let mut value = value;
         if let Some(e) = read.m.get(&key) {
             match e.try_swap(value, &guard) {
-                Ok((prev, was_absent)) => {
+                Ok(prev) => {
                     self.counters.incr(SNAPSHOT_HITS);
-                    if was_absent {
+                    if prev.is_none() {
                         self.counters.incr(ADDED);
                     }
-                    return prev;
+                    return f(prev);
                 }
                 Err(v) => value = v,
             }
         }
         let mut d = self.lock();
         let read = self.load_read(&guard);
-        let (prev, was_absent) = if let Some(e) = read.m.get(&key) {
-            if e.unexpunge_locked(&guard) {
-                // Expunged means dirty lacks the key: put it back first.
-                d.m.as_mut()
-                    .expect("expunged entries exist only while dirty does")
-                    .insert(key, Arc::clone(e));
-            }
+        let prev = if let Some(e) = read.m.get(&key) {
+            self.unexpunge_into_dirty(&mut d, key, e, &guard);
             e.swap_locked(value, &guard)
         } else if let Some(e) = d.m.as_ref().and_then(|m| m.get(&key)) {
             e.swap_locked(value, &guard)
@@ -359,82 +408,115 @@ where
             d.m.as_mut()
                 .expect("amend_locked built dirty")
                 .insert(key, Arc::new(Entry::new(value)));
-            (None, true)
+            None
         };
-        if was_absent {
+        if prev.is_none() {
             self.counters.incr(ADDED);
         }
-        prev
+        f(prev)
+    }
+
+    /// Go's `unexpungeLocked` plus the dirty insert that follows it: an
+    /// expunged snapshot entry goes back into dirty. Call with `mu` held.
+    ///
+    /// NOTE: Go unexpunges first and then inserts; we insert first (the
+    /// user's `Hash` may panic there) so that no entry is ever deleted-but-
+    /// not-expunged while dirty lacks it, which would let a lock-free store
+    /// revive a key the next promotion drops.
+    fn unexpunge_into_dirty(
+        &self,
+        d: &mut Dirty<K, V, S>,
+        key: K,
+        e: &Arc<Entry<V>>,
+        guard: &Guard,
+    ) {
+        if e.is_expunged_locked(guard) {
+            d.m.as_mut()
+                .expect("expunged entries exist only while dirty does")
+                .insert(key, Arc::clone(e));
+            let unexpunged = e.unexpunge_locked(guard);
+            debug_assert!(unexpunged, "expunged state changes only under the lock");
+        }
     }
 
     /// Go's `LoadOrStore`: `(existing, true)` when `key` is present,
     /// otherwise stores `value` and returns `(value, false)`.
     pub fn load_or_store(&self, key: K, value: V) -> (V, bool) {
-        match self.get_or_store(key, value.clone()) {
-            Some(existing) => (existing, true),
-            None => (value, false),
-        }
+        // The clone is made after the store, of the stored value, only
+        // because Go returns it; nothing is cloned before it is known to be
+        // needed.
+        self.load_or_store_with(key, value, |v, loaded| (v.clone(), loaded))
     }
 
-    /// `LoadOrStore` without cloning the stored value: `Some(existing)` or
-    /// `None` when `value` was stored.
-    fn get_or_store(&self, key: K, value: V) -> Option<V> {
+    /// `LoadOrStore` handing `f` the existing value (`true`) or the stored
+    /// one (`false`), so callers clone only what they return.
+    fn load_or_store_with<R>(&self, key: K, value: V, f: impl FnOnce(&V, bool) -> R) -> R {
         let guard = self.pin();
         let read = self.load_read(&guard);
         let mut value = value;
         if let Some(e) = read.m.get(&key) {
             match e.try_load_or_store(value, &guard) {
-                Ok(found) => {
+                Ok((v, loaded)) => {
                     self.counters.incr(SNAPSHOT_HITS);
-                    if found.is_none() {
+                    if !loaded {
                         self.counters.incr(ADDED);
                     }
-                    return found;
+                    return f(v, loaded);
                 }
                 Err(v) => value = v,
             }
         }
         let mut d = self.lock();
         let read = self.load_read(&guard);
-        let found = if let Some(e) = read.m.get(&key) {
-            if e.unexpunge_locked(&guard) {
-                d.m.as_mut()
-                    .expect("expunged entries exist only while dirty does")
-                    .insert(key, Arc::clone(e));
+        let unreachable = "not expunged, and only lock holders expunge";
+        if let Some(e) = read.m.get(&key) {
+            self.unexpunge_into_dirty(&mut d, key, e, &guard);
+            let (v, loaded) = e.try_load_or_store(value, &guard).ok().expect(unreachable);
+            if !loaded {
+                self.counters.incr(ADDED);
             }
-            // Not expunged any more, and we hold the lock: cannot fail.
-            e.try_load_or_store(value, &guard).ok().flatten()
+            f(v, loaded)
         } else if let Some(e) = d.m.as_ref().and_then(|m| m.get(&key)).cloned() {
-            let found = e.try_load_or_store(value, &guard).ok().flatten();
+            let (v, loaded) = e.try_load_or_store(value, &guard).ok().expect(unreachable);
+            if !loaded {
+                self.counters.incr(ADDED);
+            }
             self.miss_locked(&mut d, &guard);
-            found
+            f(v, loaded)
         } else {
             self.amend_locked(&mut d, read, &guard);
+            let e = Arc::new(Entry::new(value));
             d.m.as_mut()
                 .expect("amend_locked built dirty")
-                .insert(key, Arc::new(Entry::new(value)));
-            None
-        };
-        if found.is_none() {
+                .insert(key, Arc::clone(&e));
             self.counters.incr(ADDED);
+            let v = e.load(&guard).expect("just stored");
+            f(v, false)
         }
-        found
     }
 
     /// Go's `LoadAndDelete`: removes `key`, returning its value.
     pub fn load_and_delete(&self, key: &K) -> Option<V> {
-        let guard = self.pin();
-        let e = self.find_entry(key, true, &guard)?;
-        let v = e.get().delete(&guard);
-        if v.is_some() {
-            self.counters.incr(REMOVED);
-        }
-        v
+        self.delete_with(key, |v| v.cloned())
     }
 
     /// Go's `Delete`.
     pub fn delete(&self, key: &K) {
-        self.load_and_delete(key);
+        self.delete_with(key, |_| ());
+    }
+
+    /// `LoadAndDelete` handing the removed value (retired and counted) to
+    /// `f`, so `delete` need not clone it.
+    fn delete_with<R>(&self, key: &K, f: impl FnOnce(Option<&V>) -> R) -> R {
+        let guard = self.pin();
+        let Some(e) = self.find_entry(key, true, &guard) else {
+            return f(None);
+        };
+        let v = e.get().delete(&guard);
+        if v.is_some() {
+            self.counters.incr(REMOVED);
+        }
+        f(v)
     }
 
     /// Go's `CompareAndSwap` (Go 1.20): replaces the value for `key` with
@@ -588,7 +670,7 @@ where
 
     #[inline]
     fn get_or_insert(&self, key: K, value: V) -> Option<V> {
-        self.get_or_store(key, value)
+        self.load_or_store_with(key, value, |v, loaded| loaded.then(|| v.clone()))
     }
 
     fn compare_and_swap(&self, key: &K, current: &V, new: V) -> bool {

@@ -199,3 +199,167 @@ fn churn_reclaims_and_counts() {
     let s = m.syncmap_stats();
     assert!(s.promotions > 0 && s.dirty_rebuilds > 0, "{s:?}");
 }
+
+/// Panic safety: a key whose `clone` or `hash` panics on demand, armed per
+/// thread (`ARM`: panic on the n-th call from now, 0 = never), so tests
+/// running beside each other do not trip it.
+mod panics {
+    use std::cell::Cell;
+    use std::hash::{BuildHasherDefault, Hash, Hasher};
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+
+    use super::SyncMap;
+
+    /// The key is its own hash, so a rebuild visits keys in ascending order
+    /// (hashbrown walks its buckets in order) and a test can say which key
+    /// the rebuild is at when the armed call panics.
+    #[derive(Default)]
+    struct Identity(u64);
+
+    impl Hasher for Identity {
+        fn write(&mut self, _: &[u8]) {
+            unreachable!("Key hashes one u64");
+        }
+        fn write_u64(&mut self, n: u64) {
+            self.0 = n;
+        }
+        fn finish(&self) -> u64 {
+            self.0
+        }
+    }
+
+    type Map = SyncMap<Key, u64, BuildHasherDefault<Identity>>;
+
+    thread_local! {
+        static CLONE_ARM: Cell<u32> = const { Cell::new(0) };
+        static HASH_ARM: Cell<u32> = const { Cell::new(0) };
+    }
+
+    /// Counts down `arm`; panics when it reaches zero from one.
+    fn trip(arm: &'static std::thread::LocalKey<Cell<u32>>, what: &str) {
+        arm.with(|a| match a.get() {
+            0 => {}
+            1 => {
+                a.set(0);
+                panic!("armed {what} panics");
+            }
+            n => a.set(n - 1),
+        });
+    }
+
+    #[derive(Debug, PartialEq, Eq)]
+    struct Key(u64);
+
+    impl Clone for Key {
+        fn clone(&self) -> Self {
+            trip(&CLONE_ARM, "clone");
+            Key(self.0)
+        }
+    }
+
+    impl Hash for Key {
+        fn hash<H: Hasher>(&self, h: &mut H) {
+            trip(&HASH_ARM, "hash");
+            self.0.hash(h);
+        }
+    }
+
+    /// Runs `f`, which must panic.
+    fn must_panic(f: impl FnOnce()) {
+        let r = catch_unwind(AssertUnwindSafe(f));
+        assert!(r.is_err(), "the armed operation did not panic");
+    }
+
+    /// Every key and value through `range`, sorted (after a promotion, so
+    /// it also shows what dirty held).
+    fn contents(m: &Map) -> Vec<(u64, u64)> {
+        let mut all = Vec::new();
+        m.range(|k, v| {
+            all.push((k.0, *v));
+            true
+        });
+        all.sort_unstable();
+        all
+    }
+
+    /// Keys 0..n in the snapshot (promoted), key `deleted` deleted (a nil
+    /// entry, not expunged yet).
+    fn promoted_with_deleted(n: u64, deleted: u64) -> Map {
+        let m = Map::with_hasher(Default::default());
+        for k in 0..n {
+            m.store(Key(k), k);
+        }
+        m.range(|_, _| true);
+        assert!(!m.amended());
+        m.delete(&Key(deleted));
+        m
+    }
+
+    /// A key clone panicking midway through a dirty rebuild: before the
+    /// fix, entries visited earlier were already expunged with no dirty map
+    /// to hold them, and the next store of such a key hit the
+    /// "expunged entries exist only while dirty does" panic (or, without
+    /// it, lost the key at the next promotion).
+    #[test]
+    fn key_clone_panic_in_rebuild_expunges_nothing() {
+        let n = 16;
+        let m = promoted_with_deleted(n, 3);
+        // The rebuild visits keys 0, 1, 2, 3 (deleted), 4, ...: panic on
+        // the clone after the deleted key was visited.
+        CLONE_ARM.with(|a| a.set(5));
+        must_panic(|| m.store(Key(100), 100));
+        CLONE_ARM.with(|a| a.set(0));
+        assert_eq!(m.len(), (n - 1) as usize, "len after the failed store");
+        assert_eq!(m.load(&Key(100)), None);
+        // The deleted key comes back, and stays through a promotion.
+        m.store(Key(3), 33);
+        m.store(Key(100), 100);
+        let mut expected: Vec<(u64, u64)> = (0..n).map(|k| (k, k)).collect();
+        expected[3] = (3, 33);
+        expected.push((100, 100));
+        assert_eq!(contents(&m), expected);
+        assert_eq!(m.len(), expected.len());
+    }
+
+    /// A key hash panicking when an expunged key goes back into dirty:
+    /// before the fix the entry was unexpunged first, so a later lock-free
+    /// store revived it in the snapshot only and the next promotion lost
+    /// the key.
+    #[test]
+    fn hash_panic_on_unexpunge_keeps_the_key() {
+        let m = promoted_with_deleted(4, 1);
+        m.store(Key(50), 50); // rebuild: key 1 expunged
+        assert_eq!(m.syncmap_stats().expunges, 1);
+        // store(1): hash in the snapshot (1), again under the lock (2), then
+        // the dirty insert (3) panics.
+        HASH_ARM.with(|a| a.set(3));
+        must_panic(|| m.store(Key(1), 11));
+        HASH_ARM.with(|a| a.set(0));
+        assert_eq!(m.load(&Key(1)), None);
+        m.store(Key(1), 12);
+        assert_eq!(
+            contents(&m),
+            vec![(0, 0), (1, 12), (2, 2), (3, 3), (50, 50)]
+        );
+        assert_eq!(m.len(), 5);
+    }
+
+    /// A hash panicking on the new-key path after dirty was built and the
+    /// snapshot amended: the key is simply not stored (Go's state after a
+    /// panicking `m.dirty[key] = ...`), and the map stays usable.
+    #[test]
+    fn hash_panic_on_new_key_stores_nothing() {
+        let m = promoted_with_deleted(4, 2);
+        // Snapshot lookup (1), locked lookup (2), no dirty yet, then the
+        // rebuild's four inserts (3..=6), then the new key's insert (7).
+        HASH_ARM.with(|a| a.set(2 + 4 + 1));
+        must_panic(|| m.store(Key(9), 9));
+        HASH_ARM.with(|a| a.set(0));
+        assert_eq!(m.load(&Key(9)), None);
+        assert_eq!(m.len(), 3);
+        m.store(Key(2), 22);
+        m.store(Key(9), 9);
+        assert_eq!(contents(&m), vec![(0, 0), (1, 1), (2, 22), (3, 3), (9, 9)]);
+        assert_eq!(m.len(), 5);
+    }
+}

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Barrier;
 
-use mapknee_maps::{ConcurrentMap, MapVisitor};
+use mapknee_maps::{ConcurrentMap, MapStats, MapVisitor};
 
 use crate::common::{build, for_each_map, stress_threads};
 
@@ -134,6 +134,85 @@ impl DisjointOwners {
     }
 }
 
+/// Like [`SharedCounters`], but every thread also drains keys now and
+/// then: `remove` hands it the key's count, which it banks. Keys are
+/// removed and re-created all the time, so SyncMap deletes snapshot
+/// entries, expunges them in rebuilds and unexpunges them under
+/// contention. Exact accounting at the end: what the map holds plus what
+/// was banked is every increment made, key by key.
+struct DrainedCounters {
+    threads: usize,
+    per_thread: u64,
+    keys: u64,
+}
+
+impl DrainedCounters {
+    fn key(&self, t: usize, i: u64) -> u64 {
+        (i * 7 + t as u64) % self.keys
+    }
+
+    /// The key thread `t` drains at step `i`, if any (every 5th step, a
+    /// different key from the one it increments).
+    fn drained(&self, t: usize, i: u64) -> Option<u64> {
+        (i % 5 == 0).then(|| (i * 3 + 1 + t as u64) % self.keys)
+    }
+}
+
+impl MapVisitor<u64, u64> for DrainedCounters {
+    type Output = MapStats;
+
+    fn visit<M: ConcurrentMap<u64, u64> + 'static>(self, map: M) -> MapStats {
+        let start = Barrier::new(self.threads);
+        let banked: Vec<Vec<u64>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..self.threads)
+                .map(|t| {
+                    let (map, start, this) = (&map, &start, &self);
+                    s.spawn(move || {
+                        let mut banked = vec![0u64; this.keys as usize];
+                        start.wait();
+                        for i in 0..this.per_thread {
+                            let k = this.key(t, i);
+                            // The key may vanish between the read and the
+                            // CAS: the CAS then fails and we start over.
+                            loop {
+                                let cur = map.get_or_insert(k, 0).unwrap_or(0);
+                                if map.compare_and_swap(&k, &cur, cur + 1) {
+                                    break;
+                                }
+                            }
+                            if let Some(d) = this.drained(t, i) {
+                                banked[d as usize] += map.remove(&d).unwrap_or(0);
+                            }
+                        }
+                        banked
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        });
+        let mut expected = vec![0u64; self.keys as usize];
+        for t in 0..self.threads {
+            for i in 0..self.per_thread {
+                expected[self.key(t, i) as usize] += 1;
+            }
+        }
+        let mut present = 0;
+        let got: Vec<u64> = (0..self.keys)
+            .map(|k| {
+                let in_map = map.get(&k);
+                present += usize::from(in_map.is_some());
+                in_map.unwrap_or(0) + banked.iter().map(|b| b[k as usize]).sum::<u64>()
+            })
+            .collect();
+        assert_eq!(got, expected, "per-key count in the map + banked by drains");
+        assert_eq!(map.len(), present, "len");
+        map.stats()
+    }
+}
+
 fn shared_counters(per_thread: u64) {
     for_each_map(|kind| {
         let test = SharedCounters {
@@ -156,6 +235,22 @@ fn disjoint_owners(keys_per_thread: u64, rounds: u64) {
     });
 }
 
+fn drained_counters(per_thread: u64) {
+    for_each_map(|kind| {
+        let test = DrainedCounters {
+            threads: stress_threads(),
+            per_thread,
+            keys: 16,
+        };
+        let stats = build(kind, 0, test);
+        if let Some(s) = stats.syncmap {
+            // The point of the drains: SyncMap's delete paths ran under
+            // contention.
+            assert!(s.expunges > 0 && s.dirty_rebuilds > 0, "{s:?}");
+        }
+    });
+}
+
 #[test]
 fn stress_shared_counters_no_lost_update() {
     shared_counters(if cfg!(miri) { 20 } else { 2_000 });
@@ -168,6 +263,17 @@ fn stress_disjoint_owners_exact_view() {
     } else {
         disjoint_owners(256, 16);
     }
+}
+
+#[test]
+fn stress_drained_counters_exact_accounting() {
+    drained_counters(if cfg!(miri) { 20 } else { 2_000 });
+}
+
+#[test]
+#[ignore = "long stress; CI runs it with --ignored"]
+fn stress_long_drained_counters_exact_accounting() {
+    drained_counters(100_000);
 }
 
 #[test]

@@ -1,0 +1,3 @@
+module mapknee/benchsuite/go
+
+go 1.19
