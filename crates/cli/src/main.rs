@@ -133,6 +133,11 @@ fn main() -> ExitCode {
         Command::Compare(args) => cmd::compare::run(args),
         Command::Advise(args) => cmd::advise::run(args),
         Command::Growth(args) => cmd::growth::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
+        Command::Http(args) => {
+            install_ctrlc();
+            cmd::http::run(args)
+        }
     };
     match result {
         Ok(Outcome::Done) => ExitCode::SUCCESS,

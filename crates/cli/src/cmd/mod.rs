@@ -3,10 +3,12 @@
 pub(crate) mod advise;
 pub(crate) mod compare;
 pub(crate) mod growth;
+pub(crate) mod http;
 pub(crate) mod list;
 pub(crate) mod report;
 pub(crate) mod run;
 pub(crate) mod scale;
+pub(crate) mod serve;
 
 use std::time::{Duration, Instant};
 
