@@ -261,6 +261,10 @@ pub(crate) struct ServeArgs {
     /// Hasher of the map: foldhash or siphash.
     #[arg(long, default_value = "foldhash")]
     pub(crate) hasher: String,
+    /// Start with an empty cache (by default a fresh store's seeded orders
+    /// are cached at start, up to --capacity).
+    #[arg(long)]
+    pub(crate) cold: bool,
 }
 
 #[derive(Debug, Args)]

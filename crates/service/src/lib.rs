@@ -72,6 +72,11 @@ pub struct Config {
     pub workers: usize,
     /// Cores the workers are pinned to, round-robin; empty: not pinned.
     pub cores: Vec<usize>,
+    /// Fill the cache with the seeded orders at start (up to its
+    /// capacity), as a service that has been running a while has it; only
+    /// for a fresh store (`sqlite` or `sim`), whose seeded orders are known
+    /// without reading them. `false`: start cold.
+    pub warm: bool,
     /// The longest the drain after SIGTERM may take before `run` gives up
     /// on the requests still in flight.
     pub drain_timeout: Duration,
@@ -99,6 +104,7 @@ impl Config {
             body_limit: DEFAULT_BODY_LIMIT,
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             cores: Vec::new(),
+            warm: true,
             drain_timeout: Duration::from_secs(10),
         }
     }
@@ -134,8 +140,14 @@ pub type App = Arc<AppState>;
 pub fn build(cfg: &Config) -> Result<App, ServiceError> {
     let store = Store::open(&cfg.store, cfg.seed).map_err(|e| ServiceError(e.0))?;
     let map = cache::build_map(&cfg.map, cfg.hasher, cfg.capacity);
+    let cache = Cache::new(map, cfg.capacity);
+    if cfg.warm && !matches!(cfg.store, StoreSpec::Sqlite(_)) {
+        for id in 1..=cfg.seed.min(cfg.capacity as u64) {
+            cache.insert(Arc::new(seeded_order(id)));
+        }
+    }
     Ok(Arc::new(AppState {
-        cache: Cache::new(map, cfg.capacity),
+        cache,
         store,
         metrics: Metrics::default(),
         map_name: cfg.map.name(),

@@ -23,6 +23,8 @@ impl Running {
         cfg.seed = 100;
         cfg.addr = "127.0.0.1:0".parse().unwrap();
         cfg.body_limit = 1024;
+        // The tests count hits and misses from an empty cache.
+        cfg.warm = false;
         let app = mapknee_service::build(&cfg).unwrap();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
@@ -169,6 +171,21 @@ mod routes {
             assert_eq!(json(&get(a, "/healthz").1)["map"], map);
             svc.stop().unwrap();
         }
+    }
+
+    #[test]
+    fn a_warm_start_serves_seeded_orders_as_hits() {
+        let mut cfg = Config::new("syncmap".parse().unwrap());
+        cfg.store = "sim:0".parse().unwrap();
+        cfg.seed = 50;
+        cfg.capacity = 20;
+        let app = mapknee_service::build(&cfg).unwrap();
+        assert_eq!(app.cache.map().len(), 20);
+        assert_eq!(
+            *app.cache.get(20).unwrap(),
+            mapknee_service::seeded_order(20)
+        );
+        assert_eq!(app.cache.get(21), None);
     }
 
     #[test]

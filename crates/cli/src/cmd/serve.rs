@@ -52,6 +52,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<Outcome, CliError> {
         }
         cfg.body_limit = b;
     }
+    cfg.warm = !args.cold;
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     if let Some(cores) = args.cores {
         if let Some(bad) = cores.iter().find(|&&c| c >= cpus) {
