@@ -109,7 +109,7 @@ pub fn climb(
     stop: &'static AtomicBool,
 ) -> Result<Vec<Climbed>, HttpError> {
     let mut out: Vec<Climbed> = services.iter().map(|_| Climbed::default()).collect();
-    let mut seed = 0x6d61_706b_6e65_65u64;
+    let mut seed = 0x006d_6170_6b6e_6565_u64;
     let mut step_at = |i: usize,
                        rate: Option<f64>,
                        phase: Phase,

@@ -34,8 +34,17 @@ pub fn router(app: App) -> Router {
 
 /// An error response: the status and a JSON body saying why.
 fn error(status: StatusCode, why: impl Into<String>) -> Response {
-    let body = serde_json::json!({ "error": why.into(), "status": status.as_u16() });
-    (status, Json(body)).into_response()
+    ApiError(status, why.into()).into_response()
+}
+
+/// An error on its way to becoming a response (small, unlike `Response`).
+struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": self.1, "status": self.0.as_u16() });
+        (self.0, Json(body)).into_response()
+    }
 }
 
 /// Records each request's time from the router to its response, by route
@@ -68,11 +77,12 @@ fn route_of(method: &Method, path: &str) -> usize {
 /// Largest order id: SQLite stores ids as signed 64-bit integers.
 const MAX_ID: u64 = i64::MAX as u64;
 
-fn parse_id(path: Result<Path<String>, PathRejection>) -> Result<u64, Response> {
-    let Path(raw) = path.map_err(|e| error(StatusCode::BAD_REQUEST, format!("bad path: {e}")))?;
+fn parse_id(path: Result<Path<String>, PathRejection>) -> Result<u64, ApiError> {
+    let Path(raw) =
+        path.map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("bad path: {e}")))?;
     match raw.parse::<u64>() {
         Ok(id) if (1..=MAX_ID).contains(&id) => Ok(id),
-        _ => Err(error(
+        _ => Err(ApiError(
             StatusCode::BAD_REQUEST,
             format!("bad order id '{raw}' (expected an integer from 1 to {MAX_ID})"),
         )),
@@ -92,13 +102,13 @@ async fn store_timed<T>(
     app: &App,
     op: usize,
     call: impl std::future::Future<Output = Result<T, crate::StoreError>>,
-) -> Result<T, Response> {
+) -> Result<T, ApiError> {
     let t = Instant::now();
     let r = call.await;
     app.metrics.store[op].observe(t.elapsed().as_nanos() as u64);
     r.map_err(|e| {
         app.metrics.store_errors[op].fetch_add(1, Ordering::Relaxed);
-        error(
+        ApiError(
             StatusCode::SERVICE_UNAVAILABLE,
             format!("store unavailable: {e}"),
         )
@@ -108,7 +118,7 @@ async fn store_timed<T>(
 async fn get_order(State(app): State<App>, path: Result<Path<String>, PathRejection>) -> Response {
     let id = match parse_id(path) {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let t = Instant::now();
     let cached = app.cache.get(id);
@@ -123,7 +133,7 @@ async fn get_order(State(app): State<App>, path: Result<Path<String>, PathReject
         Ok(s) => s,
         Err(r) => {
             app.metrics.map_time.observe(map_ns);
-            return r;
+            return r.into_response();
         }
     };
     let Some(order) = stored else {
@@ -158,7 +168,7 @@ async fn put_order(
 ) -> Response {
     let id = match parse_id(path) {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let json = headers
         .get(header::CONTENT_TYPE)
@@ -229,7 +239,7 @@ async fn put_order(
         total_cents: parsed.total_cents,
     };
     if let Err(r) = store_timed(&app, 1, app.store.put(&order)).await {
-        return r;
+        return r.into_response();
     }
     let order = Arc::new(order);
     let evicted = map_timed(&app, || app.cache.insert(order.clone()));
@@ -243,11 +253,11 @@ async fn delete_order(
 ) -> Response {
     let id = match parse_id(path) {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let existed = match store_timed(&app, 2, app.store.delete(id)).await {
         Ok(e) => e,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     map_timed(&app, || app.cache.remove(id));
     if existed {
