@@ -314,6 +314,10 @@ pub(crate) struct HttpArgs {
     /// Arrival spacing: even or poisson.
     #[arg(long, default_value = "even")]
     pub(crate) arrivals: String,
+    /// GET this path for every request instead of the order mix (e.g.
+    /// /healthz: the generator's own ceiling against a trivial endpoint).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) path: Option<String>,
     /// Cores: auto (split: the generator on the first half, the services
     /// on the rest), off, or GEN/SERVICE lists such as 0/1.
     #[arg(long, value_name = "auto|off|G/S", default_value = "auto")]

@@ -89,6 +89,9 @@ pub struct LoadShape {
     pub arrivals: Arrivals,
     /// The request mix.
     pub mix: RequestMix,
+    /// GET this path for every request instead of the order mix (e.g.
+    /// `/healthz`, to measure the generator against a trivial endpoint).
+    pub path: Option<String>,
 }
 
 /// One step: an offered rate (`None`: closed loop, as fast as the
@@ -214,6 +217,7 @@ pub fn run_step(
                                     target: target.clone(),
                                     keys: keys.clone(),
                                     mix: shape.mix,
+                                    path: shape.path.clone(),
                                     index: c,
                                     of: connections,
                                     arrivals: shape.arrivals,
@@ -323,6 +327,7 @@ struct Conn {
     target: Target,
     keys: Arc<KeyStream>,
     mix: RequestMix,
+    path: Option<String>,
     index: usize,
     of: usize,
     arrivals: Arrivals,
@@ -348,6 +353,13 @@ impl Conn {
     }
 
     fn request(&self, r: &Request) -> hyper::Request<Full<Bytes>> {
+        if let Some(path) = &self.path {
+            return hyper::Request::builder()
+                .uri(path.as_str())
+                .header(hyper::header::HOST, &self.target.authority)
+                .body(Full::new(Bytes::new()))
+                .expect("a request built from valid parts");
+        }
         let (method, id, body) = match r {
             Request::Get(id) => (hyper::Method::GET, *id, None),
             Request::Put(id) => (

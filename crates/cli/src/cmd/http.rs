@@ -192,6 +192,13 @@ pub(crate) fn run(args: HttpArgs) -> Result<Outcome, CliError> {
         .arrivals
         .parse()
         .map_err(|e: mapknee_load::ParseError| CliError::usage(format!("--arrivals: {e}")))?;
+    if let Some(p) = &args.path {
+        if !p.starts_with('/') || !p.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(CliError::usage(format!(
+                "--path: bad path '{p}' (expected an absolute path such as /healthz)"
+            )));
+        }
+    }
     if !(1..=4096).contains(&args.connections) {
         return Err(CliError::usage("--connections must be from 1 to 4096"));
     }
@@ -303,6 +310,7 @@ pub(crate) fn run(args: HttpArgs) -> Result<Outcome, CliError> {
             cores: gen_cores.clone(),
             arrivals,
             mix,
+            path: args.path.clone(),
         },
     };
     eprintln!(
