@@ -157,6 +157,24 @@ pub fn climb(
         }
     }
     if cfg.rates == Rates::Auto {
+        // A service whose only bad step is the ladder's top has nothing to
+        // confirm it: measure one rung higher, as the load engine does.
+        if let (Some(&top), Some(&below)) = (rates.last(), rates.iter().rev().nth(1)) {
+            for i in 0..services.len() {
+                let Some(base) = run_baseline(&out[i].steps) else {
+                    continue;
+                };
+                let bad: Vec<bool> = out[i].steps.iter().map(|s| is_bad(&base, s)).collect();
+                if first_confirmed(&bad).is_none() && bad.last() == Some(&true) {
+                    let rung = top * top / below;
+                    if let Some(s) =
+                        step_at(i, Some(rung), Phase::Ladder(rung), cfg.step, &mut out)?
+                    {
+                        out[i].steps.push(s);
+                    }
+                }
+            }
+        }
         for i in 0..services.len() {
             let Some(base) = run_baseline(&out[i].steps) else {
                 continue;

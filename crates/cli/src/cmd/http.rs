@@ -22,6 +22,7 @@ use mapknee_http::{
 use mapknee_load::{Arrivals, HttpSetup, Mix, Objective, Rates, Run, Step};
 use mapknee_maps::MapKind;
 
+use super::serve::online_cpus;
 use crate::args::HttpArgs;
 use crate::render::{fmt_ns, fmt_rate};
 use crate::{CliError, Outcome, STOP};
@@ -213,7 +214,7 @@ pub(crate) fn run(args: HttpArgs) -> Result<Outcome, CliError> {
     if step < Duration::from_millis(100) || probe < Duration::from_millis(100) {
         return Err(CliError::usage("--step and --probe must be at least 100ms"));
     }
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cpus = online_cpus();
     let (mut gen_cores, mut svc_cores) = split_cores(&args.cores, cpus)?;
     let maps: Vec<MapKind> = if args.spawn {
         let names = args
@@ -465,12 +466,15 @@ fn verdicts(runs: &[Run]) -> String {
             .and_then(|s| s.bottleneck_figures.as_ref().map(|f| (s, f)))
             .map(|(s, f)| {
                 let pct = |k: &str| f.get(k).copied().unwrap_or(0.0) * 100.0;
+                let ns = |k: &str| fmt_ns(f.get(k).copied().unwrap_or(0.0) as u64);
                 format!(
-                    "; there the mean request's {} went {:.0}% to the map, {:.0}% to the store, {:.0}% to the rest of the handler, {:.0}% to queueing and HTTP → bottleneck: {}",
+                    "; there the mean request's {} went {:.2}% to the map ({} per request), {:.2}% to the store, {:.2}% to the rest of the handler ({} in the handler in all), {:.2}% to queueing and HTTP outside the handler → bottleneck: {}",
                     fmt_ns(s.latency_ns.mean as u64),
                     pct("map_share"),
+                    ns("map_mean_ns"),
                     pct("store_share"),
                     pct("handler_share"),
+                    ns("handler_mean_ns"),
                     pct("queueing_share"),
                     s.bottleneck.as_deref().unwrap_or("unknown"),
                 )

@@ -53,7 +53,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<Outcome, CliError> {
         cfg.body_limit = b;
     }
     cfg.warm = !args.cold;
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cpus = online_cpus();
     if let Some(cores) = args.cores {
         if let Some(bad) = cores.iter().find(|&&c| c >= cpus) {
             return Err(CliError::usage(format!(
@@ -78,4 +78,16 @@ pub(crate) fn run(args: ServeArgs) -> Result<Outcome, CliError> {
     .map_err(|e| CliError::runtime(e.to_string()))?;
     println!("mapknee: drained, stopped");
     Ok(Outcome::Done)
+}
+
+/// The machine's online CPUs, whatever this process's own affinity (a
+/// process started under `taskset` may still pin its threads elsewhere).
+pub(crate) fn online_cpus() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    if n > 0 {
+        n as usize
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
 }
