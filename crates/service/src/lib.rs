@@ -181,6 +181,13 @@ pub async fn serve(
     drain_timeout: Duration,
 ) -> Result<(), ServiceError> {
     let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
+    use axum::serve::ListenerExt;
+    // Nagle's algorithm would hold a response segment until the client
+    // ACKs the previous one, and clients delay ACKs: small responses on a
+    // keep-alive connection would wait for timers, not for the service.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let server = axum::serve(listener, router(app)).with_graceful_shutdown(async move {
         shutdown.await;
         let _ = signalled_tx.send(());
