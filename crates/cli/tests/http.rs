@@ -85,15 +85,19 @@ impl Drop for Guard {
 
 /// GET on a fresh connection: status and body.
 fn get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    try_get(addr, path).unwrap_or_else(|e| panic!("GET {path} from {addr}: {e}"))
+}
+
+/// [`get`], or why it failed (a server not listening yet).
+fn try_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
     write!(
         s,
         "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
+    )?;
     let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
+    s.read_to_string(&mut out)?;
     let status = out
         .split_whitespace()
         .nth(1)
@@ -103,7 +107,7 @@ fn get(addr: SocketAddr, path: &str) -> (u16, String) {
         .split_once("\r\n\r\n")
         .map_or("", |(_, b)| b)
         .to_string();
-    (status, body)
+    Ok((status, body))
 }
 
 /// The value of the metrics line that starts with `series` (exact series).
@@ -128,15 +132,16 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Whether `tool` runs; in CI (`CI` set) a missing tool fails the test,
-/// elsewhere the test is skipped with the reason printed.
+/// Whether `tool` can be started; in CI (`CI` set) a missing tool fails
+/// the test, elsewhere the test is skipped with the reason printed. Only
+/// the start counts: `wrk --version` prints its version and exits 1.
 fn tool_runs(tool: &str, version_flag: &str, install: &str) -> bool {
     let ok = Command::new(tool)
         .arg(version_flag)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
-        .is_ok_and(|s| s.success());
+        .is_ok();
     if !ok {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -309,6 +314,7 @@ mod peers {
             .unwrap_or_else(|| panic!("no request count in wrk's output:\n{text}"));
         assert!(!text.contains("Non-2xx"), "{text}");
         let served = metric(&get(svc.addr, "/metrics").1, series).unwrap();
+        println!("wrk completed {wrk} requests to /healthz; the service counted {served}");
         assert!(wrk > 0.0, "{text}");
         assert!(
             served >= wrk && served <= wrk + 4.0,
@@ -366,10 +372,8 @@ mod peers {
         );
         let api: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let query = |q: &str| -> Option<f64> {
-            let (status, body) = std::panic::catch_unwind(|| {
-                get(api, &format!("/api/v1/query?query={}", encode(q)))
-            })
-            .ok()?;
+            let (status, body) =
+                try_get(api, &format!("/api/v1/query?query={}", encode(q))).ok()?;
             if status != 200 {
                 return None;
             }
