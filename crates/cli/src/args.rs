@@ -308,6 +308,10 @@ pub(crate) struct HttpArgs {
     /// Keep-alive connections, each with its own arrival schedule.
     #[arg(long, value_name = "N", default_value_t = 32)]
     pub(crate) connections: usize,
+    /// Generator threads the connections are spread over [default: 4 per
+    /// generator core, 4 when not pinned].
+    #[arg(long, value_name = "N")]
+    pub(crate) gen_threads: Option<usize>,
     /// Request mix: GET/PUT/DELETE percentages and the GET miss share.
     #[arg(long, value_name = "G/P/D[:MISS]", default_value = "90/5/5:0.05")]
     pub(crate) mix: String,
