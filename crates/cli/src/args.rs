@@ -45,6 +45,12 @@ pub(crate) enum Command {
     /// `perf record -g` during one step of one map, rendered as a flame
     /// graph (SVG) next to the results and in report.html.
     Profile(ProfileArgs),
+    /// The order-cache HTTP service over one map: cache-aside over SQLite
+    /// (or a simulated store), Prometheus /metrics; SIGTERM drains.
+    Serve(ServeArgs),
+    /// Open-loop HTTP staircase against a running service (--url) or
+    /// against `serve` started per map (--spawn --maps): the study's table.
+    Http(HttpArgs),
 }
 
 /// Output formats.
@@ -318,6 +324,108 @@ pub(crate) struct AtomicsArgs {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub(crate) format: Format,
     /// Also write atomics.json, atomics.csv and report.html into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// The map the cache uses (see `mapknee list maps`).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) map: String,
+    /// Where to listen; loopback unless told otherwise (port 0: any free port).
+    #[arg(long, value_name = "HOST:PORT", default_value = mapknee_service::DEFAULT_ADDR)]
+    pub(crate) addr: String,
+    /// Backing store: sqlite (a temp file), sqlite:PATH, or sim:LATENCY[:ERROR_RATE].
+    #[arg(long, value_name = "STORE", default_value = "sqlite")]
+    pub(crate) store: String,
+    /// Orders the cache holds at most (the oldest insertions are evicted) [default: 100000].
+    #[arg(long, value_name = "N")]
+    pub(crate) capacity: Option<usize>,
+    /// Orders 1..=N seeded into the store at start [default: 50000].
+    #[arg(long, value_name = "N")]
+    pub(crate) seed: Option<u64>,
+    /// Largest request body accepted, bytes [default: 16384].
+    #[arg(long, value_name = "BYTES")]
+    pub(crate) body_limit: Option<usize>,
+    /// Worker threads [default: one per core of --cores, else per CPU].
+    #[arg(long, value_name = "N")]
+    pub(crate) workers: Option<usize>,
+    /// Pin the workers to these cores, comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "a,b")]
+    pub(crate) cores: Option<Vec<usize>>,
+    /// Hasher of the map: foldhash or siphash.
+    #[arg(long, default_value = "foldhash")]
+    pub(crate) hasher: String,
+    /// Start with an empty cache (by default a fresh store's seeded orders
+    /// are cached at start, up to --capacity).
+    #[arg(long)]
+    pub(crate) cold: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct HttpArgs {
+    /// Drive the service at this URL (http://HOST:PORT).
+    #[arg(long, value_name = "URL", conflicts_with = "spawn")]
+    pub(crate) url: Option<String>,
+    /// Start `mapknee serve` per map of --maps, fresh store each, and stop it after.
+    #[arg(long)]
+    pub(crate) spawn: bool,
+    /// With --spawn: the maps, comma-separated [default: syncmap,rwlock,sharded].
+    #[arg(long, value_delimiter = ',', value_name = "a,b")]
+    pub(crate) maps: Option<Vec<String>>,
+    /// With --spawn: each service's store (see `serve --store`).
+    #[arg(long, value_name = "STORE", default_value = "sqlite")]
+    pub(crate) store: String,
+    /// With --spawn: orders seeded per service [default: 50000].
+    #[arg(long, value_name = "N")]
+    pub(crate) seed: Option<u64>,
+    /// With --spawn: each cache's capacity [default: 100000].
+    #[arg(long, value_name = "N")]
+    pub(crate) capacity: Option<usize>,
+    /// Offered rates: auto, R1,R2,... or A..B/STEPS (req/s).
+    #[arg(long, default_value = "auto")]
+    pub(crate) rates: String,
+    /// Measured time per step.
+    #[arg(long, value_name = "DUR", default_value = "2s")]
+    pub(crate) step: String,
+    /// Warm-up per step.
+    #[arg(long, value_name = "DUR", default_value = "500ms")]
+    pub(crate) warmup: String,
+    /// Closed-loop capacity probe per service (auto).
+    #[arg(long, value_name = "DUR", default_value = "2s")]
+    pub(crate) probe: String,
+    /// Ladder rates (auto).
+    #[arg(long, value_name = "N", default_value_t = 7)]
+    pub(crate) ladder_steps: usize,
+    /// Bisection steps per map after the ladder (auto).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub(crate) refine: usize,
+    /// Keep-alive connections, each with its own arrival schedule.
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    pub(crate) connections: usize,
+    /// Generator threads the connections are spread over [default: 4 per
+    /// generator core, 4 when not pinned].
+    #[arg(long, value_name = "N")]
+    pub(crate) gen_threads: Option<usize>,
+    /// Request mix: GET/PUT/DELETE percentages and the GET miss share.
+    #[arg(long, value_name = "G/P/D[:MISS]", default_value = "90/5/5:0.05")]
+    pub(crate) mix: String,
+    /// Arrival spacing: even or poisson.
+    #[arg(long, default_value = "even")]
+    pub(crate) arrivals: String,
+    /// GET this path for every request instead of the order mix (e.g.
+    /// /healthz: the generator's own ceiling against a trivial endpoint).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) path: Option<String>,
+    /// Cores: auto (split: the generator on the first half, the services
+    /// on the rest), off, or GEN/SERVICE lists such as 0/1.
+    #[arg(long, value_name = "auto|off|G/S", default_value = "auto")]
+    pub(crate) cores: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub(crate) format: Format,
+    /// Also write results.json, results.csv and report.html into this directory.
     #[arg(long, value_name = "DIR")]
     pub(crate) out: Option<PathBuf>,
 }

@@ -156,6 +156,11 @@ fn main() -> ExitCode {
             install_ctrlc();
             cmd::profile::run(s, &args.at)
         }),
+        Command::Serve(args) => cmd::serve::run(args),
+        Command::Http(args) => {
+            install_ctrlc();
+            cmd::http::run(args)
+        }
     };
     match result {
         Ok(Outcome::Done) => ExitCode::SUCCESS,

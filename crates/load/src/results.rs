@@ -127,6 +127,37 @@ pub struct Machine {
     /// two histogram records) (*extension*).
     #[serde(default)]
     pub harness_ns_per_op: f64,
+    /// `http` results: how the generator and the service shared the
+    /// machine (*extension*).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpSetup>,
+}
+
+/// How an `http` run was set up: which cores the load generator and the
+/// service had, and the load's shape (*extension*).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HttpSetup {
+    /// Cores the generator's threads were pinned to (empty: not pinned).
+    pub generator_cores: Vec<usize>,
+    /// Cores the service's workers were pinned to (empty: not pinned or
+    /// not known: a service started by someone else that does not say).
+    pub service_cores: Vec<usize>,
+    /// `split` (disjoint cores), `shared` (one machine, no pinning) or
+    /// `unknown` (a service at `--url` that does not report its cores).
+    pub placement: String,
+    /// Keep-alive connections.
+    pub connections: usize,
+    /// Generator threads.
+    pub generator_threads: usize,
+    /// The services' backing store, as given to `serve --store`.
+    pub store: String,
+    /// GET/PUT/DELETE percentages and the GET miss share.
+    pub request_mix: String,
+    /// Whether `http --spawn` started the services.
+    pub spawned: bool,
+    /// Requests that failed (connection errors, timeouts, 5xx) over the
+    /// whole run.
+    pub errors: u64,
 }
 
 impl Machine {
@@ -164,6 +195,7 @@ impl Machine {
             line_transfer_ns: None,
             placement: None,
             harness_ns_per_op,
+            http: None,
         }
     }
 }

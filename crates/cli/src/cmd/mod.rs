@@ -4,6 +4,7 @@ pub(crate) mod advise;
 pub(crate) mod atomics;
 pub(crate) mod compare;
 pub(crate) mod growth;
+pub(crate) mod http;
 pub(crate) mod list;
 pub(crate) mod memory;
 mod observe;
@@ -11,6 +12,7 @@ pub(crate) mod profile;
 pub(crate) mod report;
 pub(crate) mod run;
 pub(crate) mod scale;
+pub(crate) mod serve;
 pub(crate) mod trace;
 
 use std::time::{Duration, Instant};
@@ -128,30 +130,6 @@ pub(crate) fn machine(hasher: &str) -> (Clock, Machine) {
         harness_open_loop_ns(&clock, Duration::from_millis(100)),
     );
     (clock, machine)
-}
-
-/// The files `--out` gets: the results contract, the CSV and the report.
-pub(crate) const OUT_FILES: &[&str] = &["results.json", "results.csv", "report.html"];
-
-/// Writes each named file of [`OUT_FILES`] in `names` into `dir`.
-pub(crate) fn write_files(
-    dir: &std::path::Path,
-    results: &mapknee_load::Results,
-    names: &[&str],
-) -> Result<(), CliError> {
-    let fail = |what: &str, e: std::io::Error| {
-        CliError::runtime(format!("cannot write {what} in '{}': {e}", dir.display()))
-    };
-    std::fs::create_dir_all(dir).map_err(|e| fail("the directory", e))?;
-    for &name in names {
-        let text = match name {
-            "results.json" => mapknee_report::json::render(results),
-            "results.csv" => mapknee_report::csv::render(results),
-            _ => mapknee_report::html(results),
-        };
-        std::fs::write(dir.join(name), text).map_err(|e| fail(name, e))?;
-    }
-    Ok(())
 }
 
 /// `--slo`, parsed: one line and exit status 2 when it is malformed.

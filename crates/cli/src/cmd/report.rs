@@ -19,7 +19,7 @@ pub(crate) fn run(args: ReportArgs) -> Result<Outcome, CliError> {
             .filter(|p| !p.as_os_str().is_empty())
             .map_or_else(|| ".".into(), |p| p.to_path_buf()),
     };
-    super::write_files(&dir, &results, &["report.html", "results.csv"])?;
+    crate::render::write_files(&dir, &results, &["report.html", "results.csv"])?;
     let table = mapknee_report::table::render(&results);
     print!("{table}");
     println!("wrote {0}/report.html and {0}/results.csv", dir.display());

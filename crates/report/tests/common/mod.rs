@@ -23,6 +23,7 @@ fn machine() -> Machine {
         line_transfer_ns: Some([35.0, 36.0, 205.0]),
         placement: None,
         harness_ns_per_op: 42.0,
+        http: None,
     }
 }
 
