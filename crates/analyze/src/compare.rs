@@ -44,7 +44,7 @@
 //!
 //! Step-level changes are reported too, as information.
 
-use mapknee_load::{open_loop_steps, Objective, Repetition, Results, Run, Step};
+use mapknee_load::{open_loop_curve, open_loop_steps, Objective, Repetition, Results, Run, Step};
 use serde::Serialize;
 
 use crate::knee::KneeRules;
@@ -334,7 +334,7 @@ impl Side<'_> {
 /// A single run read as one repetition: its knee (as analysed when it ran)
 /// and its steps' peak achieved rate and saturation.
 fn as_repetition(run: &Run) -> Repetition {
-    let steps: Vec<Step> = open_loop_steps(&run.steps).into_iter().cloned().collect();
+    let steps = open_loop_curve(&run.steps);
     repetition_of(
         &steps,
         run.knee.as_ref().map(|k| k.ops_per_sec),

@@ -38,7 +38,7 @@
 //! The rules decide; Kneedle (see [`crate::kneedle`]) then says whether the
 //! p99 curve's own knee agrees, and `analyze_run` records its answer.
 
-use mapknee_load::{baseline, first_knee, open_loop_steps, Step};
+use mapknee_load::{baseline, first_knee, open_loop_curve, Step};
 
 /// The reference for a step at rate r is the p99 at r × HALF.
 const HALF: f64 = 0.5;
@@ -214,7 +214,7 @@ pub fn open_loop_order(steps: &[Step]) -> Vec<usize> {
 /// not be sorted), or `None` when every step keeps up.
 pub fn find_knee(steps: &[Step], rules: &KneeRules) -> Option<KneeAt> {
     let order = open_loop_order(steps);
-    let curve: Vec<Step> = open_loop_steps(steps).into_iter().cloned().collect();
+    let curve = open_loop_curve(steps);
     let past = |c: &[Step], at: &Step, s: &Step| rules.past(c, at, s);
     let at = first_knee(&curve, &past)?;
     let knee = &curve[at];

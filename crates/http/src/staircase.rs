@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use mapknee_load::{first_knee, ladder, open_loop_steps, Past, Rates, Step};
+use mapknee_load::{first_knee, ladder, open_loop_curve, Past, Rates, Step};
 
 use crate::engine::{run_step, LoadShape, StepPlan, Target};
 use crate::scrape::{delta, fetch_blocking, parse};
@@ -162,7 +162,7 @@ pub fn climb(
         // confirm it: measure one rung higher, as the load engine does.
         if let (Some(&top), Some(&below)) = (rates.last(), rates.iter().rev().nth(1)) {
             for i in 0..services.len() {
-                let c = curve(&out[i].steps);
+                let c = open_loop_curve(&out[i].steps);
                 let last_past = c.last().is_some_and(|l| past(&c, l, l));
                 if last_past && first_knee(&c, past).is_none() {
                     let rung = top * top / below;
@@ -175,7 +175,7 @@ pub fn climb(
             }
         }
         for i in 0..services.len() {
-            let c = curve(&out[i].steps);
+            let c = open_loop_curve(&out[i].steps);
             let Some(k) = first_knee(&c, past) else {
                 continue;
             };
@@ -193,7 +193,7 @@ pub fn climb(
                     break;
                 };
                 out[i].steps.push(m.clone());
-                let mid_bad = past(&curve(&out[i].steps), &m, &m);
+                let mid_bad = past(&open_loop_curve(&out[i].steps), &m, &m);
                 // A bad midpoint is confirmed by a fresh step 3 % above it,
                 // as the load engine's bisection does.
                 let confirmed = mid_bad
@@ -206,7 +206,7 @@ pub fn climb(
                     )? {
                         Some(c) => {
                             out[i].steps.push(c.clone());
-                            past(&curve(&out[i].steps), &m, &c)
+                            past(&open_loop_curve(&out[i].steps), &m, &c)
                         }
                         None => false,
                     };
@@ -220,9 +220,4 @@ pub fn climb(
         }
     }
     Ok(out)
-}
-
-/// A service's open-loop steps so far, by rate: the curve the knee reads.
-fn curve(steps: &[Step]) -> Vec<Step> {
-    open_loop_steps(steps).into_iter().cloned().collect()
 }

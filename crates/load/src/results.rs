@@ -528,6 +528,12 @@ pub fn open_loop_steps(steps: &[Step]) -> Vec<&Step> {
     open
 }
 
+/// [`open_loop_steps`], owned: the curve the knee rule ([`crate::Past`])
+/// judges.
+pub fn open_loop_curve(steps: &[Step]) -> Vec<Step> {
+    open_loop_steps(steps).into_iter().cloned().collect()
+}
+
 fn one() -> u32 {
     1
 }

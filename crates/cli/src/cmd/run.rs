@@ -85,25 +85,24 @@ pub(crate) fn run_with(
                     k.rule,
                     k.bottleneck
                 ));
-            } else if let Some(last) = mapknee_load::open_loop_steps(&run.steps).last() {
-                let curve: Vec<Step> = mapknee_load::open_loop_steps(&run.steps)
-                    .into_iter()
-                    .cloned()
-                    .collect();
-                let unconfirmed = rules.past(&curve, last, last);
-                bar.println(&format!(
-                    "mapknee: {} · {}: no {}knee up to {}/s (p99 {}){}",
-                    run.map,
-                    mix.name,
-                    if unconfirmed { "confirmed " } else { "" },
-                    fmt_rate(last.target_ops_per_sec.unwrap_or(0.0)),
-                    fmt_ns(last.latency_ns.p99),
-                    if unconfirmed {
-                        ": the last step breaks a rule but nothing past it confirms it"
-                    } else {
-                        ""
-                    }
-                ));
+            } else {
+                let curve = mapknee_load::open_loop_curve(&run.steps);
+                if let Some(last) = curve.last() {
+                    let unconfirmed = rules.past(&curve, last, last);
+                    bar.println(&format!(
+                        "mapknee: {} · {}: no {}knee up to {}/s (p99 {}){}",
+                        run.map,
+                        mix.name,
+                        if unconfirmed { "confirmed " } else { "" },
+                        fmt_rate(last.target_ops_per_sec.unwrap_or(0.0)),
+                        fmt_ns(last.latency_ns.p99),
+                        if unconfirmed {
+                            ": the last step breaks a rule but nothing past it confirms it"
+                        } else {
+                            ""
+                        }
+                    ));
+                }
             }
         }
         mix_runs.retain(|r| !r.steps.is_empty());
