@@ -364,6 +364,14 @@ pub fn run_mixes(
         spec.pin = cfg.pin;
         spec
     };
+    // One probe of `kind`, recorded as run in the placement `before`.
+    let probe = |name: &str, mix: &str, kind: &MapKind, w: &Workload, before: Option<f64>| {
+        progress.step_started(name, mix, &Phase::Probe);
+        let spec = probe_spec();
+        let step = run_map_step_placed(kind, cfg.hasher, w, &spec, ctx.clock, ctx.stop, before);
+        progress.step_finished(name, mix, &Phase::Probe, &step);
+        step
+    };
     let mut probes: Vec<Vec<Vec<Step>>> = vec![vec![Vec::new(); maps.len()]; climbs.len()];
     if cfg.rates == Rates::Auto {
         for (c, taken) in climbs.iter().zip(&mut probes) {
@@ -373,16 +381,12 @@ pub fn run_mixes(
                     if ctx.stopped() {
                         return finish(climbs);
                     }
-                    progress.step_started(&names[i], mix, &Phase::Probe);
-                    let step = run_map_step(
-                        kind,
-                        cfg.hasher,
-                        c.workload,
-                        &probe_spec(),
-                        ctx.clock,
-                        ctx.stop,
-                    );
-                    progress.step_finished(&names[i], mix, &Phase::Probe, &step);
+                    let before = if placed {
+                        line_transfer_ns(ctx.clock)
+                    } else {
+                        None
+                    };
+                    let step = probe(&names[i], mix, kind, c.workload, before);
                     // The probe measured the transfer time just before it
                     // ran; only whether the cores are one is asked now.
                     if let (true, Some(ns)) = (placed, step.coherence_ns) {
@@ -480,21 +484,10 @@ pub fn run_mixes(
                             if ctx.stopped() {
                                 return finish(climbs);
                             }
-                            progress.step_started(&names[i], mix, &Phase::Probe);
                             let before = gate.as_ref().and_then(|g| {
                                 wait_tallied(g, &mut c.runs[i].placement, ctx.clock, ctx.stop)
                             });
-                            let step = run_map_step_placed(
-                                kind,
-                                cfg.hasher,
-                                c.workload,
-                                &probe_spec(),
-                                ctx.clock,
-                                ctx.stop,
-                                before,
-                            );
-                            progress.step_finished(&names[i], mix, &Phase::Probe, &step);
-                            taken[i].push(step);
+                            taken[i].push(probe(&names[i], mix, kind, c.workload, before));
                         }
                         cap = admitted(&taken[i]);
                     }
