@@ -55,27 +55,36 @@ fn every_retired_value_is_freed() {
     {
         let m: SyncMap<u64, Counted> = SyncMap::new();
         std::thread::scope(|s| {
-            for t in 0..2 {
-                let (m, live) = (&m, &live);
-                s.spawn(move || {
-                    for i in 0..n {
-                        m.store((i + t) % 97, Counted::new(i, live)); // overwrites retire values
-                        m.load(&(i % 89));
-                        if i % 5 == 0 {
-                            m.delete(&(i % 97));
+            let workers: Vec<_> = (0..2)
+                .map(|t| {
+                    let (m, live) = (&m, &live);
+                    s.spawn(move || {
+                        for i in 0..n {
+                            m.store((i + t) % 97, Counted::new(i, live)); // overwrites retire values
+                            m.load(&(i % 89));
+                            if i % 5 == 0 {
+                                m.delete(&(i % 97));
+                            }
+                            if i % 7 == 0 {
+                                m.load_or_store(i % 101, Counted::new(i, live));
+                            }
+                            if i % 11 == 0 {
+                                m.compare_and_swap(
+                                    &(i % 97),
+                                    &Counted::new(i, live),
+                                    Counted::new(i + 1, live),
+                                );
+                            }
                         }
-                        if i % 7 == 0 {
-                            m.load_or_store(i % 101, Counted::new(i, live));
-                        }
-                        if i % 11 == 0 {
-                            m.compare_and_swap(
-                                &(i % 97),
-                                &Counted::new(i, live),
-                                Counted::new(i + 1, live),
-                            );
-                        }
-                    }
-                });
+                    })
+                })
+                .collect();
+            // Joined one by one, not by the scope's end: a worker's last
+            // epoch bag (up to 64 retired values) reaches the global queue
+            // only in its thread-local destructor, which runs after the
+            // scope counts it finished; `join` waits for the thread's exit.
+            for w in workers {
+                w.join().unwrap();
             }
         });
         assert!(m.syncmap_stats().promotions > 0);
