@@ -1,7 +1,7 @@
 //! End-to-end tests of `mapknee serve` and `mapknee http` as processes,
 //! with real peers: SIGTERM under load, the `http` results contract, a real
-//! Prometheus server scraping the service, and wrk's request count against
-//! the service's own.
+//! Prometheus server scraping the service, wrk's request count against
+//! the service's own, and oha beside `mapknee http` at one fixed rate.
 //!
 //! Every process a test starts is stopped by a guard's Drop, also when the
 //! test fails.
@@ -320,6 +320,136 @@ mod peers {
             served >= wrk && served <= wrk + 4.0,
             "wrk completed {wrk}, the service counted {served}"
         );
+    }
+
+    /// oha (open loop, `--latency-correction`, the same intended-start
+    /// rule as `mapknee http`) and `mapknee http` offer the same fixed rate
+    /// of PUTs to one service whose store takes 20 ms per write. Nothing
+    /// here is timed: the assertions are counts and causal bounds. Each
+    /// generator sent exactly what the service counted, got only 200s,
+    /// and reported a p50 no lower than the store's 20 ms; oha's mean is
+    /// no lower than the service's own mean handler time for the very same
+    /// requests (a request cannot finish before the handler does). The
+    /// two generators' p50/p99 are printed side by side.
+    #[test]
+    fn oha_and_mapknee_http_agree_at_a_fixed_rate() {
+        if !tool_runs(
+            "oha",
+            "--version",
+            "cargo install oha --version 1.16.0 --locked --no-default-features --features native-tls",
+        ) {
+            return;
+        }
+        const STORE_NS: f64 = 20e6;
+        let svc = Serve::start(&[
+            "--map",
+            "rwlock",
+            "--store",
+            "sim:20ms",
+            "--seed",
+            "100",
+            "--workers",
+            "2",
+        ]);
+        let count =
+            "mapknee_http_request_duration_seconds_count{route=\"put_order\",status=\"200\"}";
+        let sum = "mapknee_http_request_duration_seconds_sum{route=\"put_order\",status=\"200\"}";
+        let puts = || {
+            let m = get(svc.addr, "/metrics").1;
+            (
+                metric(&m, count).unwrap_or(0.0),
+                metric(&m, sum).unwrap_or(0.0),
+            )
+        };
+
+        // oha: 40 PUTs at 20/s from intended start, JSON out.
+        let (count0, sum0) = puts();
+        let out = Command::new("oha")
+            .args(["-n", "40", "-q", "20", "-c", "2", "--latency-correction"])
+            .args(["--no-tui", "--output-format", "json", "-m", "PUT"])
+            .args(["-H", "content-type: application/json"])
+            .args(["-d", r#"{"customer":"c1","items":2,"total_cents":500}"#])
+            .arg(format!("{}/orders/7", svc.url()))
+            .output()
+            .expect("oha runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let oha: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!("oha's JSON: {e}\n{}", String::from_utf8_lossy(&out.stdout))
+        });
+        let (count1, sum1) = puts();
+        assert_eq!(
+            oha["statusCodeDistribution"]["200"].as_u64(),
+            Some(40),
+            "{oha}"
+        );
+        assert_eq!(count1 - count0, 40.0, "the service counted oha's PUTs");
+        let seconds = |v: &Value| v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"));
+        let oha_p50 = seconds(&oha["latencyPercentiles"]["p50"]) * 1e9;
+        let oha_p99 = seconds(&oha["latencyPercentiles"]["p99"]) * 1e9;
+        let oha_mean = seconds(&oha["summary"]["average"]) * 1e9;
+        let handler_mean = (sum1 - sum0) / 40.0 * 1e9;
+        assert!(
+            handler_mean >= STORE_NS,
+            "the store's delay: {handler_mean} ns"
+        );
+        assert!(oha_p50 >= STORE_NS, "oha's p50 {oha_p50} ns");
+        assert!(
+            oha_mean >= handler_mean,
+            "oha's mean {oha_mean} ns below the handler's {handler_mean} ns"
+        );
+
+        // mapknee http: the same rate, PUTs only, one 2 s step.
+        let dir = scratch("oha-agreement");
+        let status = Command::new(env!("CARGO_BIN_EXE_mapknee"))
+            .args([
+                "http",
+                "--url",
+                &svc.url(),
+                "--rates",
+                "20",
+                "--mix",
+                "0/100/0",
+            ])
+            .args(["--step", "2s", "--warmup", "100ms", "--connections", "2"])
+            .args(["--cores", "off", "--out"])
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let (count2, _) = puts();
+        let results: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap())
+                .unwrap();
+        let step = &results["runs"][0]["steps"][0];
+        let ops = step["ops"].as_f64().unwrap();
+        assert_eq!(ops, 40.0, "20/s for 2 s: {step}");
+        assert_eq!(step["counters"]["status_2xx"].as_f64(), Some(ops), "{step}");
+        assert_eq!(step["counters"]["errors"].as_f64(), Some(0.0), "{step}");
+        // The service counted the step's requests and the warm-up's.
+        assert_eq!(
+            step["counters"]["server_requests"].as_f64(),
+            Some(count2 - count1),
+            "{step}"
+        );
+        let ours_p50 = step["latency_ns"]["p50"].as_f64().unwrap();
+        let ours_p99 = step["latency_ns"]["p99"].as_f64().unwrap();
+        assert!(ours_p50 >= STORE_NS, "mapknee http's p50 {ours_p50} ns");
+        println!(
+            "PUT at 20/s against a 20 ms store: oha p50 {:.2} ms p99 {:.2} ms; mapknee http p50 {:.2} ms p99 {:.2} ms; ratio (mapknee/oha) p50 {:.3} p99 {:.3}; service handler mean {:.2} ms",
+            oha_p50 / 1e6,
+            oha_p99 / 1e6,
+            ours_p50 / 1e6,
+            ours_p99 / 1e6,
+            ours_p50 / oha_p50,
+            ours_p99 / oha_p99,
+            handler_mean / 1e6
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// A real Prometheus server scrapes `mapknee serve`; its HTTP query API
