@@ -102,6 +102,77 @@ fn trace_probe_counts_equal_the_counters_in_every_step() {
     assert!(misses > 0, "no syncmap_miss probe fired");
 }
 
+/// GoMap's growth probes against its own counters: bpftrace attached to one
+/// growth from empty (`growth --child`, the process `growth` starts per
+/// map) counts `gomap_grow_start` and `gomap_grow_end` hits and sums
+/// `gomap_evacuate`'s argument; the growth's JSON says how many growths
+/// and evacuated buckets the map counted. (A staircase never grows a map:
+/// the engine presizes it, so `trace` cannot check these probes.)
+#[test]
+fn growth_probes_equal_gomaps_growth_counters() {
+    if let Some(why) = skip("bpftrace") {
+        eprintln!("SKIPPED growth_probes_equal_gomaps_growth_counters: {why}");
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_mapknee");
+    for map in ["gomap", "gomap-rwlock"] {
+        let script = format!(
+            "usdt:{bin}:mapknee:gomap_grow_start {{ @starts = count(); @doubling_from[arg0] = count(); }} \
+             usdt:{bin}:mapknee:gomap_evacuate {{ @evacuated = sum(arg0); }} \
+             usdt:{bin}:mapknee:gomap_grow_end {{ @ends = count(); }}"
+        );
+        let out = Command::new("bpftrace")
+            .args(["-e", &script, "-c"])
+            .arg(format!(
+                "{bin} growth --child --maps {map} --inserts 100000"
+            ))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "bpftrace failed: {}\n{text}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let run: Value = text
+            .lines()
+            .find_map(|l| serde_json::from_str(l.trim()).ok().filter(Value::is_object))
+            .unwrap_or_else(|| panic!("no growth JSON in:\n{text}"));
+        let probe = |name: &str| -> u64 {
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("@{name}: "))?.trim().parse().ok())
+                .unwrap_or(0)
+        };
+        let doublings_from: Vec<u64> = text
+            .lines()
+            .filter_map(|l| {
+                l.strip_prefix("@doubling_from[")?
+                    .split_once(']')?
+                    .0
+                    .parse()
+                    .ok()
+            })
+            .collect();
+        let (starts, ends, evacuated) = (probe("starts"), probe("ends"), probe("evacuated"));
+        println!(
+            "{map}: probes grow_start {starts}, grow_end {ends}, evacuated {evacuated}; counters growths {}, buckets_evacuated {}",
+            run["growths"], run["buckets_evacuated"]
+        );
+        assert!(starts > 0, "no growth probe fired:\n{text}");
+        assert_eq!(Some(starts), run["growths"].as_u64(), "{run}");
+        assert_eq!(Some(evacuated), run["buckets_evacuated"].as_u64(), "{run}");
+        // A growth still in progress at the end has started, not ended.
+        assert!(
+            ends == starts || ends + 1 == starts,
+            "{starts} starts, {ends} ends"
+        );
+        // From empty, every growth doubles: old B runs 0, 1, 2, … once each.
+        let mut from = doublings_from.clone();
+        from.sort_unstable();
+        assert_eq!(from, (0..starts).collect::<Vec<_>>(), "{text}");
+    }
+}
+
 #[test]
 fn profile_writes_a_flame_graph_into_the_report() {
     if let Some(why) = skip("perf") {

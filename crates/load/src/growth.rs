@@ -124,6 +124,12 @@ pub struct GrowthRun {
     /// Growths the map counted (doublings + same-size), or `null` when the
     /// map does not count them.
     pub growths: Option<u64>,
+    /// Old buckets the map moved into a new array while it grew (GoMap's
+    /// incremental evacuation), or `null` when the map does not count them
+    /// (*extension*). `mapknee trace`'s tracers see the same amount as the
+    /// sum of the `gomap_evacuate` probe's argument.
+    #[serde(default)]
+    pub buckets_evacuated: Option<u64>,
     /// The round this growth ran in, counted from 1; `null` for a growth
     /// made outside [`study`] (*extension*).
     #[serde(default)]
@@ -292,6 +298,7 @@ fn run_of(
         p99_insert_ns: p99,
         p9999_insert_ns: p9999,
         growths: None,
+        buckets_evacuated: None,
         round: None,
     }
 }
@@ -327,6 +334,7 @@ pub fn grow(map: &GrowthMap, keys: &[u64], threads: usize) -> Result<GrowthRun, 
             let g = m.growth_stats();
             Ok(GrowthRun {
                 growths: Some(g.doublings + g.same_size),
+                buckets_evacuated: Some(g.buckets_evacuated),
                 ..run_of(map, keys.len(), 1, total, &lat)
             })
         }
@@ -451,9 +459,10 @@ impl MapVisitor<u64, u64> for Visit<'_> {
         })?;
         let total = clock.delta_as_nanos(start, end);
         assert_eq!(m.len(), keys.len(), "{} lost keys", map.name());
-        let growths = m.stats().growth.map(|g| g.doublings + g.same_size);
+        let growth = m.stats().growth;
         Ok(GrowthRun {
-            growths,
+            growths: growth.map(|g| g.doublings + g.same_size),
+            buckets_evacuated: growth.map(|g| g.buckets_evacuated),
             ..run_of(map, keys.len(), threads, total, &lat)
         })
     }
@@ -602,6 +611,7 @@ mod tests {
             p99_insert_ns: 1,
             p9999_insert_ns: 2,
             growths: None,
+            buckets_evacuated: None,
             round: None,
         }
     }

@@ -518,6 +518,7 @@ mod tests {
             p99_insert_ns: 50,
             p9999_insert_ns: 60,
             growths: None,
+            buckets_evacuated: None,
             round: Some(round),
         }
     }
