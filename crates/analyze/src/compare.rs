@@ -28,7 +28,11 @@
 //!
 //! **With fewer than [`MIN_REPETITIONS`] per side** no change is called
 //! significant: the interval is still shown with its (low) coverage, but
-//! the verdict rests on the threshold alone and says so ([`Basis`]).
+//! the verdict rests on the threshold alone and says so ([`Basis`]). With
+//! two or more repetitions a side, a threshold-only change must also
+//! separate them: every repetition of one side beyond every one of the
+//! other. A median past the threshold while the repetitions interleave is
+//! the noise they measured.
 //!
 //! **With single runs** no noise is measured. The verdict then rests on the
 //! threshold alone, on the run's most robust figure: the knee rate when
@@ -543,6 +547,20 @@ fn knee_figures(
         .collect()
 }
 
+/// Whether every repetition on one side lies beyond every one on the
+/// other, in the direction of `change_pct` (positive: `new` higher).
+fn separated(base: &[f64], new: &[f64], change_pct: f64) -> bool {
+    let lo = |x: &[f64]| x.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = |x: &[f64]| x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if change_pct > 0.0 {
+        lo(new) > hi(base)
+    } else if change_pct < 0.0 {
+        hi(new) < lo(base)
+    } else {
+        false
+    }
+}
+
 /// Whether a figure has enough repetitions for its interval to decide.
 fn enough(f: &FigureChange) -> bool {
     f.repetitions.iter().all(|&n| n >= MIN_REPETITIONS)
@@ -572,6 +590,20 @@ fn judge(f: &mut FigureChange, base: &[f64], new: &[f64], confidence: f64, thres
         }
         Figure::PreKneeP99 => classify(-f.change_pct, None, threshold),
     };
+    // Threshold only, with repetitions on both sides: the change counts
+    // only if the repetitions do not overlap. Their spread is noise the
+    // runs measured; a median that moved past the threshold while the
+    // repetitions still interleave is that noise, not a change. (With 3
+    // vs 3, complete separation is the most extreme ranking, chance 1 in
+    // 10 when nothing changed; the threshold must be passed as well.)
+    if f.basis == Basis::ThresholdOnly
+        && base.len() >= 2
+        && new.len() >= 2
+        && f.verdict != Verdict::WithinNoise
+        && !separated(base, new, f.change_pct)
+    {
+        f.verdict = Verdict::WithinNoise;
+    }
     // A lower bound on the side that came out lower proves nothing: the
     // true value may lie above the other side's.
     let [base_bounds, new_bounds] = f.lower_bounds;

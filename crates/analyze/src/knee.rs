@@ -27,9 +27,12 @@
 //! With `--repeat`, steps and base are both the median-p99 repetition of
 //! their rate: the same statistic on both sides of the comparison.
 //!
-//! The knee is the first step, by offered rate, past its line *and
+//! The knee step is the first step, by offered rate, past its line *and
 //! confirmed*: the next higher step — a fresh measurement — is past the
-//! same line too ([`mapknee_load::first_knee`]). One isolated p99 spike (a
+//! same line too ([`mapknee_load::first_knee`]). The knee *rate* is where
+//! the p99 crosses the line between the step below and the knee step
+//! ([`crossing_rate`]), not the knee step's own rate, which would round
+//! every knee up to the next rate measured. One isolated p99 spike (a
 //! preemption on a shared machine) is not a knee, and neither is a bad last
 //! step: nothing confirmed it. When both rules fire on the knee step the
 //! rule reads `p99x3+throughput`. Steps cut short by Ctrl-C and closed-loop
@@ -189,12 +192,65 @@ pub fn step_rules(curve: &[Step], at: &Step, step: &Step, rules: &KneeRules) -> 
 }
 
 /// Where the knee is in a run's steps.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct KneeAt {
     /// Index of the knee step in the slice given to [`find_knee`].
     pub index: usize,
     /// The rule(s) that fired, e.g. `p99x3`, `throughput`, `p99x3+throughput`.
     pub rule: String,
+    /// The knee rate, txn/s: where the p99 reaches the knee step's line,
+    /// between the step below and the knee step ([`crossing_rate`]).
+    pub ops_per_sec: f64,
+}
+
+/// The rate at which the p99 crosses J × its line, read between the step
+/// below the knee (`curve[at − 1]`) and the knee step (`curve[at]`): the
+/// ratio p99 / (J × line) of each, interpolated on log-log axes to 1.
+///
+/// Why not the knee step's rate: the knee lies somewhere between the two
+/// steps, and reporting the upper one rounds it up by a whole rate
+/// interval. Two runs whose p99 curves are all but equal then report knees
+/// a whole interval apart (a ladder's rates are ~1.2–1.5× apart) as soon as
+/// one step lands on the other side of its line. The crossing moves with
+/// the curve, not in jumps.
+///
+/// The knee step's own rate when there is no step below, when the step
+/// below is past its own line already (an unconfirmed spike), or when only
+/// the throughput rule fired (no p99 crossing to read).
+///
+/// ```
+/// # use mapknee_load::{Percentiles, Step};
+/// # let step = |rate: f64, p99| Step { target_ops_per_sec: Some(rate), ops: 1,
+/// #     achieved_ops_per_sec: rate, duration_s: 1.0,
+/// #     latency_ns: Percentiles { p99, ..Default::default() }, ..Default::default() };
+/// use mapknee_analyze::knee::{crossing_rate, KneeRules};
+/// // Base 1,000 ns, line 3,000 ns. 4k: 1,500 (half of it); 8k: 6,000
+/// // (twice it; its reference, the p99 at 4k, is 1,500): the crossing is
+/// // halfway on log axes, at 4k × 2^0.5.
+/// let curve = [step(1e3, 1_000), step(2e3, 1_000), step(4e3, 1_500), step(8e3, 9_000)];
+/// let k = crossing_rate(&curve, 3, &KneeRules::default());
+/// assert_eq!(k.round(), (4e3 * 2f64.sqrt()).round());
+/// ```
+pub fn crossing_rate(curve: &[Step], at: usize, rules: &KneeRules) -> f64 {
+    let knee = &curve[at];
+    let rate = knee.target_ops_per_sec.unwrap_or(knee.achieved_ops_per_sec);
+    let Some(below) = at.checked_sub(1).map(|i| &curve[i]) else {
+        return rate;
+    };
+    // p99 over J × its own line; `None` without a reference.
+    let ratio = |s: &Step| -> Option<f64> {
+        let line = reference_p99_ns(curve, s)?.max(s.floor_p99_ns.unwrap_or(0) as f64);
+        (line > 0.0).then(|| s.rule_p99_ns().max(1) as f64 / (rules.p99_factor * line))
+    };
+    let (Some(r0), Some(r1), Some(lo)) = (ratio(below), ratio(knee), below.target_ops_per_sec)
+    else {
+        return rate;
+    };
+    if r0 >= 1.0 || r1 < 1.0 || lo <= 0.0 || rate <= lo {
+        return rate;
+    }
+    let t = (1.0 / r0).ln() / (r1 / r0).ln();
+    (lo.ln() + t * (rate / lo).ln()).exp()
 }
 
 /// Indices of the open-loop steps not cut short, by offered rate: the
@@ -220,6 +276,7 @@ pub fn find_knee(steps: &[Step], rules: &KneeRules) -> Option<KneeAt> {
     let knee = &curve[at];
     Some(KneeAt {
         index: order[at],
+        ops_per_sec: crossing_rate(&curve, at, rules),
         rule: step_rules(&curve, knee, knee, rules)
             .iter()
             .map(|&r| rules.name(r))
@@ -252,6 +309,48 @@ mod tests {
         ];
         let k = find_knee(&steps, &KneeRules::default()).unwrap();
         assert_eq!((k.index, k.rule.as_str()), (3, "p99x3"));
+    }
+
+    #[test]
+    fn the_knee_rate_is_where_the_p99_crosses_its_line() {
+        // Base 1,100, line 3,300 at 3e4 and 4e4 (their half-rate p99s are
+        // lower). 3e4: 1,650 (half the line); 4e4: 6,600 (twice it): the
+        // crossing is halfway between on log axes.
+        let steps = vec![
+            step(1e4, 1e4, 1_000),
+            step(2e4, 2e4, 1_100),
+            step(3e4, 3e4, 1_650),
+            step(4e4, 4e4, 6_600),
+            step(5e4, 5e4, 9_000),
+        ];
+        let k = find_knee(&steps, &KneeRules::default()).unwrap();
+        assert_eq!(k.index, 3);
+        assert!((k.ops_per_sec - (3e4f64 * 4e4).sqrt()).abs() < 1.0, "{k:?}");
+        // Moving the step below closer to the line moves the knee with it,
+        // continuously, towards the step below.
+        let mut closer = steps.clone();
+        closer[2] = step(3e4, 3e4, 3_000);
+        let c = find_knee(&closer, &KneeRules::default()).unwrap();
+        assert_eq!(c.index, 3);
+        assert!(
+            c.ops_per_sec > 3e4 && c.ops_per_sec < k.ops_per_sec,
+            "{c:?}"
+        );
+    }
+
+    #[test]
+    fn a_knee_by_throughput_alone_is_its_steps_rate() {
+        let steps = vec![
+            step(1e4, 1e4, 1_000),
+            step(2e4, 2e4, 1_000),
+            step(3e4, 2.5e4, 1_000),
+            step(4e4, 2.6e4, 1_000),
+        ];
+        let k = find_knee(&steps, &KneeRules::default()).unwrap();
+        assert_eq!(
+            (k.index, k.rule.as_str(), k.ops_per_sec),
+            (2, "throughput", 3e4)
+        );
     }
 
     #[test]

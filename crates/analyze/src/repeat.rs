@@ -122,7 +122,7 @@ pub fn repetition_figures(
     reps.iter()
         .filter(|r| r.len() >= 2)
         .map(|r| {
-            let knee = find_knee(r, rules).and_then(|k| r[k.index].target_ops_per_sec);
+            let knee = find_knee(r, rules).map(|k| k.ops_per_sec);
             let mut figures = repetition_of(r, knee, rules);
             if let Some(slo) = slo_capacity(r, objective, rules) {
                 // Never met counts as 0: compare reads it as the worst.
@@ -214,7 +214,10 @@ mod tests {
         let figures = repetition_figures(&steps, &KneeRules::default(), &objective);
         let mut knees: Vec<f64> = figures.iter().map(|r| r.knee_ops_per_sec).collect();
         knees.sort_by(f64::total_cmp);
-        assert_eq!(knees, vec![3e3, 4e3]);
+        // Each where its p99 crosses the line, between the step below and
+        // the knee step.
+        assert!(knees[0] > 2e3 && knees[0] < 3e3, "{knees:?}");
+        assert!(knees[1] > 3e3 && knees[1] < 4e3, "{knees:?}");
         assert!(figures.iter().all(|r| r.knee_found));
         assert!(figures.iter().all(|r| r.peak_achieved_ops_per_sec == 5e3));
         assert!(figures.iter().all(|r| !r.saturated), "every step kept up");

@@ -266,7 +266,8 @@ pub fn run(results: &Results) -> String {
          knee: first step whose typical p99 (median of its 10 ms windows' p99) is ≥ 3× its \
          reference (the larger of the base's and the map's own p99 at half the rate) and the \
          noise floor's (p99x3), or that completed < 95 % of its arrivals (throughput), \
-         confirmed by a fresh step past it; base: the median of the three lowest steps.\n\
+         confirmed by a fresh step past it; the knee rate is where the p99 crosses that line \
+         between the step below and that step (log-log); base: the median of the three lowest steps.\n\
          SLO capacity (p99 ≤ 1 ms unless --slo says otherwise: a map call's share of a service \
          request's few-ms budget): the highest offered rate kept up with (≥ 95 % of arrivals) with \
          the objective's percentile of the step (for p99, the column above) within it, confirmed by the next step as a \

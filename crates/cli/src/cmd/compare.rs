@@ -261,7 +261,9 @@ fn table(c: &Comparison) -> String {
             c.confidence * 100.0,
             family * 100.0
         ),
-        _ => "a figure changed when its change passes the threshold".into(),
+        _ => "a figure changed when its change passes the threshold and, with repetitions, \
+              they do not overlap"
+            .into(),
     };
     // Say so when every figure behind the verdict rests on the threshold alone.
     let by_threshold = c.verdict != Verdict::WithinNoise
