@@ -179,8 +179,7 @@ pub fn step_rules(curve: &[Step], at: &Step, step: &Step, rules: &KneeRules) -> 
     if step.interrupted || step.target_ops_per_sec.is_none() {
         return fired;
     }
-    if let Some(reference) = reference_p99_ns(curve, at) {
-        let line = reference.max(step.floor_p99_ns.unwrap_or(0) as f64);
+    if let Some(line) = line_ns(curve, at, step) {
         if step.ops > 0 && step.rule_p99_ns() as f64 >= rules.p99_factor * line {
             fired.push(Rule::P99);
         }
@@ -189,6 +188,12 @@ pub fn step_rules(curve: &[Step], at: &Step, step: &Step, rules: &KneeRules) -> 
         fired.push(Rule::Throughput);
     }
     fired
+}
+
+/// The p99 (ns) that J times marks the knee for `step`, drawn at `at`:
+/// the reference there, or the noise floor at `step`'s rate if higher.
+fn line_ns(curve: &[Step], at: &Step, step: &Step) -> Option<f64> {
+    Some(reference_p99_ns(curve, at)?.max(step.floor_p99_ns.unwrap_or(0) as f64))
 }
 
 /// Where the knee is in a run's steps.
@@ -239,7 +244,7 @@ pub fn crossing_rate(curve: &[Step], at: usize, rules: &KneeRules) -> f64 {
     };
     // p99 over J × its own line; `None` without a reference.
     let ratio = |s: &Step| -> Option<f64> {
-        let line = reference_p99_ns(curve, s)?.max(s.floor_p99_ns.unwrap_or(0) as f64);
+        let line = line_ns(curve, s, s)?;
         (line > 0.0).then(|| s.rule_p99_ns().max(1) as f64 / (rules.p99_factor * line))
     };
     let (Some(r0), Some(r1), Some(lo)) = (ratio(below), ratio(knee), below.target_ops_per_sec)
