@@ -389,7 +389,7 @@ pub(crate) struct HttpArgs {
     /// Measured time per step.
     #[arg(long, value_name = "DUR", default_value = "2s")]
     pub(crate) step: String,
-    /// Warm-up per step.
+    /// Warm-up per step (0s: none).
     #[arg(long, value_name = "DUR", default_value = "500ms")]
     pub(crate) warmup: String,
     /// Closed-loop capacity probe per service (auto).

@@ -207,7 +207,17 @@ mod bad_input {
     fn bad_durations_and_values() {
         rejects(&["run", "--step", "fast"], "bad duration");
         rejects(&["run", "--step", "-1s"], "bad duration");
-        rejects(&["scale", "--duration", "0s"], "bad duration");
+        rejects(
+            &["scale", "--duration", "0s"],
+            "'0s' must be greater than zero",
+        );
+        // A zero warm-up is a request, not a misspelling: `http` takes it
+        // and goes on to the next check; a bad unit is still refused.
+        rejects(
+            &["http", "--spawn", "--warmup", "0s", "--step", "10ms"],
+            "--step and --probe must be at least 100ms",
+        );
+        rejects(&["http", "--spawn", "--warmup", "0parsecs"], "bad duration");
         rejects(&["run", "--prefill", "2"], "prefill");
         rejects(&["run", "--dist", "zipf:-1"], "zipf");
         rejects(&["run", "--keys", "0"], "keys");

@@ -378,7 +378,12 @@ pub fn parse_duration(s: &str) -> Result<Duration, ParseMapError> {
         _ => return Err(bad()),
     };
     let secs = value * scale;
-    if !secs.is_finite() || secs <= 0.0 || secs > 1e9 {
+    if secs == 0.0 {
+        return Err(ParseMapError(format!(
+            "duration '{s}' must be greater than zero"
+        )));
+    }
+    if !secs.is_finite() || secs > 1e9 {
         return Err(bad());
     }
     Ok(Duration::from_secs_f64(secs))

@@ -138,7 +138,7 @@ pub(crate) fn page(results: &Results) -> String {
     } else {
         summary(&mut o, &mixes, &colors, results.slo.as_ref());
         for (i, (mix, runs)) in mixes.iter().enumerate() {
-            run_section(&mut o, i, mix, runs, &colors, results.slo.as_ref());
+            run_section(&mut o, i, mix, runs, &colors, results);
         }
     }
     w!(
@@ -446,16 +446,23 @@ fn run_section(
     mix: &str,
     runs: &[&Run],
     colors: &Colors,
-    objective: Option<&Objective>,
+    results: &Results,
 ) {
+    let objective = results.slo.as_ref();
     w!(
         o,
         r#"<section class="mix" id="{}"><h2>Mix: {}</h2>"#,
         mix_id(i, mix),
         escape(mix)
     );
-    if let Some(r) = runs.first() {
-        workload(o, r);
+    match (runs.first(), &results.machine.http) {
+        (Some(r), Some(h)) => w!(
+            o,
+            r#"<p class="note">{}</p>"#,
+            escape(&crate::table::http_words(h, &r.arrivals))
+        ),
+        (Some(r), None) => workload(o, r),
+        (None, _) => {}
     }
     let cut: usize = runs
         .iter()

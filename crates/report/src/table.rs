@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use mapknee_load::{Decay, Machine, Objective, Results, Run};
+use mapknee_load::{Decay, HttpSetup, Machine, Objective, Results, Run};
 
 use crate::short::{fmt_ns, fmt_rate};
 
@@ -63,12 +63,24 @@ fn machine_line(m: &Machine) -> String {
     )
 }
 
-fn mix_title(r: &Run) -> String {
+fn mix_title(r: &Run, http: Option<&HttpSetup>) -> String {
+    if let Some(h) = http {
+        return format!("{} ({})", r.mix.name, http_words(h, &r.arrivals));
+    }
     let m = &r.mix;
     format!(
         "{} (get {} / insert {} / get_or_insert {} / remove {}) · {} threads · {} keys {}, prefill {} · {} txn of {} op",
         m.name, m.get, m.insert, m.get_or_insert, m.remove, r.threads, r.keys, r.dist, r.prefill,
         r.arrivals, r.ops_per_txn
+    )
+}
+
+/// What an `http` run offered, in its own terms: requests, connections
+/// and the service's store, not a map's threads, keys and prefill.
+pub(crate) fn http_words(h: &HttpSetup, arrivals: &str) -> String {
+    format!(
+        "HTTP requests {} · {} connections · {} generator threads · store {} · {} arrivals",
+        h.request_mix, h.connections, h.generator_threads, h.store, arrivals
     )
 }
 
@@ -136,7 +148,11 @@ pub fn run(results: &Results) -> String {
     }
     for mix in mixes {
         let runs: Vec<&Run> = results.runs.iter().filter(|r| r.mix.name == mix).collect();
-        let _ = writeln!(out, "\n{}", mix_title(runs[0]));
+        let _ = writeln!(
+            out,
+            "\n{}",
+            mix_title(runs[0], results.machine.http.as_ref())
+        );
         // Rows: the ladder (refinement steps are per map; they show in the
         // knee lines and the JSON).
         let mut rates: Vec<f64> = Vec::new();

@@ -463,3 +463,36 @@ mod objective {
         assert!(!text.contains("base p99") && !text.contains("latency objective"));
     }
 }
+
+/// An `http` result is described in its own terms: the table's and the
+/// page's workload lines name requests, connections and the store, not
+/// the map workload's threads, keys and prefill (which the HTTP run does
+/// not have).
+#[test]
+fn http_results_describe_requests_not_a_map_workload() {
+    let mut results = common::run_results();
+    results.machine.http = Some(mapknee_load::HttpSetup {
+        generator_cores: vec![0],
+        service_cores: vec![1],
+        placement: "split".into(),
+        connections: 64,
+        generator_threads: 4,
+        store: "sqlite:memory".into(),
+        request_mix: "get=90,put=5,delete=5,miss=0.05".into(),
+        spawned: true,
+        errors: 0,
+    });
+    let words = "HTTP requests get=90,put=5,delete=5,miss=0.05 · 64 connections · 4 generator threads · store sqlite:memory";
+    let text = mapknee_report::table::render(&results);
+    assert!(text.contains(words), "{text}");
+    assert!(!text.contains("prefill"), "{text}");
+    let html = mapknee_report::html(&results);
+    assert!(html.contains(words), "{html}");
+    assert!(!html.contains("prefilled"), "{html}");
+    // A map run keeps its workload line.
+    let text = mapknee_report::table::render(&common::run_results());
+    assert!(
+        text.contains("prefill") && !text.contains("HTTP requests"),
+        "{text}"
+    );
+}

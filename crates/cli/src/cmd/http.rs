@@ -173,6 +173,19 @@ fn duration(flag: &str, v: &str) -> Result<Duration, CliError> {
     mapknee_maps::parse_duration(v).map_err(|e| CliError::usage(format!("{flag}: {e}")))
 }
 
+/// A duration that may be zero (`--warmup 0s`: no warm-up at all).
+fn duration_or_zero(flag: &str, v: &str) -> Result<Duration, CliError> {
+    let zero = v
+        .trim()
+        .trim_end_matches(|c: char| c.is_alphabetic() || c == 'µ');
+    if !zero.is_empty() && zero.parse::<f64>() == Ok(0.0) {
+        // Still a duration: the unit must be one parse_duration knows.
+        duration(flag, &v.replacen(zero, "1", 1))?;
+        return Ok(Duration::ZERO);
+    }
+    duration(flag, v)
+}
+
 pub(crate) fn run(args: HttpArgs) -> Result<Outcome, CliError> {
     let started = Instant::now();
     if args.url.is_none() && !args.spawn {
@@ -212,7 +225,7 @@ pub(crate) fn run(args: HttpArgs) -> Result<Outcome, CliError> {
     }
     let (step, warmup, probe) = (
         duration("--step", &args.step)?,
-        duration("--warmup", &args.warmup)?,
+        duration_or_zero("--warmup", &args.warmup)?,
         duration("--probe", &args.probe)?,
     );
     if step < Duration::from_millis(100) || probe < Duration::from_millis(100) {

@@ -57,7 +57,7 @@ fn bad_names_give_one_line_errors() {
         ("sharded:1000000", "bad shard count"),
         ("synthetic", "needs a hold duration"),
         ("synthetic:fast", "bad duration 'fast'"),
-        ("synthetic:0ns", "bad duration"),
+        ("synthetic:0ns", "must be greater than zero"),
         ("rwlock:2", "takes no parameter"),
         #[cfg(feature = "peers")]
         ("dashmap:4", "takes no parameter"),
