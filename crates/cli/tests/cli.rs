@@ -113,6 +113,27 @@ mod contract {
         let lines: Vec<&str> = csv.lines().collect();
         assert!(lines[0].starts_with("map,mix,threads,"));
         assert_eq!(lines.len(), 1 + 2 * 2, "header + 2 maps × 2 steps");
+        let header: Vec<&str> = lines[0].split(',').collect();
+        for row in &lines[1..] {
+            assert_eq!(row.split(',').count(), header.len(), "{row}");
+        }
+        // The columns the knee and SLO are judged from are there, equal to
+        // the JSON's (first run, first step).
+        let col = |name: &str| {
+            let i = header
+                .iter()
+                .position(|h| *h == name)
+                .unwrap_or_else(|| panic!("no {name}"));
+            lines[1].split(',').nth(i).unwrap().to_string()
+        };
+        let step = &v["runs"][0]["steps"][0];
+        assert_eq!(col("typical_p99_ns"), step["typical_p99_ns"].to_string());
+        assert_eq!(
+            col("capacity_ops_per_sec"),
+            v["runs"][0]["capacity_ops_per_sec"]
+                .as_f64()
+                .map_or(String::new(), |c| format!("{c:.1}"))
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -41,7 +41,9 @@ pub fn render(results: &Results) -> String {
         "map,mix,threads,keys,prefill,dist,ops_per_txn,target_ops_per_sec,achieved_ops_per_sec,ops,\
          p50_ns,p90_ns,p99_ns,p999_ns,max_ns,mean_ns,\
          service_p50_ns,service_p90_ns,service_p99_ns,service_p999_ns,service_max_ns,service_mean_ns,\
-         refine,interrupted,bottleneck,knee_ops_per_sec,knee_rule,knee_bottleneck\n",
+         refine,interrupted,bottleneck,knee_ops_per_sec,knee_rule,knee_bottleneck,\
+         typical_p99_ns,floor_p99_ns,coherence_ns,in_reference_placement,\
+         capacity_ops_per_sec,slo_ops_per_sec\n",
     );
     for r in &results.runs {
         let (knee_rate, knee_rule, knee_b) = match &r.knee {
@@ -52,11 +54,21 @@ pub fn render(results: &Results) -> String {
             ),
             None => Default::default(),
         };
+        let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.1}"));
+        let capacity = opt(r.capacity_ops_per_sec);
+        let slo = opt(r.slo.as_ref().and_then(|c| c.ops_per_sec));
         for s in &r.steps {
+            let whole = |v: Option<u64>| v.map_or(String::new(), |v| v.to_string());
+            // Empty when the run kept no placement record or the step no
+            // line-transfer reading.
+            let placed = match (&r.placement, s.coherence_ns) {
+                (Some(p), Some(ns)) => (p.band_ns[0] <= ns && ns <= p.band_ns[1]).to_string(),
+                _ => String::new(),
+            };
             let (l, v) = (&s.latency_ns, &s.service_ns);
             let _ = writeln!(
                 out,
-                "{},{},{},{},{},{},{},{},{:.1},{},{},{},{},{},{},{:.1},{},{},{},{},{},{:.1},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{:.1},{},{},{},{},{},{},{:.1},{},{},{},{},{},{:.1},{},{},{},{},{},{},{},{},{},{},{},{}",
                 field(&r.map),
                 field(&r.mix.name),
                 r.threads,
@@ -85,6 +97,12 @@ pub fn render(results: &Results) -> String {
                 knee_rate,
                 field(&knee_rule),
                 field(&knee_b),
+                whole(s.typical_p99_ns),
+                whole(s.floor_p99_ns),
+                opt(s.coherence_ns),
+                placed,
+                capacity,
+                slo,
             );
         }
     }
