@@ -4,7 +4,7 @@
 //! median p99 (and the coverage it actually has) and the median achieved
 //! rate.
 
-use mapknee_load::{median_step, Objective, Repetition, Run, Step};
+use mapknee_load::{median_step, Objective, Placement, Repetition, Run, Step};
 
 use crate::knee::{find_knee, KneeRules};
 use crate::slo::slo_capacity;
@@ -17,7 +17,9 @@ use crate::stats::{median, median_ci};
 pub const CONFIDENCE: f64 = 0.95;
 
 /// Folds repeated steps (same offered rate) of `run` into one each.
-/// Steps seen once are left as they are.
+/// Steps seen once are left as they are. When the run was held to a
+/// reference placement, only a rate's repetitions measured in it are
+/// folded, if any was ([`Placement::placed`]); `repeats` counts those.
 ///
 /// ```
 /// # use mapknee_load::{Percentiles, Step};
@@ -27,7 +29,7 @@ pub const CONFIDENCE: f64 = 0.95;
 /// #   counters: Default::default(), timeline: vec![], duration_s: 1.0, refine: false,
 /// #   ..Default::default() } }
 /// let steps = vec![step(1e3, 900), step(1e3, 1200), step(1e3, 1000), step(2e3, 5000)];
-/// let merged = mapknee_analyze::repeat::merge_steps(&steps);
+/// let merged = mapknee_analyze::repeat::merge_steps(&steps, None);
 /// assert_eq!(merged.len(), 2);
 /// assert_eq!((merged[0].latency_ns.p99, merged[0].repeats), (1000, 3));
 /// let [lo, hi] = merged[0].p99_ci_ns.unwrap();
@@ -35,8 +37,19 @@ pub const CONFIDENCE: f64 = 0.95;
 /// // Three repetitions: [min, max], which holds the median 75 % of the time.
 /// assert_eq!(merged[0].p99_ci_coverage, Some(0.75));
 /// assert_eq!(merged[1].repeats, 1);
+///
+/// // The 1,200 ns repetition ran with the cores on two dies (210 ns per
+/// // cache line, outside the band): the other two decide.
+/// use mapknee_load::Placement;
+/// let mut steps = steps;
+/// for (s, ns) in steps.iter_mut().zip([36.0, 210.0, 34.0, 35.0]) {
+///     s.coherence_ns = Some(ns);
+/// }
+/// let held = Placement { band_ns: [25.0, 50.0], ..Default::default() };
+/// let merged = mapknee_analyze::repeat::merge_steps(&steps, Some(&held));
+/// assert_eq!((merged[0].latency_ns.p99, merged[0].repeats), (900, 2));
 /// ```
-pub fn merge_steps(steps: &[Step]) -> Vec<Step> {
+pub fn merge_steps(steps: &[Step], placement: Option<&Placement>) -> Vec<Step> {
     let mut groups: Vec<Vec<&Step>> = Vec::new();
     for s in steps {
         // Closed-loop and interrupted steps stay alone.
@@ -53,7 +66,7 @@ pub fn merge_steps(steps: &[Step]) -> Vec<Step> {
         .into_iter()
         .map(|g| {
             let owned: Vec<Step> = g.into_iter().cloned().collect();
-            fold(&owned)
+            fold(&Placement::placed(&owned, placement))
         })
         .collect()
 }
@@ -172,7 +185,7 @@ pub fn repetition_of(steps: &[Step], knee: Option<f64>, rules: &KneeRules) -> Re
 /// [`attach_knee_range`] after [`crate::analyze_run`].
 pub fn merge(run: &mut Run, rules: &KneeRules, objective: &Objective) {
     run.repetitions = repetition_figures(&run.steps, rules, objective);
-    run.steps = merge_steps(&run.steps);
+    run.steps = merge_steps(&run.steps, run.placement.as_ref());
 }
 
 /// Attaches the repetitions' knee range to the run's knee.

@@ -322,6 +322,42 @@ impl Placement {
             ..a
         })
     }
+
+    /// Whether `step` ran in the band; a step with no reading counts as in.
+    pub fn admits(&self, step: &Step) -> bool {
+        step.coherence_ns
+            .is_none_or(|ns| self.band_ns[0] <= ns && ns <= self.band_ns[1])
+    }
+
+    /// The repetitions of one offered rate that the knee and the SLO are
+    /// judged from: those measured in the reference placement, when any
+    /// was and the run was held to one; otherwise all of them. A
+    /// repetition the host ran on a slower placement (its cores on two
+    /// dies, a cache line 6× further away) measures another machine: on
+    /// the development VM one such bisection midpoint, behind by 20 %, set
+    /// a knee below three later steps that kept up.
+    ///
+    /// ```
+    /// use mapknee_load::{Placement, Step};
+    /// let at = |ns: f64| Step { coherence_ns: Some(ns), ..Default::default() };
+    /// let p = Placement { band_ns: [25.0, 50.0], ..Default::default() };
+    /// let group = [at(36.0), at(210.0), at(34.0)];
+    /// assert_eq!(Placement::placed(&group, Some(&p)).len(), 2);
+    /// // None in the band: all kept (nothing better was measured).
+    /// assert_eq!(Placement::placed(&[at(210.0)], Some(&p)).len(), 1);
+    /// assert_eq!(Placement::placed(&group, None).len(), 3);
+    /// ```
+    pub fn placed(group: &[Step], placement: Option<&Placement>) -> Vec<Step> {
+        let inside: Vec<Step> = match placement {
+            Some(p) => group.iter().filter(|s| p.admits(s)).cloned().collect(),
+            None => Vec::new(),
+        };
+        if inside.is_empty() {
+            group.to_vec()
+        } else {
+            inside
+        }
+    }
 }
 
 /// One repetition of a run's staircase, analysed as if it had run alone.

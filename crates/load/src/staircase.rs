@@ -591,11 +591,12 @@ pub fn run_mixes(
     // Whether `steps` (one rate's repetitions) are past the line drawn at
     // `at` on the run's curve so far.
     let judge = |run: &Run, at: &Step, steps: &[Step]| -> bool {
-        let curve = representatives(&run.steps, fold);
-        !steps.is_empty() && !curve.is_empty() && past(&curve, at, &fold(steps))
+        let curve = representatives(&run.steps, run.placement.as_ref(), fold);
+        let steps = Placement::placed(steps, run.placement.as_ref());
+        !steps.is_empty() && !curve.is_empty() && past(&curve, at, &fold(&steps))
     };
     let verdicts = |run: &Run| -> (Vec<Step>, Option<usize>) {
-        let curve = representatives(&run.steps, fold);
+        let curve = representatives(&run.steps, run.placement.as_ref(), fold);
         let knee = first_knee(&curve, past);
         (curve, knee)
     };
@@ -645,8 +646,19 @@ pub fn run_mixes(
         // midpoint is judged against, and its confirmation too.
         let at: Vec<Option<Step>> = taken
             .iter()
-            .map(|t| (!t.is_empty()).then(|| fold(t)))
+            .zip(&mids)
+            .map(|(t, &(m, i, _))| {
+                let placed = Placement::placed(t, climbs[m].runs[i].placement.as_ref());
+                (!placed.is_empty()).then(|| fold(&placed))
+            })
             .collect();
+        // Whether every repetition of `steps` ran outside the run's
+        // reference placement.
+        let unplaced = |run: &Run, steps: &[Step]| {
+            run.placement
+                .as_ref()
+                .is_some_and(|p| !steps.is_empty() && steps.iter().all(|s| !p.admits(s)))
+        };
         let bad_mids: Vec<usize> = (0..mids.len())
             .filter(|&t| {
                 let (m, i, _) = mids[t];
@@ -669,11 +681,17 @@ pub fn run_mixes(
             let Some((good, bad)) = climbs[m].brackets[i] else {
                 continue;
             };
+            let run = &climbs[m].runs[i];
+            let confirm = confirms.iter().position(|&(cm, ci, _)| (cm, ci) == (m, i));
+            if unplaced(run, &taken[t]) || confirm.is_some_and(|k| unplaced(run, &again[k])) {
+                // Measured on another placement only: that says nothing
+                // about this one. The bracket stays, and the next
+                // round measures the same midpoint again.
+                continue;
+            }
             let confirmed = bad_mids.contains(&t)
-                && match confirms.iter().position(|&(cm, ci, _)| (cm, ci) == (m, i)) {
-                    Some(k) => at[t]
-                        .as_ref()
-                        .is_some_and(|a| judge(&climbs[m].runs[i], a, &again[k])),
+                && match confirm {
+                    Some(k) => at[t].as_ref().is_some_and(|a| judge(run, a, &again[k])),
                     // Nothing between the midpoint and the bracket's top:
                     // the top, already confirmed, is the fresh measurement.
                     None => true,
@@ -847,8 +865,13 @@ fn median_step_by(steps: &[Step], key: impl Fn(&Step) -> u64) -> Step {
 
 /// One step per offered rate, its repetitions folded by `fold` (e.g.
 /// [`median_step`]), sorted by rate (closed-loop and interrupted steps left
-/// out).
-pub fn representatives(steps: &[Step], fold: &dyn Fn(&[Step]) -> Step) -> Vec<Step> {
+/// out). Of each rate's repetitions only those measured in `placement`'s
+/// band are folded, when any was ([`Placement::placed`]).
+pub fn representatives(
+    steps: &[Step],
+    placement: Option<&Placement>,
+    fold: &dyn Fn(&[Step]) -> Step,
+) -> Vec<Step> {
     let open = crate::open_loop_steps(steps);
     let mut out = Vec::new();
     let mut i = 0;
@@ -860,7 +883,7 @@ pub fn representatives(steps: &[Step], fold: &dyn Fn(&[Step]) -> Step) -> Vec<St
             .map(|s| (*s).clone())
             .collect();
         i += group.len();
-        out.push(fold(&group));
+        out.push(fold(&Placement::placed(&group, placement)));
     }
     out
 }
