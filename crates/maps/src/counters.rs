@@ -156,6 +156,95 @@ impl<const N: usize> Counters<N> {
     }
 }
 
+/// Counters in one cache-padded block. Must be ≥ 1; 16 × 8 bytes fills the
+/// 128 bytes `CachePadded` gives a line pair on x86-64.
+const BLOCK: usize = 16;
+
+/// Counters whose number is known only at run time (for example three per
+/// shard of a map), striped per thread like [`Counters`]: each stripe is a
+/// run of whole cache-padded blocks, so a thread's increments stay on lines
+/// no other thread writes, and neighbouring fields of one stripe share a
+/// line (one line for eight shards' acquisition counts).
+///
+/// ```
+/// use mapknee_maps::counters::CounterTable;
+/// let c = CounterTable::new(20);
+/// c.incr(0);
+/// c.add(19, 5);
+/// let sum = c.sum();
+/// assert_eq!((sum.len(), sum[0], sum[1], sum[19]), (20, 1, 0, 5));
+/// ```
+pub struct CounterTable {
+    /// Counters per stripe.
+    width: usize,
+    /// Blocks per stripe: `width.div_ceil(BLOCK)`, at least 1.
+    stride: usize,
+    /// The overflow stripe's index: `owned_stripes()`.
+    overflow: usize,
+    /// `owned_stripes()` single-writer stripes, then one shared overflow
+    /// stripe, each `stride` blocks long.
+    blocks: Box<[CachePadded<[AtomicU64; BLOCK]>]>,
+}
+
+impl std::fmt::Debug for CounterTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CounterTable")
+            .field("sum", &self.sum())
+            .finish()
+    }
+}
+
+impl CounterTable {
+    /// `width` zeroed counters with one stripe per expected thread.
+    pub fn new(width: usize) -> Self {
+        let stride = width.div_ceil(BLOCK).max(1);
+        let overflow = owned_stripes();
+        let blocks = (0..(overflow + 1) * stride)
+            .map(|_| CachePadded::new(std::array::from_fn(|_| AtomicU64::new(0))))
+            .collect();
+        Self {
+            width,
+            stride,
+            overflow,
+            blocks,
+        }
+    }
+
+    /// Adds `n` to counter `field` (must be `< width`).
+    #[inline]
+    pub fn add(&self, field: usize, n: u64) {
+        debug_assert!(field < self.width);
+        let overflow = self.overflow;
+        let stripe = current_slot().min(overflow);
+        let c = &self.blocks[stripe * self.stride + field / BLOCK][field % BLOCK];
+        if stripe < overflow {
+            // This thread is the only writer of its stripe: a plain load and
+            // store cannot lose an increment, and costs no locked instruction.
+            c.store(c.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+        } else {
+            c.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    /// Adds one to counter `field`.
+    #[inline]
+    pub fn incr(&self, field: usize) {
+        self.add(field, 1);
+    }
+
+    /// Every counter summed over the stripes, `width` of them.
+    pub fn sum(&self) -> Vec<u64> {
+        let mut out = vec![0u64; self.width];
+        for stripe in self.blocks.chunks(self.stride) {
+            let fields = stripe.iter().flat_map(|b| b.iter());
+            for (o, c) in out.iter_mut().zip(fields) {
+                *o = o.wrapping_add(c.load(Ordering::Relaxed));
+            }
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,5 +267,32 @@ mod tests {
             });
         }
         assert_eq!(c.sum(), [2 * threads as u64 * 1000]);
+    }
+
+    #[test]
+    fn table_exact_across_threads_and_blocks() {
+        // 40 fields: three blocks per stripe, the last one partly used.
+        let c = CounterTable::new(40);
+        let threads = owned_stripes() + 4;
+        std::thread::scope(|s| {
+            for t in 0..threads {
+                let c = &c;
+                s.spawn(move || {
+                    for i in 0..1000 {
+                        c.incr((t + i) % 40);
+                    }
+                });
+            }
+        });
+        let sum = c.sum();
+        assert_eq!(sum.len(), 40);
+        assert_eq!(sum.iter().sum::<u64>(), threads as u64 * 1000);
+        // Field f gets every thread's increments at i ≡ f - t (mod 40).
+        let expected = |f: usize| {
+            (0..threads)
+                .map(|t| (0..1000).filter(|i| (t + i) % 40 == f).count() as u64)
+                .sum::<u64>()
+        };
+        assert!((0..40).all(|f| sum[f] == expected(f)), "{sum:?}");
     }
 }

@@ -21,22 +21,90 @@ const WAIT_NS: usize = 2;
 #[derive(Debug, Default)]
 pub(crate) struct LockCounters(Counters<3>);
 
-impl LockCounters {
+/// Where a counting lock records its acquisitions: its own
+/// [`LockCounters`], or its row of counters shared with sibling locks
+/// (`ShardedMap`'s shards).
+pub(crate) trait LockTally {
+    /// One acquisition began.
+    fn acquired(&self);
+    /// One contended acquisition ended after waiting `wait_ns`; called with
+    /// the lock held (see `probes`: a sampler holding the lock sees the
+    /// counters and the probe agree).
+    fn contended(&self, wait_ns: u64);
+}
+
+impl LockTally for LockCounters {
     #[inline]
     fn acquired(&self) {
         self.0.incr(ACQUIRED);
     }
 
-    /// A contended acquisition of the lock at `lock` ended; call it with
-    /// the lock held (see `probes`: a sampler holding the lock sees the
-    /// counters and the probe agree).
-    fn contended(&self, lock: usize, since: Instant) {
-        let wait_ns = since.elapsed().as_nanos() as u64;
+    fn contended(&self, wait_ns: u64) {
         self.0.incr(CONTENDED);
         self.0.add(WAIT_NS, wait_ns);
-        probes::lock_wait_end(lock, wait_ns);
     }
+}
 
+/// A contended acquisition of the lock at `lock` ended: count it and fire
+/// the probe.
+#[cold]
+fn contended(tally: &impl LockTally, lock: usize, since: Instant) {
+    let wait_ns = since.elapsed().as_nanos() as u64;
+    tally.contended(wait_ns);
+    probes::lock_wait_end(lock, wait_ns);
+}
+
+/// Shared access to `inner`, counted in `tally`; `lock` names the lock to
+/// the probes.
+#[inline]
+pub(crate) fn read_counted<'a, T>(
+    inner: &'a RwLock<T>,
+    lock: usize,
+    tally: &impl LockTally,
+) -> RwLockReadGuard<'a, T> {
+    tally.acquired();
+    match inner.try_read() {
+        Ok(g) => g,
+        Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+        Err(std::sync::TryLockError::WouldBlock) => {
+            probes::lock_wait_start(lock);
+            let since = Instant::now();
+            let g = inner.read().unwrap_or_else(|p| p.into_inner());
+            contended(tally, lock, since);
+            g
+        }
+    }
+}
+
+/// Exclusive access to `inner`, counted in `tally`; `lock` names the lock
+/// to the probes.
+#[inline]
+pub(crate) fn write_counted<'a, T>(
+    inner: &'a RwLock<T>,
+    lock: usize,
+    tally: &impl LockTally,
+) -> RwLockWriteGuard<'a, T> {
+    tally.acquired();
+    match inner.try_write() {
+        Ok(g) => g,
+        Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+        Err(std::sync::TryLockError::WouldBlock) => {
+            probes::lock_wait_start(lock);
+            let since = Instant::now();
+            let g = inner.write().unwrap_or_else(|p| p.into_inner());
+            contended(tally, lock, since);
+            g
+        }
+    }
+}
+
+/// `inner` exclusively, waiting for it, uncounted and unprobed: for a
+/// sampler that holds it so no counted event is in flight (see `probes`).
+pub(crate) fn hold<T>(inner: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    inner.write().unwrap_or_else(|p| p.into_inner())
+}
+
+impl LockCounters {
     pub(crate) fn stats(&self) -> LockStats {
         let [acquisitions, contended, wait_ns] = self.0.sum();
         LockStats {
@@ -74,7 +142,7 @@ impl<T> CountingMutex<T> {
                 probes::lock_wait_start(self.addr());
                 let since = Instant::now();
                 let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-                self.counters.contended(self.addr(), since);
+                contended(&self.counters, self.addr(), since);
                 g
             }
         }
@@ -91,7 +159,7 @@ impl<T> CountingMutex<T> {
             match self.inner.try_lock() {
                 Ok(g) => {
                     if let Some(t) = since {
-                        self.counters.contended(self.addr(), t);
+                        contended(&self.counters, self.addr(), t);
                     }
                     return g;
                 }
@@ -152,35 +220,15 @@ impl<T> CountingRwLock<T> {
     }
 
     /// Shared access.
+    #[inline]
     pub fn read(&self) -> RwLockReadGuard<'_, T> {
-        self.counters.acquired();
-        match self.inner.try_read() {
-            Ok(g) => g,
-            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
-            Err(std::sync::TryLockError::WouldBlock) => {
-                probes::lock_wait_start(self.addr());
-                let since = Instant::now();
-                let g = self.inner.read().unwrap_or_else(|p| p.into_inner());
-                self.counters.contended(self.addr(), since);
-                g
-            }
-        }
+        read_counted(&self.inner, self.addr(), &self.counters)
     }
 
     /// Exclusive access.
+    #[inline]
     pub fn write(&self) -> RwLockWriteGuard<'_, T> {
-        self.counters.acquired();
-        match self.inner.try_write() {
-            Ok(g) => g,
-            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
-            Err(std::sync::TryLockError::WouldBlock) => {
-                probes::lock_wait_start(self.addr());
-                let since = Instant::now();
-                let g = self.inner.write().unwrap_or_else(|p| p.into_inner());
-                self.counters.contended(self.addr(), since);
-                g
-            }
-        }
+        write_counted(&self.inner, self.addr(), &self.counters)
     }
 
     /// What this lock has cost so far.
@@ -197,7 +245,7 @@ impl<T> CountingRwLock<T> {
     /// sampler that holds it so no counted event is in flight (see
     /// `probes`).
     pub(crate) fn hold(&self) -> RwLockWriteGuard<'_, T> {
-        self.inner.write().unwrap_or_else(|p| p.into_inner())
+        hold(&self.inner)
     }
 
     /// Shared access if no writer holds the lock right now, uncounted: for

@@ -1,21 +1,25 @@
-//! `ShardedMap`: N `RwLock<HashMap>` shards, the key's hash picking the
+//! `ShardedMap`: N `RwLock<HashTable>` shards, the key's hash picking the
 //! shard — the textbook answer to one lock's contention, and, unpadded, a
 //! demonstration of false sharing between shard locks.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
 
 use crossbeam_utils::CachePadded;
+use hashbrown::hash_table::Entry;
+use hashbrown::HashTable;
 
-use crate::lock::CountingRwLock;
+use crate::counters::CounterTable;
+use crate::lock::{self, LockTally};
+use crate::primitive::RwLock;
 use crate::probes;
 use crate::{ConcurrentMap, DefaultHashBuilder, LockStats, MapStats};
 
-/// One shard: a std `HashMap` behind a counting reader-writer lock.
-type Shard<K, V, S> = CountingRwLock<HashMap<K, V, S>>;
+/// One shard: a hashbrown table of `(key, value)` pairs behind a
+/// reader-writer lock, counted in the map's [`CounterTable`].
+type Shard<K, V> = RwLock<HashTable<(K, V)>>;
 
-/// Bits at the top of the hash that hashbrown (std's `HashMap`) keeps for
+/// Bits at the top of the hash that hashbrown (`HashTable`, std's `HashMap`) keeps for
 /// its one-byte control tag (`h2`, the top 7 bits). The shard index is taken
 /// from the bits just below them: taking the tag bits would leave every key
 /// of one shard with the same top bits, so the SIMD tag match would see
@@ -29,22 +33,45 @@ const TAG_BITS: u32 = 7;
 pub const MAX_SHARDS: usize = 1 << 16;
 
 /// The shards, cache-line padded or packed side by side.
-enum Shards<K, V, S> {
+enum Shards<K, V> {
     /// Each shard's lock word on its own cache line (`CachePadded`).
-    Padded(Box<[CachePadded<Shard<K, V, S>>]>),
+    Padded(Box<[CachePadded<Shard<K, V>>]>),
     /// Shards packed: neighbouring shards' lock words share cache lines, so
     /// threads on different shards still invalidate each other's line.
-    Unpadded(Box<[Shard<K, V, S>]>),
+    Unpadded(Box<[Shard<K, V>]>),
 }
 
-/// A concurrent map made of `2^k` shards, each a std `HashMap` behind its
-/// own counting `RwLock`.
+/// The lock counters of every shard, in one table: field `i` counts shard
+/// `i`'s acquisitions, `n + i` its contended acquisitions and `2n + i` their
+/// wait in ns (`n` shards). One table rather than one per shard: a thread's
+/// acquisition counts for up to 16 shards then share one line of its own
+/// stripe, instead of one line in each shard's separate allocation.
+struct ShardTally<'a> {
+    counters: &'a CounterTable,
+    shard: usize,
+    shards: usize,
+}
+
+impl LockTally for ShardTally<'_> {
+    #[inline]
+    fn acquired(&self) {
+        self.counters.incr(self.shard);
+    }
+
+    fn contended(&self, wait_ns: u64) {
+        self.counters.incr(self.shards + self.shard);
+        self.counters.add(2 * self.shards + self.shard, wait_ns);
+    }
+}
+
+/// A concurrent map made of `2^k` shards, each a hashbrown `HashTable`
+/// behind its own `RwLock`, with lock counters per shard.
 ///
-/// The key is hashed with the map's hasher `S` to pick the shard (from the
-/// bits just below the top 7, see [`ShardedMap::shard_of`]), and hashed again
-/// by the shard's `HashMap`, which holds a clone of the same `S`: std's map
-/// takes no precomputed hash. (dashmap hashes once; a shard of
-/// `hashbrown::HashTable` would let this map do the same.)
+/// The key is hashed once, with the map's hasher `S`: that hash picks the
+/// shard (from the bits just below the top 7, see [`ShardedMap::shard_of`])
+/// and is handed to the shard's `HashTable`, which takes a precomputed hash
+/// (as dashmap does; a std `HashMap` shard would hash the key again). A
+/// shard rehashes its keys with `S` only when its table grows.
 ///
 /// `get_or_insert` follows the Go idiom (as [`Locked`](crate::Locked)'s
 /// reader-writer flavour does): look under the shard's read lock, and only on
@@ -62,13 +89,15 @@ enum Shards<K, V, S> {
 /// assert_eq!(m.stats().lock.unwrap().acquisitions, 4);
 /// ```
 pub struct ShardedMap<K, V, S = DefaultHashBuilder> {
-    shards: Shards<K, V, S>,
+    shards: Shards<K, V>,
     /// `shard_count() - 1`; the shard count is a power of two.
     mask: usize,
     /// Right shift that brings the shard bits (just below the tag bits) down
     /// to bit 0.
     shift: u32,
     hasher: S,
+    /// Every shard's lock counters (see [`ShardTally`]).
+    counters: CounterTable,
 }
 
 impl<K, V, S> fmt::Debug for ShardedMap<K, V, S> {
@@ -117,7 +146,7 @@ impl<K, V> Default for ShardedMap<K, V, DefaultHashBuilder> {
     }
 }
 
-impl<K, V, S: Clone> ShardedMap<K, V, S> {
+impl<K, V, S> ShardedMap<K, V, S> {
     /// `shards` shards (rounded up to a power of two, at least 1, at most
     /// [`MAX_SHARDS`]), cache-line padded when `padded`, hashing with
     /// `hasher`.
@@ -150,8 +179,7 @@ impl<K, V, S: Clone> ShardedMap<K, V, S> {
         let bits = n.trailing_zeros();
         // Slack so the keys of a skewed shard do not force an early rehash.
         let per_shard = capacity.div_ceil(n) + capacity.div_ceil(n) / 8;
-        let shard =
-            || CountingRwLock::new(HashMap::with_capacity_and_hasher(per_shard, hasher.clone()));
+        let shard = || RwLock::new(HashTable::with_capacity(per_shard));
         let shards = if padded {
             Shards::Padded((0..n).map(|_| CachePadded::new(shard())).collect())
         } else {
@@ -162,6 +190,7 @@ impl<K, V, S: Clone> ShardedMap<K, V, S> {
             mask: n - 1,
             shift: u64::BITS - TAG_BITS - bits,
             hasher,
+            counters: CounterTable::new(3 * n),
         }
     }
 }
@@ -189,11 +218,34 @@ impl<K, V, S> ShardedMap<K, V, S> {
     }
 
     #[inline]
-    fn shard_at(&self, index: usize) -> &Shard<K, V, S> {
+    fn shard_at(&self, index: usize) -> &Shard<K, V> {
         match &self.shards {
             Shards::Padded(s) => &s[index],
             Shards::Unpadded(s) => &s[index],
         }
+    }
+
+    #[inline]
+    fn tally(&self, shard: usize) -> ShardTally<'_> {
+        ShardTally {
+            counters: &self.counters,
+            shard,
+            shards: self.shard_count(),
+        }
+    }
+
+    /// Shard `index`'s table for reading, counted.
+    #[inline]
+    fn read(&self, index: usize) -> crate::primitive::RwLockReadGuard<'_, HashTable<(K, V)>> {
+        let shard = self.shard_at(index);
+        lock::read_counted(shard, shard as *const _ as usize, &self.tally(index))
+    }
+
+    /// Shard `index`'s table for writing, counted.
+    #[inline]
+    fn write(&self, index: usize) -> crate::primitive::RwLockWriteGuard<'_, HashTable<(K, V)>> {
+        let shard = self.shard_at(index);
+        lock::write_counted(shard, shard as *const _ as usize, &self.tally(index))
     }
 
     /// Each shard's lock counters, in shard order — for spotting a hot shard.
@@ -207,8 +259,14 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// assert_eq!(per_shard.iter().map(|s| s.acquisitions).sum::<u64>(), 1);
     /// ```
     pub fn shard_lock_stats(&self) -> Vec<LockStats> {
-        (0..self.shard_count())
-            .map(|i| self.shard_at(i).stats())
+        let n = self.shard_count();
+        let sum = self.counters.sum();
+        (0..n)
+            .map(|i| LockStats {
+                acquisitions: sum[i],
+                contended: sum[n + i],
+                wait_ns: sum[2 * n + i],
+            })
             .collect()
     }
 }
@@ -225,13 +283,15 @@ impl<K: Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// ```
     #[inline]
     pub fn shard_of(&self, key: &K) -> usize {
-        let hash = self.hasher.hash_one(key);
-        (hash >> self.shift) as usize & self.mask
+        self.locate(key).0
     }
 
+    /// `key`'s shard and its hash: the one hash both the shard choice and
+    /// the shard's table use.
     #[inline]
-    fn shard(&self, key: &K) -> &Shard<K, V, S> {
-        self.shard_at(self.shard_of(key))
+    fn locate(&self, key: &K) -> (usize, u64) {
+        let hash = self.hasher.hash_one(key);
+        ((hash >> self.shift) as usize & self.mask, hash)
     }
 }
 
@@ -243,32 +303,47 @@ where
 {
     #[inline]
     fn get(&self, key: &K) -> Option<V> {
-        self.shard(key).read().get(key).cloned()
+        let (shard, hash) = self.locate(key);
+        self.read(shard)
+            .find(hash, |(k, _)| k == key)
+            .map(|(_, v)| v.clone())
     }
 
     #[inline]
     fn insert(&self, key: K, value: V) -> Option<V> {
-        self.shard(&key).write().insert(key, value)
+        let (shard, hash) = self.locate(&key);
+        let mut table = self.write(shard);
+        match table.entry(hash, |(k, _)| *k == key, |(k, _)| self.hasher.hash_one(k)) {
+            // As std's `HashMap::insert`: the stored key stays, the value
+            // is replaced.
+            Entry::Occupied(mut e) => Some(std::mem::replace(&mut e.get_mut().1, value)),
+            Entry::Vacant(e) => {
+                e.insert((key, value));
+                None
+            }
+        }
     }
 
     fn get_or_insert(&self, key: K, value: V) -> Option<V> {
-        let shard = self.shard(&key);
-        if let Some(v) = shard.read().get(&key) {
+        let (shard, hash) = self.locate(&key);
+        if let Some((_, v)) = self.read(shard).find(hash, |(k, _)| *k == key) {
             return Some(v.clone());
         }
         // Another writer may have inserted between the two locks: look again.
-        match shard.write().entry(key) {
-            std::collections::hash_map::Entry::Occupied(e) => Some(e.get().clone()),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(value);
+        let mut table = self.write(shard);
+        match table.entry(hash, |(k, _)| *k == key, |(k, _)| self.hasher.hash_one(k)) {
+            Entry::Occupied(e) => Some(e.get().1.clone()),
+            Entry::Vacant(e) => {
+                e.insert((key, value));
                 None
             }
         }
     }
 
     fn compare_and_swap(&self, key: &K, current: &V, new: V) -> bool {
-        match self.shard(key).write().get_mut(key) {
-            Some(v) if *v == *current => {
+        let (shard, hash) = self.locate(key);
+        match self.write(shard).find_mut(hash, |(k, _)| k == key) {
+            Some((_, v)) if *v == *current => {
                 *v = new;
                 true
             }
@@ -278,15 +353,16 @@ where
 
     #[inline]
     fn remove(&self, key: &K) -> Option<V> {
-        self.shard(key).write().remove(key)
+        let (shard, hash) = self.locate(key);
+        let mut table = self.write(shard);
+        let entry = table.find_entry(hash, |(k, _)| k == key).ok()?;
+        Some(entry.remove().0 .1)
     }
 
     /// Sums the shards' lengths, taking each shard's read lock in turn: not
     /// an atomic snapshot under concurrent writes.
     fn len(&self) -> usize {
-        (0..self.shard_count())
-            .map(|i| self.shard_at(i).read().len())
-            .sum()
+        (0..self.shard_count()).map(|i| self.read(i).len()).sum()
     }
 
     /// Lock counters summed over the shards. They are read before `len`
@@ -306,7 +382,7 @@ where
     fn counters(&self) -> MapStats {
         let all_shards = || -> Vec<_> {
             (0..self.shard_count())
-                .map(|i| self.shard_at(i).hold())
+                .map(|i| lock::hold(self.shard_at(i)))
                 .collect()
         };
         let lock = probes::sample(self, all_shards, |_| self.shard_lock_stats())

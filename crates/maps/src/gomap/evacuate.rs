@@ -29,6 +29,7 @@ impl<'a, K, V> EvacDst<'a, K, V> {
         EvacDst { bucket, slot: 0 }
     }
 
+    #[inline]
     fn push(&mut self, top: u8, key: K, value: V, overflow_count: &mut usize) {
         let mut b = self.bucket.take().expect("evacuation destination missing");
         if self.slot == BUCKET_SLOTS {
@@ -52,6 +53,7 @@ struct YBits {
 }
 
 impl YBits {
+    #[inline]
     fn of_chain<K, V>(head: bucket::BucketRef<'_, K, V>, mut is_y: impl FnMut(&K) -> bool) -> Self {
         let mut ys = YBits::default();
         let mut cur = Some(head);
@@ -133,6 +135,14 @@ where
         let newbit = old.len();
         // Reads only the old array's tophash side array.
         if !old.evacuated(oldbucket) {
+            // NOTE: Go 1.19's `evacuate` issues no prefetch; we start the
+            // loads of the whole source bucket here and of both destination
+            // buckets in `pair_mut`, so the misses of one evacuation (a
+            // random old bucket and two fresh new ones) overlap. Measured
+            // with `examples/nsop.rs` (5 alternated runs, medians, 2-core
+            // shared VM), together with inlining `EvacDst::push`: insert
+            // into an empty map 41.7 → 40.4 ns/op.
+            old.prefetch_all(oldbucket);
             let mut src = old.head_mut(oldbucket);
             let mut dst = if self.same_size {
                 [

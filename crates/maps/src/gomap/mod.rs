@@ -590,7 +590,7 @@ where
         let idx = hash as usize & self.mask();
         match self.buckets.head_mut(idx).probe_mut(top, key) {
             ProbeMut::Found(v) => Some(v),
-            ProbeMut::Absent { .. } => None,
+            ProbeMut::Absent(_) => None,
         }
     }
 
@@ -616,7 +616,7 @@ where
         let hash = self.hasher.hash_one(&key);
         // The common case, inlined: no growth in progress, so the key's
         // bucket in `buckets` is the only place it can be, and one walk of
-        // its chain either finds the key or a free slot for it.
+        // its chain either finds the key or the slot for it.
         if self.old.is_none() && !self.buckets.is_empty() {
             let top = tophash(hash);
             let idx = hash as usize & self.mask();
@@ -624,26 +624,22 @@ where
                 ProbeMut::Found(v) => return Some(mem::replace(v, value)),
                 // Go's `mapassign` checks the growth triggers before placing
                 // a new key, whether or not the chain has room.
-                ProbeMut::Absent {
-                    vacant: Some((depth, slot)),
-                    ..
-                } if !needs_growth(self.count, self.noverflow, self.b) => {
-                    self.buckets
-                        .head_mut(idx)
-                        .nth(depth)
-                        .put(slot, top, key, value);
+                ProbeMut::Absent(at) if !needs_growth(self.count, self.noverflow, self.b) => {
+                    if at.put(top, key, value) {
+                        self.noverflow += 1;
+                    }
                     self.count += 1;
                     return None;
                 }
-                ProbeMut::Absent { .. } => {}
+                ProbeMut::Absent(_) => {}
             }
         }
         self.insert_slow(hash, key, value)
     }
 
     /// The rest of [`GoMap::insert`], out of line: the first insert, every
-    /// write while growing (evacuation first), the insert that starts a
-    /// growth, and new keys whose chain is full.
+    /// write while growing (evacuation first), and the insert that starts a
+    /// growth.
     #[inline(never)]
     fn insert_slow(&mut self, hash: u64, key: K, value: V) -> Option<V> {
         let top = tophash(hash);
@@ -661,20 +657,15 @@ where
             let grow = self.old.is_none() && needs_growth(self.count, self.noverflow, self.b);
             match self.buckets.head_mut(idx).probe_mut(top, &key) {
                 ProbeMut::Found(v) => return Some(mem::replace(v, value)),
-                ProbeMut::Absent { vacant, last } => {
+                ProbeMut::Absent(at) => {
                     if grow {
                         started = Some(EvacuationTimer::start());
                         self.hash_grow();
                         // The key's bucket changed; evacuate it and look again.
                         continue;
                     }
-                    let head = self.buckets.head_mut(idx);
-                    match vacant {
-                        Some((depth, slot)) => head.nth(depth).put(slot, top, key, value),
-                        None => {
-                            head.nth(last).push_overflow().put(0, top, key, value);
-                            self.noverflow += 1;
-                        }
+                    if at.put(top, key, value) {
+                        self.noverflow += 1;
                     }
                     self.count += 1;
                     return None;
