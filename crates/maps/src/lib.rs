@@ -45,7 +45,8 @@ pub use noop::Noop;
 #[cfg(feature = "peers")]
 pub use peers::{DashMapAdapter, PapayaAdapter, SccAdapter};
 pub use registry::{
-    parse_duration, HasherKind, MapKey, MapKind, MapValue, MapVisitor, ParseMapError,
+    parse_duration, parse_duration_or_zero, HasherKind, MapKey, MapKind, MapValue, MapVisitor,
+    ParseMapError,
 };
 pub use sharded::{default_shards, ShardedMap, MAX_SHARDS};
 pub use stats::{GrowthStats, LockStats, MapStats, SyncMapStats};

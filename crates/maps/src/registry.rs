@@ -356,8 +356,27 @@ fn format_duration(d: Duration) -> String {
 /// use std::time::Duration;
 /// assert_eq!(mapknee_maps::parse_duration("2us").unwrap(), Duration::from_micros(2));
 /// assert!(mapknee_maps::parse_duration("fast").is_err());
+/// assert!(mapknee_maps::parse_duration("0s").is_err());
 /// ```
 pub fn parse_duration(s: &str) -> Result<Duration, ParseMapError> {
+    let d = parse_duration_or_zero(s)?;
+    if d.is_zero() {
+        return Err(ParseMapError(format!(
+            "duration '{}' must be greater than zero",
+            s.trim()
+        )));
+    }
+    Ok(d)
+}
+
+/// [`parse_duration`] that also takes zero (`0s`: e.g. no warm-up).
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(mapknee_maps::parse_duration_or_zero("0s").unwrap(), Duration::ZERO);
+/// assert!(mapknee_maps::parse_duration_or_zero("0parsecs").is_err());
+/// ```
+pub fn parse_duration_or_zero(s: &str) -> Result<Duration, ParseMapError> {
     let s = s.trim();
     let split = s
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -378,11 +397,6 @@ pub fn parse_duration(s: &str) -> Result<Duration, ParseMapError> {
         _ => return Err(bad()),
     };
     let secs = value * scale;
-    if secs == 0.0 {
-        return Err(ParseMapError(format!(
-            "duration '{s}' must be greater than zero"
-        )));
-    }
     if !secs.is_finite() || secs > 1e9 {
         return Err(bad());
     }

@@ -175,15 +175,7 @@ fn duration(flag: &str, v: &str) -> Result<Duration, CliError> {
 
 /// A duration that may be zero (`--warmup 0s`: no warm-up at all).
 fn duration_or_zero(flag: &str, v: &str) -> Result<Duration, CliError> {
-    let zero = v
-        .trim()
-        .trim_end_matches(|c: char| c.is_alphabetic() || c == 'µ');
-    if !zero.is_empty() && zero.parse::<f64>() == Ok(0.0) {
-        // Still a duration: the unit must be one parse_duration knows.
-        duration(flag, &v.replacen(zero, "1", 1))?;
-        return Ok(Duration::ZERO);
-    }
-    duration(flag, v)
+    mapknee_maps::parse_duration_or_zero(v).map_err(|e| CliError::usage(format!("{flag}: {e}")))
 }
 
 pub(crate) fn run(args: HttpArgs) -> Result<Outcome, CliError> {
