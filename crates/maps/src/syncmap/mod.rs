@@ -72,6 +72,7 @@ mod tests;
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
+use std::hint::black_box;
 use std::sync::atomic::Ordering::{AcqRel, Acquire};
 use std::sync::Arc;
 
@@ -98,6 +99,32 @@ const SLOW_PATH: usize = 6;
 const ADDED: usize = 7;
 const REMOVED: usize = 8;
 const FIELDS: usize = 9;
+
+/// The parts of a `load` that hits the snapshot, in the order it runs
+/// them. [`SyncMap::load_staged`]`::<N>` runs the real load and stops after
+/// the first `N` of them, so a part's cost is the difference of two
+/// prefixes of the same code; `N = LOAD_STAGES.len()` is `load` itself.
+/// "hash" is the hash `HashMap::get` computes inside "probe": the hash
+/// prefix computes it alone, and the probe prefix calls `get` in its place.
+#[doc(hidden)]
+pub const LOAD_STAGES: [&str; 7] = [
+    "pin+unpin",
+    "snapshot load",
+    "hash",
+    "probe",
+    "counter",
+    "entry load",
+    "clone",
+];
+/// The stage numbers (1-based positions in [`LOAD_STAGES`]).
+const STAGE_PIN: usize = 1;
+const STAGE_SNAPSHOT: usize = 2;
+const STAGE_HASH: usize = 3;
+const STAGE_PROBE: usize = 4;
+const STAGE_COUNTER: usize = 5;
+const STAGE_ENTRY: usize = 6;
+/// Every stage: the whole load.
+const ALL_STAGES: usize = LOAD_STAGES.len();
 
 /// What the mutex guards (Go's `dirty` and `misses`).
 struct Dirty<K, V, S> {
@@ -321,15 +348,45 @@ where
     /// (if amended) in dirty under the lock, counting a miss. Go's shared
     /// prefix of `Load`, `LoadAndDelete` and `CompareAndDelete`; with
     /// `remove`, the key is also taken out of dirty (LoadAndDelete).
+    #[inline]
     fn find_entry<'g>(
         &'g self,
         key: &K,
         remove: bool,
         guard: &'g Guard,
     ) -> Option<EntryRef<'g, V>> {
+        self.find_entry_staged::<ALL_STAGES>(key, remove, guard)
+    }
+
+    /// [`Self::find_entry`], stopping (with `None`) after stage `STAGE` of
+    /// [`LOAD_STAGES`] when that comes before the entry is found. The cuts
+    /// are constants: with `ALL_STAGES` they compile away.
+    #[inline]
+    fn find_entry_staged<'g, const STAGE: usize>(
+        &'g self,
+        key: &K,
+        remove: bool,
+        guard: &'g Guard,
+    ) -> Option<EntryRef<'g, V>> {
         let read = self.load_read(guard);
-        if let Some(e) = read.m.get(key) {
+        if STAGE == STAGE_SNAPSHOT {
+            black_box(read as *const ReadOnly<K, V, S>);
+            return None;
+        }
+        if STAGE == STAGE_HASH {
+            black_box(read.m.hasher().hash_one(key));
+            return None;
+        }
+        let found = read.m.get(key);
+        if STAGE == STAGE_PROBE {
+            black_box(found.map(|e| e as *const Arc<Entry<V>>));
+            return None;
+        }
+        if let Some(e) = found {
             self.counters.incr(SNAPSHOT_HITS);
+            if STAGE == STAGE_COUNTER {
+                return None;
+            }
             return Some(EntryRef::Snapshot(e));
         }
         if !read.amended {
@@ -358,10 +415,30 @@ where
     }
 
     /// Go's `Load`: the value stored for `key`.
+    #[inline]
     pub fn load(&self, key: &K) -> Option<V> {
+        self.load_staged::<ALL_STAGES>(key)
+    }
+
+    /// `load` stopped after its first `STAGE` parts ([`LOAD_STAGES`]; `None`
+    /// at every cut), for timing the parts of the real load path. The
+    /// cut-off work is kept alive with `black_box`. `STAGE` from 1 to
+    /// `LOAD_STAGES.len()`; the last is `load`.
+    #[doc(hidden)]
+    #[inline]
+    pub fn load_staged<const STAGE: usize>(&self, key: &K) -> Option<V> {
+        const { assert!(STAGE >= 1 && STAGE <= ALL_STAGES, "no such stage") };
         let guard = self.pin();
-        let e = self.find_entry(key, false, &guard)?;
-        e.get().load(&guard).cloned()
+        if STAGE == STAGE_PIN {
+            return None;
+        }
+        let e = self.find_entry_staged::<STAGE>(key, false, &guard)?;
+        let v = e.get().load(&guard);
+        if STAGE == STAGE_ENTRY {
+            black_box(v.map(|v| v as *const V));
+            return None;
+        }
+        v.cloned()
     }
 
     /// Go's `Store`.
