@@ -296,8 +296,10 @@ fn phase<M: ConcurrentMap<u64, u64>>(
 /// Pushes crossbeam-epoch's garbage through: this thread's bag is flushed
 /// to the global queue and collected, then the helper thread does the same
 /// (the epoch advances only when every pinned thread has moved on, so a
-/// few rounds are needed).
+/// few rounds are needed). This thread's SyncMap pin, which would hold the
+/// epoch back, is released first.
 fn flush_epoch() {
+    mapknee_maps::syncmap::release_thread_pin();
     for _ in 0..4 {
         crossbeam_epoch::pin().flush();
     }

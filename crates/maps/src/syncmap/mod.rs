@@ -26,7 +26,10 @@
 //! (`crossbeam-epoch`). A load pins the current thread — a store to a
 //! thread-local epoch slot, no shared cache line and no reference count on
 //! the snapshot — reads, and unpins; a snapshot or value unlinked by a writer
-//! is freed only after every thread pinned at that time has unpinned. We
+//! is freed only after every thread pinned at that time has unpinned. The
+//! pin is nested under one the thread keeps across 128 operations (see
+//! `pin`), so most operations pay a thread-local count instead of the
+//! pin's fence; a thread about to idle calls [`release_thread_pin`]. We
 //! chose epochs over hazard pointers because a load here touches two
 //! pointers (snapshot, then value) and hazard pointers would need a
 //! store-load fence per pointer; over `Arc` because a shared reference count
@@ -64,6 +67,8 @@ mod entry;
 #[cfg(all(test, loom))]
 mod loom_tests;
 #[cfg(not(loom))]
+mod pin;
+#[cfg(not(loom))]
 mod reclaim;
 mod snapshot;
 #[cfg(all(test, not(loom)))]
@@ -85,6 +90,9 @@ use self::snapshot::{EntryMap, ReadOnly};
 use crate::counters::Counters;
 use crate::lock::CountingMutex;
 use crate::probes;
+
+#[cfg(not(loom))]
+pub use self::pin::release_thread_pin;
 use crate::{ConcurrentMap, DefaultHashBuilder, MapStats, SyncMapStats};
 
 // Counter fields (see `SyncMapStats`), plus two for the length.
@@ -215,7 +223,7 @@ where
     #[cfg(not(loom))]
     #[inline]
     fn pin(&self) -> Guard {
-        crossbeam_epoch::pin()
+        pin::pin()
     }
 
     #[cfg(loom)]
