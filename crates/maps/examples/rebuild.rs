@@ -11,7 +11,9 @@
 //!   memory traffic, none of it on the reader's lines), (c) rebuilds the
 //!   reader's own map in a loop: each rebuild then writes the reference
 //!   count beside the value pointer of every entry the reader loads.
-//!   (c) less (b) is what the bumps on the readers' lines cost them.
+//!   (b) does the same work with twice the cache footprint; (c) slower
+//!   than (b) would mean the bumps on the readers' lines cost them more
+//!   than the footprint does.
 //!   Median of 5 passes of 8 sweeps each.
 //!
 //! ```text
