@@ -488,8 +488,12 @@ mod tests {
         // ... and the replaced box is retired, not freed in place: frees
         // come in bursts when the epoch collects.
         assert!(overwrite.max_frees_in_one_op > 1, "{overwrite:?}");
+        // A get allocates nothing itself; every 128 operations SyncMap
+        // renews the thread's pin and flushes its garbage bag, whose
+        // sealing allocates one crossbeam queue node when the bag holds
+        // anything (the queue nodes the last collect retired).
         let get = &row.ops[0];
-        assert_eq!(get.allocs_per_op, 0.0);
+        assert!(get.allocs_per_op <= 1.0 / 128.0, "{get:?}");
     }
 
     #[test]
