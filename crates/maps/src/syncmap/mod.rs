@@ -90,10 +90,10 @@ use self::snapshot::{EntryMap, ReadOnly};
 use crate::counters::Counters;
 use crate::lock::CountingMutex;
 use crate::probes;
+use crate::{ConcurrentMap, DefaultHashBuilder, MapStats, SyncMapStats};
 
 #[cfg(not(loom))]
 pub use self::pin::release_thread_pin;
-use crate::{ConcurrentMap, DefaultHashBuilder, MapStats, SyncMapStats};
 
 // Counter fields (see `SyncMapStats`), plus two for the length.
 const SNAPSHOT_HITS: usize = 0;

@@ -7,10 +7,12 @@
 //! On a thread that is already pinned it only bumps a thread-local guard
 //! count. So each thread keeps one *outer* guard in a thread-local and
 //! every operation takes a nested guard under it; every [`REPIN_EVERY`]
-//! operations the outer guard is dropped and taken afresh, and its
-//! garbage flushed, so the global epoch keeps moving and garbage keeps
-//! being collected (at crossbeam's own cadence, once per 128 fresh pins,
-//! plus a flush per fresh pin).
+//! operations the outer guard is dropped and taken afresh, and the
+//! thread's garbage flushed, so the global epoch keeps moving and garbage
+//! is collected as often as before: one collect per 128 operations, where
+//! crossbeam's own pin collects once per 128 pins. (The flush seals the
+//! thread's bag even when it is not full: one queue-node allocation per
+//! renewal when the bag holds anything.)
 //!
 //! Why it is sound: each operation still holds a guard of its own for as
 //! long as it uses a pointer it loaded, and crossbeam's nested guards are
