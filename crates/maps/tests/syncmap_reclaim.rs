@@ -89,7 +89,10 @@ fn every_retired_value_is_freed() {
         });
         assert!(m.syncmap_stats().promotions > 0);
     }
-    // Retired values wait for the epoch to advance; nudge it (bounded).
+    // Retired values wait for the epoch to advance; nudge it (bounded),
+    // once this thread no longer holds it back (SyncMap keeps a thread
+    // pinned across operations).
+    mapknee_maps::syncmap::release_thread_pin();
     for _ in 0..10_000 {
         if live.load(SeqCst) == 0 {
             break;
@@ -100,7 +103,9 @@ fn every_retired_value_is_freed() {
 }
 
 /// Nudges the epoch until `live` reaches `want` (bounded), and returns it.
+/// This thread's SyncMap pin is released first: it would hold the epoch.
 fn settle(live: &AtomicIsize, want: isize) -> isize {
+    mapknee_maps::syncmap::release_thread_pin();
     for _ in 0..10_000 {
         if live.load(SeqCst) == want {
             break;

@@ -349,7 +349,7 @@ pub fn atomics_table(r: &AtomicsResults) -> String {
             "  {:<14} {:>8} {:>22}  what",
             "part",
             "in load",
-            "alone [interval]"
+            "load cut after it"
         );
         for p in &b.parts {
             wl!(
@@ -357,16 +357,15 @@ pub fn atomics_table(r: &AtomicsResults) -> String {
                 "  {:<14} {:>8} {:>22}  {}",
                 p.part,
                 num(p.in_load_ns),
-                est(&p.alone),
+                est(&p.prefix),
                 p.what
             );
         }
         wl!(
             o,
-            "  {:<14} {:>8} {:>22}  the parts in one loop (the replica's load: {})",
+            "  {:<14} {:>8}  the load cut after its last part: {}",
             "sum",
             num(b.sum_ns),
-            num(b.alone_sum_ns),
             est(&b.chained)
         );
         wl!(
@@ -378,7 +377,7 @@ pub fn atomics_table(r: &AtomicsResults) -> String {
         );
         wl!(
             o,
-            "  sum / measured = {:.2}{} ({}; median of pairwise sample ratios); the parts alone sum to {:.2} of it",
+            "  sum / measured = {:.2}{} ({}; median of pairwise sample ratios)",
             b.ratio,
             b.ratio_ci.map_or(String::new(), |[lo, hi]| format!(
                 " [95 % interval {lo:.2}–{hi:.2}]"
@@ -387,16 +386,11 @@ pub fn atomics_table(r: &AtomicsResults) -> String {
                 "within 10 %"
             } else {
                 "NOT within 10 %"
-            },
-            if b.whole.median_ns > 0.0 {
-                b.alone_sum_ns / b.whole.median_ns
-            } else {
-                f64::NAN
             }
         );
         wl!(
             o,
-            "  in load: the replica's load cut after the part less the load cut before it; alone: the part in a loop of its own, where successive iterations' cache misses overlap (inside a load the pin's fence and the pointer chain make them wait in turn)."
+            "  in load: SyncMap's own load path (load_staged) cut after the part less the same path cut before it; the last cut is the whole load."
         );
     }
     wl!(
@@ -413,7 +407,7 @@ pub fn atomics_table(r: &AtomicsResults) -> String {
 }
 
 /// CSV for an `atomics` result: one row per primitive × ordering × layout,
-/// then SyncMap's load parts as `syncmap load part` rows.
+/// then SyncMap's load cut after each part as `syncmap load cut after` rows.
 pub fn atomics_csv(r: &AtomicsResults) -> String {
     let mut o = String::from(
         "primitive,ordering,layout,median_ns,lo_ns,hi_ns,coverage,samples,iters,outliers_mild,outliers_severe\n",
@@ -440,9 +434,8 @@ pub fn atomics_csv(r: &AtomicsResults) -> String {
         let mut row =
             |p: &str, ord: &str, e: &mapknee_costs::bench::Estimate| row(p, ord, &keys, e);
         for p in &b.parts {
-            row("syncmap load part alone", &p.part, &p.alone);
+            row("syncmap load cut after", &p.part, &p.prefix);
         }
-        row("syncmap load replica", "-", &b.chained);
         row("syncmap load", "-", &b.whole);
     }
     o

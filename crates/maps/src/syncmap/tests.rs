@@ -363,3 +363,25 @@ mod panics {
         assert_eq!(m.len(), 5);
     }
 }
+
+#[test]
+fn load_staged_stops_at_its_stage_and_the_last_stage_is_load() {
+    let m = map();
+    m.store(7, 70);
+    m.range(|_, _| true); // promote: loads hit the snapshot
+    let hits = |m: &SyncMap<u64, u64>| m.syncmap_stats().snapshot_hits;
+    // Cut before the counter: no value, nothing counted.
+    let h = hits(&m);
+    assert_eq!(m.load_staged::<1>(&7), None);
+    assert_eq!(m.load_staged::<2>(&7), None);
+    assert_eq!(m.load_staged::<3>(&7), None);
+    assert_eq!(m.load_staged::<4>(&7), None);
+    assert_eq!(hits(&m), h);
+    // The counter stage counts the hit; the entry stage still returns none.
+    assert_eq!(m.load_staged::<5>(&7), None);
+    assert_eq!(m.load_staged::<6>(&7), None);
+    assert_eq!(hits(&m), h + 2);
+    assert_eq!(m.load_staged::<{ super::LOAD_STAGES.len() }>(&7), Some(70));
+    assert_eq!(m.load_staged::<{ super::LOAD_STAGES.len() }>(&8), None);
+    assert_eq!(m.load(&7), Some(70));
+}
