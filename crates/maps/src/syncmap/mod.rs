@@ -796,6 +796,12 @@ where
         }
     }
 
+    /// Unpins this thread's outer epoch guard ([`release_thread_pin`]).
+    #[cfg(not(loom))]
+    fn release_thread(&self) {
+        release_thread_pin();
+    }
+
     /// Striped atomic counters only; the mutex is not taken.
     fn counters(&self) -> MapStats {
         probes::sample(
