@@ -1084,11 +1084,21 @@ mod tests {
             step.arrivals
         );
         // A no-op map completes every arrival; only those straddling the
-        // window's edges (due in the warm-up, done inside) differ.
+        // window's edges differ: due in the 10 ms warm-up and done inside
+        // (at most the warm-up's ~200 arrivals, 300 is > 6 sd; how many
+        // depends on how late the OS ran the workers), or due inside and
+        // still waiting at the end (recorded as backlog).
         assert!(
-            step.ops.abs_diff(step.arrivals) <= 40,
-            "{} vs {}",
+            step.ops <= step.arrivals + 300,
+            "{} ops vs {} arrivals",
             step.ops,
+            step.arrivals
+        );
+        assert!(
+            step.ops + step.backlog >= step.arrivals,
+            "{} ops + {} backlog vs {} arrivals",
+            step.ops,
+            step.backlog,
             step.arrivals
         );
     }
