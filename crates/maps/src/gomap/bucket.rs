@@ -54,7 +54,7 @@ pub(crate) const EVACUATED_EMPTY: u8 = 4;
 pub(crate) const MIN_TOPHASH: u8 = 5;
 
 const LO: u64 = 0x0101_0101_0101_0101;
-#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
 const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
 
 /// The tophash of `hash`: its top 8 bits, moved out of the marker range.
@@ -107,6 +107,15 @@ fn match_byte(word: u64, byte: u8) -> u64 {
 #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 #[inline(always)]
 fn match_byte(word: u64, byte: u8) -> u64 {
+    match_byte_swar(word, byte)
+}
+
+/// [`match_byte`] without SIMD: the high bit of each byte of `word` equal
+/// to `byte` set, no other bit. Also built for tests on x86-64, which check
+/// it against the SSE2 form.
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
+#[inline(always)]
+fn match_byte_swar(word: u64, byte: u8) -> u64 {
     let x = word ^ (LO * u64::from(byte));
     // A byte of `x` is zero iff adding 0x7f to its low 7 bits leaves its
     // high bit clear and its own high bit is clear too.
@@ -124,6 +133,14 @@ fn lowest(mask: u64) -> usize {
 #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 #[inline(always)]
 fn lowest(mask: u64) -> usize {
+    lowest_swar(mask)
+}
+
+/// The index of the lowest slot named by a non-zero [`match_byte_swar`]
+/// mask.
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
+#[inline(always)]
+fn lowest_swar(mask: u64) -> usize {
     (mask.trailing_zeros() / 8) as usize
 }
 
@@ -1029,6 +1046,48 @@ mod tests {
         // No slot beyond the eight, whatever the byte.
         assert_eq!(slots(match_byte(0, 0)), [0, 1, 2, 3, 4, 5, 6, 7]);
         assert_eq!(match_byte(u64::MAX, 0), 0);
+    }
+
+    /// The SWAR form (the only one off x86-64) names the same slots as the
+    /// one in use, for every byte against words mixing markers, equal and
+    /// near-equal bytes (±1 and the high bit flipped, where SWAR carries
+    /// and borrows go wrong).
+    #[test]
+    fn swar_and_simd_match_the_same_slots() {
+        fn swar_slots(mut mask: u64) -> Vec<usize> {
+            let mut v = Vec::new();
+            while mask != 0 {
+                v.push(lowest_swar(mask));
+                mask &= mask - 1;
+            }
+            v
+        }
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let step = if cfg!(miri) { 37 } else { 1 };
+        for byte in (0..=255u8).step_by(step) {
+            let near = [
+                byte,
+                byte.wrapping_add(1),
+                byte.wrapping_sub(1),
+                byte ^ 0x80,
+                0,
+                1,
+            ];
+            for _ in 0..if cfg!(miri) { 4 } else { 64 } {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let bytes: [u8; 8] = std::array::from_fn(|i| near[((x >> (8 * i)) % 6) as usize]);
+                let word = u64::from_le_bytes(bytes);
+                let want: Vec<usize> = (0..8).filter(|&i| bytes[i] == byte).collect();
+                assert_eq!(slots(match_byte(word, byte)), want, "{bytes:?} {byte}");
+                assert_eq!(
+                    swar_slots(match_byte_swar(word, byte)),
+                    want,
+                    "{bytes:?} {byte}"
+                );
+            }
+        }
     }
 
     #[test]
