@@ -815,7 +815,18 @@ mod tests {
             Duration::from_millis(200),
         );
         let step = run_step(&Noop, &workload(), &spec, &clock, &stop);
-        assert!((390..=410).contains(&step.ops), "{}", step.ops);
+        // Even arrivals: exactly 400 are due inside the window.
+        assert!((398..=402).contains(&step.arrivals), "{}", step.arrivals);
+        // Each is done inside or, if the OS held the worker past the end
+        // (a loaded 2-core machine), counted as backlog; completions of
+        // the warm-up's 40 arrivals may land inside too.
+        assert!(
+            step.ops + step.backlog >= step.arrivals && step.ops <= step.arrivals + 40,
+            "{} ops, {} backlog, {} arrivals",
+            step.ops,
+            step.backlog,
+            step.arrivals
+        );
         assert!(!step.interrupted);
         assert!(step.latency_ns.p50 >= step.service_ns.p50);
         assert_eq!(step.timeline.iter().map(|w| w.ops).sum::<u64>(), step.ops);
