@@ -1,5 +1,5 @@
 //! Two maps' closed-loop capacity side by side, through the load engine's
-//! own step (`run_map_step`, 2 threads, order-cache keys): short steps,
+//! own step (`run_map_step`, 2 threads by default, order-cache keys): short steps,
 //! the two maps alternated (order swapped every pair), so the host moving
 //! the vCPUs between placements (README, "The machine moves under you")
 //! hits both maps alike. Prints each pair's line-transfer time and the
@@ -7,7 +7,7 @@
 //! `pairs` pairs) and the median over all pairs.
 //!
 //! ```text
-//! cargo run --release -p mapknee-load --example pair -- sharded dashmap [rounds] [pairs]
+//! cargo run --release -p mapknee-load --example pair -- sharded dashmap [rounds] [pairs] [threads]
 //! ```
 
 use std::sync::atomic::AtomicBool;
@@ -39,10 +39,14 @@ fn main() {
         args.get(i).map_or(default, |n| n.parse().expect("a count"))
     };
     let (a, b) = (map(0, "sharded"), map(1, "dashmap"));
-    let (rounds, pairs) = (count(2, 4), count(3, 5));
+    let (rounds, pairs, threads) = (count(2, 4), count(3, 5), count(4, 2));
     let clock = Clock::new();
     let stop = AtomicBool::new(false);
-    let spec = StepSpec::closed(2, Duration::from_millis(30), Duration::from_millis(150));
+    let spec = StepSpec::closed(
+        threads,
+        Duration::from_millis(30),
+        Duration::from_millis(150),
+    );
     let mixes = ["read-mostly", "mixed", "write-heavy"];
     let mut summary = Vec::new();
     for mix in mixes {
