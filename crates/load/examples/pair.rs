@@ -64,9 +64,20 @@ fn main() {
             let mut ratios = Vec::new();
             for p in 0..pairs {
                 let ns = line_transfer_ns(&clock).unwrap_or(f64::NAN);
+                let contended = std::cell::Cell::new(f64::NAN);
                 let step = |m: &MapKind| {
-                    run_map_step(m, HasherKind::default(), &w, &spec, &clock, &stop)
-                        .achieved_ops_per_sec
+                    let s = run_map_step(m, HasherKind::default(), &w, &spec, &clock, &stop);
+                    // The share of lock acquisitions that found the lock
+                    // held (maps that count their locks, i.e. A = sharded).
+                    if m == &a {
+                        if let (Some(&c), Some(&n)) = (
+                            s.counters.get("lock_contended"),
+                            s.counters.get("lock_acquisitions"),
+                        ) {
+                            contended.set(c as f64 / n.max(1) as f64);
+                        }
+                    }
+                    s.achieved_ops_per_sec
                 };
                 let (ra, rb) = if (r * pairs + p) % 2 == 0 {
                     let ra = step(&a);
@@ -76,10 +87,11 @@ fn main() {
                     (step(&a), rb)
                 };
                 println!(
-                    "{mix:<12} round {r} pair {p}  line {ns:6.1} ns  {a} {:6.2}M  {b} {:6.2}M  ratio {:.3}",
+                    "{mix:<12} round {r} pair {p}  line {ns:6.1} ns  {a} {:6.2}M  {b} {:6.2}M  ratio {:.3}  {a} contended {:.2} %",
                     ra / 1e6,
                     rb / 1e6,
-                    ra / rb
+                    ra / rb,
+                    100.0 * contended.get()
                 );
                 ratios.push(ra / rb);
             }
