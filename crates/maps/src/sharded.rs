@@ -26,9 +26,10 @@ type Shard<K, V> = RwLock<HashTable<(K, V)>>;
 /// contended and timed; std's `try_write` loads the lock word before its
 /// compare-exchange, and when the other core wrote the shard last that is
 /// two cache-line transfers (shared, then exclusive) where `parking_lot`'s
-/// single compare-exchange takes one. On the 2-vCPU VM that was ~7 % of
-/// write-heavy throughput against dashmap. No poisoning, which the
-/// counting locks ignored anyway.
+/// single compare-exchange takes one. Measured against dashmap on the
+/// 2-vCPU VM (`benchsuite/runs/2026-12-01-sharded/`): two threads'
+/// write-heavy ratio 0.907 → 0.935, one thread's read-mostly 0.929 →
+/// 0.984. No poisoning, which the counting locks ignored anyway.
 #[cfg(not(loom))]
 mod shard_lock {
     pub(super) use parking_lot::{
