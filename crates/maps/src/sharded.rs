@@ -26,10 +26,11 @@ type Shard<K, V> = RwLock<HashTable<(K, V)>>;
 /// contended and timed; std's `try_write` loads the lock word before its
 /// compare-exchange, and when the other core wrote the shard last that is
 /// two cache-line transfers (shared, then exclusive) where `parking_lot`'s
-/// single compare-exchange takes one. Measured against dashmap on the
-/// 2-vCPU VM (`benchsuite/runs/2026-12-01-sharded/`): two threads'
-/// write-heavy ratio 0.907 → 0.935, one thread's read-mostly 0.929 →
-/// 0.984. No poisoning, which the counting locks ignored anyway.
+/// single compare-exchange takes one. Measured against dashmap on a busy
+/// 2-vCPU VM (`benchsuite/runs/2026-12-01-sharded/`): on one thread
+/// read-mostly 0.929 → 0.984 and mixed 0.928 → 0.967 of dashmap's
+/// throughput; on two threads the change stayed inside the runs' noise.
+/// No poisoning, which the counting locks ignored anyway.
 #[cfg(not(loom))]
 mod shard_lock {
     pub(super) use parking_lot::{
