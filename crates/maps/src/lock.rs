@@ -54,6 +54,30 @@ fn contended(tally: &impl LockTally, lock: usize, since: Instant) {
     probes::lock_wait_end(lock, wait_ns);
 }
 
+/// One acquisition of any lock, counted in `tally`: `try_now` takes the lock
+/// if it is free (`None` if not); only then is the acquisition contended,
+/// and `wait` (which blocks until the lock is taken) is timed. `lock` names
+/// the lock to the probes.
+#[inline]
+pub(crate) fn counted<G>(
+    lock: usize,
+    tally: &impl LockTally,
+    try_now: impl FnOnce() -> Option<G>,
+    wait: impl FnOnce() -> G,
+) -> G {
+    tally.acquired();
+    match try_now() {
+        Some(g) => g,
+        None => {
+            probes::lock_wait_start(lock);
+            let since = Instant::now();
+            let g = wait();
+            contended(tally, lock, since);
+            g
+        }
+    }
+}
+
 /// Shared access to `inner`, counted in `tally`; `lock` names the lock to
 /// the probes.
 #[inline]
@@ -62,18 +86,16 @@ pub(crate) fn read_counted<'a, T>(
     lock: usize,
     tally: &impl LockTally,
 ) -> RwLockReadGuard<'a, T> {
-    tally.acquired();
-    match inner.try_read() {
-        Ok(g) => g,
-        Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
-        Err(std::sync::TryLockError::WouldBlock) => {
-            probes::lock_wait_start(lock);
-            let since = Instant::now();
-            let g = inner.read().unwrap_or_else(|p| p.into_inner());
-            contended(tally, lock, since);
-            g
-        }
-    }
+    counted(
+        lock,
+        tally,
+        || match inner.try_read() {
+            Ok(g) => Some(g),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        },
+        || inner.read().unwrap_or_else(|p| p.into_inner()),
+    )
 }
 
 /// Exclusive access to `inner`, counted in `tally`; `lock` names the lock
@@ -84,18 +106,16 @@ pub(crate) fn write_counted<'a, T>(
     lock: usize,
     tally: &impl LockTally,
 ) -> RwLockWriteGuard<'a, T> {
-    tally.acquired();
-    match inner.try_write() {
-        Ok(g) => g,
-        Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
-        Err(std::sync::TryLockError::WouldBlock) => {
-            probes::lock_wait_start(lock);
-            let since = Instant::now();
-            let g = inner.write().unwrap_or_else(|p| p.into_inner());
-            contended(tally, lock, since);
-            g
-        }
-    }
+    counted(
+        lock,
+        tally,
+        || match inner.try_write() {
+            Ok(g) => Some(g),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        },
+        || inner.write().unwrap_or_else(|p| p.into_inner()),
+    )
 }
 
 /// `inner` exclusively, waiting for it, uncounted and unprobed: for a
