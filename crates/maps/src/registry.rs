@@ -129,7 +129,7 @@ impl MapKind {
             ("mutex", "std HashMap behind a Mutex"),
             (
                 "sharded[:N]",
-                "N RwLock<HashMap> shards, cache-line padded (N rounded up to a power of two; default: next power of two >= 4 x cores)",
+                "N RwLock<hashbrown HashTable> shards hashing each key once, cache-line padded (N rounded up to a power of two; default: next power of two >= 4 x cores)",
             ),
             (
                 "sharded-unpadded[:N]",
