@@ -14,6 +14,8 @@
 //!   with a verdict on each run's knee, capacity and SLO capacity;
 //! - [`slo`]: each map's capacity under a latency objective (`--slo
 //!   p99<=1ms`): the highest rate it kept up with inside the objective;
+//! - [`padding`]: `sharded` beside `sharded-unpadded` — what false sharing
+//!   between shard locks costs in the knee and the p99;
 //! - [`advise`]: which map to pick for each measured mix — by SLO capacity
 //!   first, the knee saying where and why latency turns up — and why.
 //!
@@ -29,6 +31,7 @@ pub mod decay;
 mod fixtures;
 pub mod knee;
 pub mod kneedle;
+pub mod padding;
 pub mod queue;
 pub mod repeat;
 pub mod slo;

@@ -474,6 +474,17 @@ fn run_section(
             r#"<p class="warn">{cut} step(s) in this mix were cut short by Ctrl-C.</p>"#
         );
     }
+    for pair in mapknee_analyze::padding::padding_pairs(&results.runs)
+        .iter()
+        .filter(|p| p.mix == mix)
+    {
+        w!(
+            o,
+            r#"<p class="note">{} {}</p>"#,
+            escape(&crate::table::padding_line(pair)),
+            escape(crate::table::PADDING_NOTE.trim())
+        );
+    }
     let xk = offered_kind(runs);
 
     // p99 vs offered.

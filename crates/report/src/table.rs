@@ -1,10 +1,12 @@
 //! Terminal tables shaped like the study's: per mix, offered rate, then
 //! achieved and p99 per map, and a bottleneck column; then one line per map
 //! with its base p99, its SLO capacity under the latency objective, and its
-//! knee and cause.
+//! knee and cause; and where `sharded` ran beside `sharded-unpadded`, what
+//! false sharing cost between them.
 
 use std::fmt::Write;
 
+use mapknee_analyze::padding::{padding_pairs, PaddingPair};
 use mapknee_load::{Decay, HttpSetup, Machine, Objective, Results, Run};
 
 use crate::short::{fmt_ns, fmt_rate};
@@ -140,6 +142,7 @@ pub fn run(results: &Results) -> String {
             "latency objective {o} (change with --slo): each map's SLO capacity is the highest offered rate it kept up with inside it"
         );
     }
+    let pairs = padding_pairs(&results.runs);
     let mut mixes: Vec<&str> = Vec::new();
     for r in &results.runs {
         if !mixes.contains(&r.mix.name.as_str()) {
@@ -272,6 +275,12 @@ pub fn run(results: &Results) -> String {
             let pad = " ".repeat(width - r.map.chars().count());
             let _ = writeln!(out, "  {}{pad}  {}{line}", r.map, slo_words(r, objective));
         }
+        for pair in pairs.iter().filter(|p| p.mix == mix) {
+            let _ = writeln!(out, "  {}", padding_line(pair));
+        }
+    }
+    if !pairs.is_empty() {
+        out.push_str(PADDING_NOTE);
     }
     if !results.decay.is_empty() {
         out.push_str(&decay(&results.decay));
@@ -295,6 +304,45 @@ pub fn run(results: &Results) -> String {
          while mostly idle (OS preemption or the harness: compare the noise floor).\n",
     );
     out
+}
+
+/// What the false-sharing line under a mix means.
+pub(crate) const PADDING_NOTE: &str =
+    "\nfalse sharing: the unpadded twin packs the shard locks side by side, so two \
+threads on *different* shards still take turns owning one cache line; its knee, capacity \
+and p99 (below both knees) over the padded map's are what that costs here. Visible only \
+when it goes past how far two runs agree (±20 %) and, with --repeat, the knees' ranges \
+are apart. With 2 cores the two workers seldom write neighbouring locks at the same \
+moment, so expect little; the cost grows with the threads that can collide.\n";
+
+/// One mix's false-sharing comparison: `sharded-unpadded` over `sharded`.
+pub(crate) fn padding_line(p: &PaddingPair) -> String {
+    let ratio = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{r:.2}x"));
+    let knee = |k: Option<f64>| k.map_or("none".to_string(), |k| format!("{}/s", fmt_rate(k)));
+    let p99 = match (p.p99_ratio_median(), p.p99_ratio_max()) {
+        (Some(m), Some((at, max))) => format!(
+            "p99 below both knees {m:.2}x median, {max:.2}x max (at {}/s; {} steps)",
+            fmt_rate(at),
+            p.p99_ratios.len()
+        ),
+        _ => "p99: no common step below both knees".into(),
+    };
+    let verdict = if p.visible() {
+        "visible"
+    } else if p.ranges_overlap == Some(true) {
+        "not visible (the knees' repetition ranges overlap)"
+    } else {
+        "not visible (inside ±20 %)"
+    };
+    format!(
+        "false sharing, {} over {}: knee {} ({} vs {}) · capacity {} · {p99} · {verdict}",
+        p.unpadded,
+        p.padded,
+        ratio(p.knee_ratio),
+        knee(p.knees[1]),
+        knee(p.knees[0]),
+        ratio(p.capacity_ratio),
+    )
 }
 
 /// A coefficient with its interval: `+1.02 [+0.91, +1.13]`.

@@ -496,3 +496,35 @@ fn http_results_describe_requests_not_a_map_workload() {
         "{text}"
     );
 }
+
+/// Where `sharded` ran beside `sharded-unpadded`, the table and the page
+/// say per mix what false sharing cost between them, and explain it; a
+/// run without the pair says nothing about it.
+#[test]
+fn false_sharing_is_reported_where_the_padded_pair_ran() {
+    let plain = common::run_results();
+    assert!(!mapknee_report::table::render(&plain).contains("false sharing"));
+    let mut r = common::run_results();
+    // The fixture's write-heavy pair: syncmap (knee) and gomap (knee).
+    for run in &mut r.runs {
+        run.map = match (run.map.as_str(), run.mix.name.as_str()) {
+            ("gomap", "write-heavy") => "sharded".into(),
+            ("syncmap", "write-heavy") => "sharded-unpadded".into(),
+            (m, _) => m.into(),
+        };
+    }
+    let pair = mapknee_analyze::padding::padding_pairs(&r.runs);
+    assert_eq!(pair.len(), 1);
+    let text = mapknee_report::table::render(&r);
+    let line = text
+        .lines()
+        .find(|l| l.contains("false sharing, sharded-unpadded over sharded"))
+        .unwrap_or_else(|| panic!("no false-sharing line: {text}"));
+    let knee = format!("knee {:.2}x", pair[0].knee_ratio.unwrap());
+    assert!(line.contains(&knee), "{knee} in {line}");
+    assert!(line.contains("p99 below both knees") || line.contains("no common step"));
+    assert!(text.contains("take turns owning one cache line"));
+    let html = mapknee_report::html(&r);
+    check(&html);
+    assert!(html.contains("false sharing, sharded-unpadded over sharded"));
+}
