@@ -26,7 +26,7 @@ rate() { sed -n 's/.*ops_per_sec=\([0-9]*\).*/\1/p'; }
 results=$(mktemp)
 for mix in read-mostly mixed write-heavy; do
   for rep in $(seq "$REPS"); do
-    echo "go $mix $("$GO" run . -mix "$mix" -ops "$OPS" -threads "$THREADS" | rate)" >>"$results"
+    echo "go $mix $("$GO" run main.go -mix "$mix" -ops "$OPS" -threads "$THREADS" | rate)" >>"$results"
     if [ -n "$before" ]; then
       echo "before $mix $("$before" "$mix" "$THREADS" "$OPS" | rate)" >>"$results"
     fi

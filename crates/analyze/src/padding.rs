@@ -57,12 +57,16 @@ impl PaddingPair {
     /// Whether the unpadded twin is measurably worse: its knee (or, with
     /// no knees, its capacity) below the padded map's by more than
     /// [`NOISE`] and, with `--repeat`, the knees' ranges apart; or its
-    /// median p99 below the knees above by more than `NOISE`.
+    /// median p99 below the knees above by more than `NOISE` — and in
+    /// neither case its knee measurably *above* the padded map's (the
+    /// signals contradict each other: the run cannot tell).
     pub fn visible(&self) -> bool {
         let rate = self.knee_ratio.or(self.capacity_ratio);
-        let by_rate = rate.is_some_and(|r| r < 1.0 - NOISE) && self.ranges_overlap != Some(true);
-        let by_p99 = self.p99_ratio_median().is_some_and(|r| r > 1.0 + NOISE);
-        by_rate || by_p99
+        let apart = self.ranges_overlap != Some(true);
+        let worse_rate = rate.is_some_and(|r| r < 1.0 - NOISE) && apart;
+        let better_rate = rate.is_some_and(|r| r > 1.0 / (1.0 - NOISE)) && apart;
+        let worse_p99 = self.p99_ratio_median().is_some_and(|r| r > 1.0 + NOISE);
+        (worse_rate || worse_p99) && !better_rate
     }
 }
 
@@ -217,6 +221,14 @@ mod tests {
         assert!(!pair.visible());
         // Apart: visible.
         u.knee = knee(2.8e6, Some([2.5e6, 2.85e6]));
-        assert!(padding_pairs(&[p, u])[0].visible());
+        assert!(padding_pairs(&[p.clone(), u.clone()])[0].visible());
+        // A worse p99 beside a knee measurably *higher* contradicts
+        // itself: not visible.
+        p.knee = knee(4e6, None);
+        u.knee = knee(6e6, None);
+        u.steps[0].latency_ns.p99 = 200;
+        let pair = &padding_pairs(&[p, u])[0];
+        assert_eq!(pair.p99_ratios, vec![(1e6, 2.0), (2e6, 0.98)]);
+        assert!(!pair.visible());
     }
 }

@@ -404,9 +404,6 @@ fn worker<M: ConcurrentMap<u64, u64>>(
         gen.prepare();
         now = done;
     }
-    // Done with the map: a worker that finishes early must not hold back
-    // the reclamation of the others' garbage while it waits to be joined.
-    map.release_thread();
     cursor.finish();
     let mut backlog = 0;
     if let (Some(s), false) = (schedule.as_mut(), stop.load(Ordering::Relaxed)) {

@@ -86,9 +86,6 @@ pub fn prefill<M: ConcurrentMap<u64, u64>>(map: &M, workload: &Workload, threads
     for k in 0..n {
         map.insert(k, k);
     }
-    // The caller goes on to coordinate the step: it must not keep the
-    // map's per-thread state (SyncMap's epoch pin) through it.
-    map.release_thread();
 }
 
 /// Operations a transaction plans before it starts; longer transactions

@@ -102,13 +102,6 @@ pub trait ConcurrentMap<K, V>: Send + Sync {
     /// `len` is left 0. The load engine samples this every 10 ms while the
     /// map is under load, so it must not become map traffic itself.
     fn counters(&self) -> MapStats;
-    /// Tells the map that the calling thread will not use it for a while
-    /// (a coordinator done prefilling, a worker about to idle or exit).
-    /// A map that keeps per-thread state across operations lets go of it
-    /// here — SyncMap's thread pin, which would otherwise hold back the
-    /// freeing of every SyncMap's garbage while this thread does other
-    /// work. The default does nothing.
-    fn release_thread(&self) {}
 }
 
 /// The README's examples run as doctests, so they cannot rot.

@@ -89,10 +89,7 @@ fn every_retired_value_is_freed() {
         });
         assert!(m.syncmap_stats().promotions > 0);
     }
-    // Retired values wait for the epoch to advance; nudge it (bounded),
-    // once this thread no longer holds it back (SyncMap keeps a thread
-    // pinned across operations).
-    mapknee_maps::syncmap::release_thread_pin();
+    // Retired values wait for the epoch to advance; nudge it (bounded).
     for _ in 0..10_000 {
         if live.load(SeqCst) == 0 {
             break;
@@ -103,9 +100,7 @@ fn every_retired_value_is_freed() {
 }
 
 /// Nudges the epoch until `live` reaches `want` (bounded), and returns it.
-/// This thread's SyncMap pin is released first: it would hold the epoch.
 fn settle(live: &AtomicIsize, want: isize) -> isize {
-    mapknee_maps::syncmap::release_thread_pin();
     for _ in 0..10_000 {
         if live.load(SeqCst) == want {
             break;
@@ -239,35 +234,4 @@ mod value_clone_panics {
         // The map is gone; retired values wait for the epoch (bounded).
         assert_eq!(settle(&live, 0), 0, "a replaced or removed value leaked");
     }
-}
-
-/// The load engine's coordinator prefills a map and then, still alive,
-/// only watches the step. `ConcurrentMap::release_thread` must let go of
-/// its SyncMap pin: otherwise no value a worker retires could be freed
-/// until the coordinator used a map again.
-#[test]
-fn a_thread_that_released_its_pin_holds_back_no_garbage() {
-    use mapknee_maps::ConcurrentMap;
-    let _one = exclusive();
-    let live = Arc::new(AtomicIsize::new(0));
-    let n = if cfg!(miri) { 12 } else { 1_000 };
-    let m: SyncMap<u64, Counted> = SyncMap::new();
-    for k in 0..n {
-        ConcurrentMap::insert(&m, k, Counted::new(k, &live));
-    }
-    m.range(|_, _| true); // promote, so the overwrites below retire values
-    m.release_thread();
-    // A "worker" overwrites every value (retiring the old ones) and then
-    // waits for the epoch, while this thread stays alive and idle.
-    let settled = std::thread::scope(|s| {
-        s.spawn(|| {
-            for k in 0..n {
-                ConcurrentMap::insert(&m, k, Counted::new(k + 1, &live));
-            }
-            settle(&live, n as isize)
-        })
-        .join()
-        .expect("worker")
-    });
-    assert_eq!(settled, n as isize, "retired values were not freed");
 }

@@ -6,7 +6,7 @@
 
 use std::fmt::Write;
 
-use mapknee_analyze::padding::{padding_pairs, PaddingPair};
+use mapknee_analyze::padding::{padding_pairs, PaddingPair, NOISE};
 use mapknee_load::{Decay, HttpSetup, Machine, Objective, Results, Run};
 
 use crate::short::{fmt_ns, fmt_rate};
@@ -329,6 +329,8 @@ pub(crate) fn padding_line(p: &PaddingPair) -> String {
     };
     let verdict = if p.visible() {
         "visible"
+    } else if p.knee_ratio.is_some_and(|r| r > 1.0 / (1.0 - NOISE)) {
+        "not visible (the unpadded knee came out higher: noise)"
     } else if p.ranges_overlap == Some(true) {
         "not visible (the knees' repetition ranges overlap)"
     } else {

@@ -250,10 +250,6 @@ pub fn run(cfg: Config, listening: impl FnOnce(SocketAddr)) -> Result<(), Servic
                 let _ = core_affinity::set_for_current(*id);
             }
         })
-        // A SyncMap keeps its thread pinned across operations; a worker
-        // about to sleep lets go, so an idle worker does not hold back the
-        // freeing of what busy ones retire.
-        .on_thread_park(mapknee_maps::syncmap::release_thread_pin)
         .build()
         .map_err(|e| ServiceError(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async move {

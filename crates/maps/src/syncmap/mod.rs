@@ -26,10 +26,7 @@
 //! (`crossbeam-epoch`). A load pins the current thread — a store to a
 //! thread-local epoch slot, no shared cache line and no reference count on
 //! the snapshot — reads, and unpins; a snapshot or value unlinked by a writer
-//! is freed only after every thread pinned at that time has unpinned. The
-//! pin is nested under one the thread keeps across 128 operations (see
-//! `pin`), so most operations pay a thread-local count instead of the
-//! pin's fence; a thread about to idle calls [`release_thread_pin`]. We
+//! is freed only after every thread pinned at that time has unpinned. We
 //! chose epochs over hazard pointers because a load here touches two
 //! pointers (snapshot, then value) and hazard pointers would need a
 //! store-load fence per pointer; over `Arc` because a shared reference count
@@ -67,8 +64,6 @@ mod entry;
 #[cfg(all(test, loom))]
 mod loom_tests;
 #[cfg(not(loom))]
-mod pin;
-#[cfg(not(loom))]
 mod reclaim;
 mod snapshot;
 #[cfg(all(test, not(loom)))]
@@ -91,9 +86,6 @@ use crate::counters::Counters;
 use crate::lock::CountingMutex;
 use crate::probes;
 use crate::{ConcurrentMap, DefaultHashBuilder, MapStats, SyncMapStats};
-
-#[cfg(not(loom))]
-pub use self::pin::release_thread_pin;
 
 // Counter fields (see `SyncMapStats`), plus two for the length.
 const SNAPSHOT_HITS: usize = 0;
@@ -220,10 +212,25 @@ where
     V: Clone + Send + Sync + 'static,
     S: BuildHasher + Clone + Send + Sync + 'static,
 {
+    /// Each operation pins the epoch afresh (a SeqCst fence, and every
+    /// 128th pin an attempt to advance the epoch and collect garbage).
+    ///
+    /// NOTE: Go's loads pin nothing (its GC scans the stacks). We measured
+    /// the cheaper read path this pin invites — each operation nested
+    /// under an outer guard the thread keeps for 128 operations, renewed
+    /// with a `flush` so garbage is still collected — and kept the plain
+    /// pin: single-thread get-hit fell 24.7 → 18.6 ns (`examples/nsop`,
+    /// medians of 5 alternated), but the renewals' flushes (each seals the
+    /// thread's garbage bag half full and pushes it to the global queue)
+    /// cut 2-thread throughput in the mixed and write-heavy mixes
+    /// (`examples/syncmap_mix`: 25.9 → 20.2 and 20.1 → 11.7 M ops/s,
+    /// medians of 3 alternated; renewing every 1,024 operations: 25.7 and
+    /// 13.2), and an outer guard held by an idle thread stalls every
+    /// map's reclamation. 2-vCPU AMD EPYC VM, `benchsuite/runs/2026-12-01-vm7/`.
     #[cfg(not(loom))]
     #[inline]
     fn pin(&self) -> Guard {
-        pin::pin()
+        crossbeam_epoch::pin()
     }
 
     #[cfg(loom)]
@@ -794,12 +801,6 @@ where
             len: SyncMap::len(self),
             ..counters
         }
-    }
-
-    /// Unpins this thread's outer epoch guard ([`release_thread_pin`]).
-    #[cfg(not(loom))]
-    fn release_thread(&self) {
-        release_thread_pin();
     }
 
     /// Striped atomic counters only; the mutex is not taken.
