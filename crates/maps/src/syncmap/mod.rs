@@ -219,8 +219,10 @@ where
     /// the cheaper read path this pin invites — each operation nested
     /// under an outer guard the thread keeps for 128 operations, renewed
     /// with a `flush` so garbage is still collected — and kept the plain
-    /// pin: single-thread get-hit fell 24.7 → 18.6 ns (`examples/nsop`,
-    /// medians of 5 alternated), but the renewals' flushes (each seals the
+    /// pin: single-thread get-hit was 18.6 ns with it and is 19.2 without
+    /// (`examples/nsop`, medians of 5 alternated; both down from 24.7, a
+    /// gain that came with inlining the load path), but the renewals'
+    /// flushes (each seals the
     /// thread's garbage bag half full and pushes it to the global queue)
     /// cut 2-thread throughput in the mixed and write-heavy mixes
     /// (`examples/syncmap_mix`: 25.9 → 20.2 and 20.1 → 11.7 M ops/s,
