@@ -222,9 +222,9 @@ where
     /// pin: single-thread get-hit was 18.6 ns with it and is 19.2 without
     /// (`examples/nsop`, medians of 5 alternated; both down from 24.7, a
     /// gain that came with inlining the load path), but the renewals'
-    /// flushes (each seals the
-    /// thread's garbage bag half full and pushes it to the global queue)
-    /// cut 2-thread throughput in the mixed and write-heavy mixes
+    /// flushes (each seals the thread's garbage bag half full and pushes
+    /// it to the global queue) cut 2-thread throughput in the mixed and
+    /// write-heavy mixes
     /// (`examples/syncmap_mix`: 25.9 → 20.2 and 20.1 → 11.7 M ops/s,
     /// medians of 3 alternated; renewing every 1,024 operations: 25.7 and
     /// 13.2), and an outer guard held by an idle thread stalls every
