@@ -9,7 +9,7 @@ here = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__f
 names = [f"{s}{p}" for p in (1, 2, 3) for s in "ab"]
 runs = {}
 for n in names:
-    path = os.path.join(here, "pairs", n, "results.json")
+    path = os.path.join(here, os.environ.get("PAIRS", "pairs"), n, "results.json")
     if not os.path.exists(path):
         continue
     d = json.load(open(path))
