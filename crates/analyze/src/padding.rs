@@ -28,8 +28,6 @@ pub struct PaddingPair {
     pub unpadded: String,
     /// Knee rates, padded and unpadded (`None`: no knee on the ladder).
     pub knees: [Option<f64>; 2],
-    /// Unpadded ÷ padded knee, when both have one.
-    pub knee_ratio: Option<f64>,
     /// Unpadded ÷ padded closed-loop capacity, when both were measured.
     pub capacity_ratio: Option<f64>,
     /// Unpadded ÷ padded p99 (the rule's typical p99) at each offered rate
@@ -54,20 +52,49 @@ impl PaddingPair {
             .max_by(|a, b| a.1.total_cmp(&b.1))
     }
 
-    /// Whether the unpadded twin is measurably worse: its knee (or, with
-    /// no knees, its capacity) below the padded map's by more than
-    /// [`NOISE`] and, with `--repeat`, the knees' ranges apart; or its
-    /// median p99 below the knees above by more than `NOISE` — and in
-    /// neither case its knee measurably *above* the padded map's (the
-    /// signals contradict each other: the run cannot tell).
-    pub fn visible(&self) -> bool {
-        let rate = self.knee_ratio.or(self.capacity_ratio);
+    /// Unpadded ÷ padded knee, when both have one.
+    pub fn knee_ratio(&self) -> Option<f64> {
+        match self.knees {
+            [Some(a), Some(b)] if a > 0.0 => Some(b / a),
+            _ => None,
+        }
+    }
+
+    /// What the pair shows, by [`NOISE`]: the unpadded twin's knee (or,
+    /// with no knees, its capacity) below or above the padded map's by
+    /// more than `NOISE` with, under `--repeat`, the knees' ranges apart;
+    /// or its median p99 below the knees above the padded map's by more.
+    pub fn reading(&self) -> Reading {
+        let rate = self.knee_ratio().or(self.capacity_ratio);
         let apart = self.ranges_overlap != Some(true);
         let worse_rate = rate.is_some_and(|r| r < 1.0 - NOISE) && apart;
         let better_rate = rate.is_some_and(|r| r > 1.0 / (1.0 - NOISE)) && apart;
         let worse_p99 = self.p99_ratio_median().is_some_and(|r| r > 1.0 + NOISE);
-        (worse_rate || worse_p99) && !better_rate
+        if better_rate {
+            Reading::Faster
+        } else if worse_rate || worse_p99 {
+            Reading::Visible
+        } else if self.ranges_overlap == Some(true) {
+            Reading::Overlapping
+        } else {
+            Reading::InsideNoise
+        }
     }
+}
+
+/// What a padded / unpadded pair shows ([`PaddingPair::reading`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// The unpadded twin is measurably worse: false sharing is visible.
+    Visible,
+    /// The unpadded twin came out measurably *faster*: noise (packing the
+    /// locks cannot help), so the run cannot tell.
+    Faster,
+    /// Apart by more than [`NOISE`], but the knees' repetition ranges
+    /// overlap.
+    Overlapping,
+    /// Inside [`NOISE`].
+    InsideNoise,
 }
 
 /// The unpadded twin's name for a padded map, if it has one.
@@ -100,10 +127,6 @@ pub fn padding_pairs(runs: &[Run]) -> Vec<PaddingPair> {
             p.knee.as_ref().map(|k| k.ops_per_sec),
             u.knee.as_ref().map(|k| k.ops_per_sec),
         ];
-        let knee_ratio = match knees {
-            [Some(a), Some(b)] if a > 0.0 => Some(b / a),
-            _ => None,
-        };
         let capacity_ratio = match (p.capacity_ops_per_sec, u.capacity_ops_per_sec) {
             (Some(a), Some(b)) if a > 0.0 => Some(b / a),
             _ => None,
@@ -135,7 +158,6 @@ pub fn padding_pairs(runs: &[Run]) -> Vec<PaddingPair> {
             padded: p.map.clone(),
             unpadded: u.map.clone(),
             knees,
-            knee_ratio,
             capacity_ratio,
             p99_ratios,
             ranges_overlap,
@@ -197,13 +219,13 @@ mod tests {
         u.knee = knee(3e6, None);
         let pair = &padding_pairs(&[p, u])[0];
         assert_eq!(pair.knees, [Some(4e6), Some(3e6)]);
-        assert_eq!(pair.knee_ratio, Some(0.75));
+        assert_eq!(pair.knee_ratio(), Some(0.75));
         assert_eq!(pair.capacity_ratio, Some(0.75));
         // Below 3M/s: the 1M and 2M steps only.
         assert_eq!(pair.p99_ratios, vec![(1e6, 1.5), (2e6, 2.0)]);
         assert_eq!(pair.p99_ratio_median(), Some(1.75));
         assert_eq!(pair.p99_ratio_max(), Some((2e6, 2.0)));
-        assert!(pair.visible());
+        assert_eq!(pair.reading(), Reading::Visible);
     }
 
     #[test]
@@ -212,16 +234,22 @@ mod tests {
         let mut u = ladder_run("sharded-unpadded", 7.6e6, &[105, 98]);
         p.knee = knee(4e6, None);
         u.knee = knee(3.7e6, None);
-        assert!(!padding_pairs(&[p.clone(), u.clone()])[0].visible());
+        assert_eq!(
+            padding_pairs(&[p.clone(), u.clone()])[0].reading(),
+            Reading::InsideNoise
+        );
         // 0.7x, but the repetitions' knees overlap: not told apart.
         p.knee = knee(4e6, Some([2.9e6, 4.4e6]));
         u.knee = knee(2.8e6, Some([2.5e6, 3.0e6]));
         let pair = &padding_pairs(&[p.clone(), u.clone()])[0];
         assert_eq!(pair.ranges_overlap, Some(true));
-        assert!(!pair.visible());
+        assert_eq!(pair.reading(), Reading::Overlapping);
         // Apart: visible.
         u.knee = knee(2.8e6, Some([2.5e6, 2.85e6]));
-        assert!(padding_pairs(&[p.clone(), u.clone()])[0].visible());
+        assert_eq!(
+            padding_pairs(&[p.clone(), u.clone()])[0].reading(),
+            Reading::Visible
+        );
         // A worse p99 beside a knee measurably *higher* contradicts
         // itself: not visible.
         p.knee = knee(4e6, None);
@@ -229,6 +257,6 @@ mod tests {
         u.steps[0].latency_ns.p99 = 200;
         let pair = &padding_pairs(&[p, u])[0];
         assert_eq!(pair.p99_ratios, vec![(1e6, 2.0), (2e6, 0.98)]);
-        assert!(!pair.visible());
+        assert_eq!(pair.reading(), Reading::Faster);
     }
 }

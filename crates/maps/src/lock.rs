@@ -78,6 +78,17 @@ pub(crate) fn counted<G>(
     }
 }
 
+/// A std `try_lock`/`try_read`/`try_write` result as `counted` takes it:
+/// the guard when the lock was free, poisoned or not (the counting locks
+/// ignore poisoning, as Go's have none); `None` when it is held.
+fn free<G>(r: std::sync::TryLockResult<G>) -> Option<G> {
+    match r {
+        Ok(g) => Some(g),
+        Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+        Err(std::sync::TryLockError::WouldBlock) => None,
+    }
+}
+
 /// Shared access to `inner`, counted in `tally`; `lock` names the lock to
 /// the probes.
 #[inline]
@@ -89,11 +100,7 @@ pub(crate) fn read_counted<'a, T>(
     counted(
         lock,
         tally,
-        || match inner.try_read() {
-            Ok(g) => Some(g),
-            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
-            Err(std::sync::TryLockError::WouldBlock) => None,
-        },
+        || free(inner.try_read()),
         || inner.read().unwrap_or_else(|p| p.into_inner()),
     )
 }
@@ -109,11 +116,7 @@ pub(crate) fn write_counted<'a, T>(
     counted(
         lock,
         tally,
-        || match inner.try_write() {
-            Ok(g) => Some(g),
-            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
-            Err(std::sync::TryLockError::WouldBlock) => None,
-        },
+        || free(inner.try_write()),
         || inner.write().unwrap_or_else(|p| p.into_inner()),
     )
 }
@@ -153,19 +156,14 @@ impl<T> CountingMutex<T> {
 
     /// Locks, counting the acquisition and, when another thread held the lock,
     /// the wait.
+    #[inline]
     pub fn lock(&self) -> MutexGuard<'_, T> {
-        self.counters.acquired();
-        match self.inner.try_lock() {
-            Ok(g) => g,
-            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
-            Err(std::sync::TryLockError::WouldBlock) => {
-                probes::lock_wait_start(self.addr());
-                let since = Instant::now();
-                let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-                contended(&self.counters, self.addr(), since);
-                g
-            }
-        }
+        counted(
+            self.addr(),
+            &self.counters,
+            || free(self.inner.try_lock()),
+            || self.inner.lock().unwrap_or_else(|p| p.into_inner()),
+        )
     }
 
     /// Locks like [`lock`](Self::lock), but a waiter spins instead of
@@ -173,26 +171,17 @@ impl<T> CountingMutex<T> {
     /// thread wake-up (several µs on a VM). For the calibration map, whose
     /// point is a known service rate; it burns its core while it waits.
     pub fn lock_spinning(&self) -> MutexGuard<'_, T> {
-        self.counters.acquired();
-        let mut since = None;
-        loop {
-            match self.inner.try_lock() {
-                Ok(g) => {
-                    if let Some(t) = since {
-                        contended(&self.counters, self.addr(), t);
-                    }
+        counted(
+            self.addr(),
+            &self.counters,
+            || free(self.inner.try_lock()),
+            || loop {
+                std::hint::spin_loop();
+                if let Some(g) = free(self.inner.try_lock()) {
                     return g;
                 }
-                Err(std::sync::TryLockError::Poisoned(p)) => return p.into_inner(),
-                Err(std::sync::TryLockError::WouldBlock) => {
-                    since.get_or_insert_with(|| {
-                        probes::lock_wait_start(self.addr());
-                        Instant::now()
-                    });
-                    std::hint::spin_loop();
-                }
-            }
-        }
+            },
+        )
     }
 
     /// What this lock has cost so far.

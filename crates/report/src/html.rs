@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use mapknee_analyze::padding::{padding_pairs, PaddingPair};
 use mapknee_load::{Objective, Results, Run, Step};
 
 use crate::escape::{escape, slug};
@@ -137,8 +138,9 @@ pub(crate) fn page(results: &Results) -> String {
         }
     } else {
         summary(&mut o, &mixes, &colors, results.slo.as_ref());
+        let pairs = padding_pairs(&results.runs);
         for (i, (mix, runs)) in mixes.iter().enumerate() {
-            run_section(&mut o, i, mix, runs, &colors, results);
+            run_section(&mut o, i, mix, runs, &colors, results, &pairs);
         }
     }
     w!(
@@ -447,6 +449,7 @@ fn run_section(
     runs: &[&Run],
     colors: &Colors,
     results: &Results,
+    pairs: &[PaddingPair],
 ) {
     let objective = results.slo.as_ref();
     w!(
@@ -474,15 +477,12 @@ fn run_section(
             r#"<p class="warn">{cut} step(s) in this mix were cut short by Ctrl-C.</p>"#
         );
     }
-    for pair in mapknee_analyze::padding::padding_pairs(&results.runs)
-        .iter()
-        .filter(|p| p.mix == mix)
-    {
+    for pair in pairs.iter().filter(|p| p.mix == mix) {
         w!(
             o,
             r#"<p class="note">{} {}</p>"#,
             escape(&crate::table::padding_line(pair)),
-            escape(crate::table::PADDING_NOTE.trim())
+            escape(&crate::table::padding_note())
         );
     }
     let xk = offered_kind(runs);

@@ -6,7 +6,7 @@
 
 use std::fmt::Write;
 
-use mapknee_analyze::padding::{padding_pairs, PaddingPair, NOISE};
+use mapknee_analyze::padding::{padding_pairs, PaddingPair, Reading, NOISE};
 use mapknee_load::{Decay, HttpSetup, Machine, Objective, Results, Run};
 
 use crate::short::{fmt_ns, fmt_rate};
@@ -280,7 +280,9 @@ pub fn run(results: &Results) -> String {
         }
     }
     if !pairs.is_empty() {
-        out.push_str(PADDING_NOTE);
+        out.push('\n');
+        out.push_str(&padding_note());
+        out.push('\n');
     }
     if !results.decay.is_empty() {
         out.push_str(&decay(&results.decay));
@@ -307,13 +309,17 @@ pub fn run(results: &Results) -> String {
 }
 
 /// What the false-sharing line under a mix means.
-pub(crate) const PADDING_NOTE: &str =
-    "\nfalse sharing: the unpadded twin packs the shard locks side by side, so two \
-threads on *different* shards still take turns owning one cache line; its knee, capacity \
-and p99 (below both knees) over the padded map's are what that costs here. Visible only \
-when it goes past how far two runs agree (±20 %) and, with --repeat, the knees' ranges \
-are apart. With 2 cores the two workers seldom write neighbouring locks at the same \
-moment, so expect little; the cost grows with the threads that can collide.\n";
+pub(crate) fn padding_note() -> String {
+    format!(
+        "false sharing: the unpadded twin packs the shard locks side by side, so two threads on \
+         *different* shards still take turns owning one cache line; its knee, capacity and p99 \
+         (below both knees) over the padded map's are what that costs here. Visible only when it \
+         goes past how far two runs agree (±{:.0} %) and, with --repeat, the knees' ranges are \
+         apart. With 2 cores the two workers seldom write neighbouring locks at the same moment, \
+         so expect little; the cost grows with the threads that can collide.",
+        NOISE * 100.0
+    )
+}
 
 /// One mix's false-sharing comparison: `sharded-unpadded` over `sharded`.
 pub(crate) fn padding_line(p: &PaddingPair) -> String {
@@ -327,20 +333,17 @@ pub(crate) fn padding_line(p: &PaddingPair) -> String {
         ),
         _ => "p99: no common step below both knees".into(),
     };
-    let verdict = if p.visible() {
-        "visible"
-    } else if p.knee_ratio.is_some_and(|r| r > 1.0 / (1.0 - NOISE)) {
-        "not visible (the unpadded knee came out higher: noise)"
-    } else if p.ranges_overlap == Some(true) {
-        "not visible (the knees' repetition ranges overlap)"
-    } else {
-        "not visible (inside ±20 %)"
+    let verdict = match p.reading() {
+        Reading::Visible => "visible".to_string(),
+        Reading::Faster => "not visible (the unpadded map came out faster: noise)".into(),
+        Reading::Overlapping => "not visible (the knees' repetition ranges overlap)".into(),
+        Reading::InsideNoise => format!("not visible (inside ±{:.0} %)", NOISE * 100.0),
     };
     format!(
         "false sharing, {} over {}: knee {} ({} vs {}) · capacity {} · {p99} · {verdict}",
         p.unpadded,
         p.padded,
-        ratio(p.knee_ratio),
+        ratio(p.knee_ratio()),
         knee(p.knees[1]),
         knee(p.knees[0]),
         ratio(p.capacity_ratio),

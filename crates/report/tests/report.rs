@@ -520,7 +520,7 @@ fn false_sharing_is_reported_where_the_padded_pair_ran() {
         .lines()
         .find(|l| l.contains("false sharing, sharded-unpadded over sharded"))
         .unwrap_or_else(|| panic!("no false-sharing line: {text}"));
-    let knee = format!("knee {:.2}x", pair[0].knee_ratio.unwrap());
+    let knee = format!("knee {:.2}x", pair[0].knee_ratio().unwrap());
     assert!(line.contains(&knee), "{knee} in {line}");
     assert!(line.contains("p99 below both knees") || line.contains("no common step"));
     assert!(text.contains("take turns owning one cache line"));
