@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
-"""Summarises the six default runs of measure.sh (pairs/a1..b3): each map x mix knee in
+"""Summarises six default runs a1, b1, a2, b2, a3, b3 (folders of `mapknee run --out`)
+in the folder given: each map x mix knee in
 every run, the ratio within each pair, the maps' order, the study's finding
 (syncmap vs gomap-rwlock and rwlock) and knee order vs capacity order."""
 import itertools, json, os, statistics
 import sys
-# The run folder: this script's own, or the one given (e.g. ../2026-11-30-vm3).
-here = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
+# The folder holding a1..b3, e.g. benchsuite/runs/2026-12-01-vm7/pairs.
+here = sys.argv[1]
 names = [f"{s}{p}" for p in (1, 2, 3) for s in "ab"]
 runs = {}
 for n in names:
-    path = os.path.join(here, os.environ.get("PAIRS", "pairs"), n, "results.json")
+    path = os.path.join(here, n, "results.json")
     if not os.path.exists(path):
         continue
     d = json.load(open(path))

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """synthetic:2us (one lock held 2 us per operation: capacity 500k txn/s in
 theory) knee as a fraction of 500k/s and of the measured capacity, for even
-and Poisson arrivals, from measure.sh's cal-*.json."""
+and Poisson arrivals, from the folder given: its {even,poisson}-*.json or
+cal-{even,poisson}-*.json (`mapknee run --maps synthetic:2us --arrivals A --format json`)."""
 import glob, json, os, statistics, sys
-here = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
+here = sys.argv[1]
 for arr in ("even", "poisson"):
     fr, frc = [], []
-    for p in sorted(glob.glob(os.path.join(here, "cal", f"{arr}-*.json"))):
+    for p in sorted(glob.glob(os.path.join(here, f"{arr}-*.json"))
+                    + glob.glob(os.path.join(here, f"cal-{arr}-*.json"))):
         r = json.load(open(p))["runs"][0]
         k = r["knee"]["ops_per_sec"] if r["knee"] else None
         cap = r.get("capacity_ops_per_sec")
