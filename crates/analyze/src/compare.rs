@@ -46,6 +46,18 @@
 //! run read from its steps. A map that never meets the objective counts
 //! 0; one that met it through its highest rate is a lower bound.
 //!
+//! **The machine must be the same** ([`PlacementCheck`]). On a shared
+//! host the worker cores' placement can change between runs (on the
+//! development VM a cache line took ~35 ns between them one hour and
+//! ~205 ns the next) and moves every contended map's knee with it. A run is
+//! judged only when both sides were held to the same placement (reference
+//! transfer times within [`PLACEMENT_SPREAD`]) and neither took more than
+//! [`MAX_OUTSIDE_SHARE`] of its measurements outside it; otherwise its
+//! verdict is [`Verdict::NotComparable`], unless the caller judges across
+//! placements anyway. Measured on 12 default runs (6 pairs): of the 30 map
+//! × mix pairs this admitted, 25 knees agreed within 20 %; of the 60 it
+//! turned away, 16.
+//!
 //! Step-level changes are reported too, as information.
 
 use mapknee_load::{open_loop_curve, open_loop_steps, Objective, Repetition, Results, Run, Step};
@@ -80,6 +92,9 @@ pub enum Verdict {
     Regressed,
     /// Not shown to differ.
     WithinNoise,
+    /// Not judged: the two sides ran on different core placements, or one
+    /// of them mostly outside its own ([`PlacementCheck`]).
+    NotComparable,
 }
 
 impl Verdict {
@@ -89,7 +104,62 @@ impl Verdict {
             Verdict::Improved => "improved",
             Verdict::Regressed => "regressed",
             Verdict::WithinNoise => "within noise",
+            Verdict::NotComparable => "not comparable",
         }
+    }
+}
+
+/// Two placements differ when their cache-line transfer times differ by
+/// more than this factor (the development VM's two measured ~35 and
+/// ~205 ns; one placement's measurements spread ±40 % around its median).
+pub const PLACEMENT_SPREAD: f64 = 1.5;
+
+/// A side whose run took more than this share of its measurements outside
+/// the placement it was held to measured a moving machine.
+pub const MAX_OUTSIDE_SHARE: f64 = 0.10;
+
+/// Whether a run's two sides measured the same machine: the placement each
+/// was held to (its reference cache-line transfer time) and the share of
+/// its step measurements taken outside it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PlacementCheck {
+    /// Each side's reference transfer time, ns (the mean over a pooled
+    /// side's files).
+    pub reference_ns: [f64; 2],
+    /// Each side's measurements outside its reference placement, as a share
+    /// of all its measurements.
+    pub outside_share: [f64; 2],
+    /// Same placement and each side mostly inside it.
+    pub comparable: bool,
+}
+
+impl PlacementCheck {
+    /// The check of two sides' runs; `None` when either side recorded no
+    /// placement (older files, machines that do not measure one).
+    fn of(base: &[&Run], new: &[&Run]) -> Option<Self> {
+        let side = |runs: &[&Run]| -> Option<(f64, f64)> {
+            let placed: Vec<_> = runs.iter().filter_map(|r| r.placement).collect();
+            if placed.is_empty() {
+                return None;
+            }
+            let reference =
+                placed.iter().map(|p| p.reference_ns).sum::<f64>() / placed.len() as f64;
+            let outside: u32 = placed.iter().map(|p| p.steps_outside).sum();
+            let kept: u32 = runs
+                .iter()
+                .flat_map(|r| open_loop_steps(&r.steps))
+                .map(|s| s.repeats.max(1))
+                .sum();
+            let share = f64::from(outside) / f64::from((outside + kept).max(1));
+            Some((reference, share))
+        };
+        let ((rb, ob), (rn, on)) = (side(base)?, side(new)?);
+        let same = rb.max(rn) <= PLACEMENT_SPREAD * rb.min(rn);
+        Some(PlacementCheck {
+            reference_ns: [rb, rn],
+            outside_share: [ob, on],
+            comparable: same && ob <= MAX_OUTSIDE_SHARE && on <= MAX_OUTSIDE_SHARE,
+        })
     }
 }
 
@@ -206,8 +276,14 @@ pub struct RunChange {
     pub files: [usize; 2],
     /// The figures judged (empty when the runs share none).
     pub figures: Vec<FigureChange>,
-    /// Regressed if any figure regressed, else improved if any improved.
+    /// Regressed if any figure regressed, else improved if any improved;
+    /// not comparable when the placement check failed (and the caller did
+    /// not judge across placements).
     pub verdict: Verdict,
+    /// Whether the two sides measured the same machine; absent when a side
+    /// recorded no placement.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub placement: Option<PlacementCheck>,
     /// Steps offered the same rate (from the first file of each side).
     pub steps: Vec<StepChange>,
 }
@@ -234,8 +310,12 @@ pub struct Comparison {
     pub runs: Vec<RunChange>,
     /// Runs present on only one side, as `map/mix`.
     pub unpaired: Vec<String>,
-    /// Regressed if any run regressed, else improved if any improved.
+    /// Regressed if any run regressed, else improved if any improved, else
+    /// not comparable if any run was not, else within noise.
     pub verdict: Verdict,
+    /// Runs were judged even where their placements differed
+    /// (`--across-placements`).
+    pub across_placements: bool,
 }
 
 fn pct(base: f64, new: f64) -> f64 {
@@ -261,10 +341,13 @@ fn classify(better_pct: f64, interval: Option<[f64; 2]>, threshold: f64) -> Verd
 
 /// Regressed if any regressed, else improved if any improved.
 fn overall(verdicts: impl Iterator<Item = Verdict> + Clone) -> Verdict {
-    if verdicts.clone().any(|v| v == Verdict::Regressed) {
+    let any = |v: Verdict| verdicts.clone().any(|x| x == v);
+    if any(Verdict::Regressed) {
         Verdict::Regressed
-    } else if verdicts.into_iter().any(|v| v == Verdict::Improved) {
+    } else if any(Verdict::Improved) {
         Verdict::Improved
+    } else if any(Verdict::NotComparable) {
+        Verdict::NotComparable
     } else {
         Verdict::WithinNoise
     }
@@ -329,9 +412,14 @@ struct Side<'a> {
     runs: Vec<(&'a Run, Option<Objective>)>,
 }
 
-impl Side<'_> {
+impl<'a> Side<'a> {
     fn key(&self) -> (&str, &str) {
         (&self.first.map, &self.first.mix.name)
+    }
+
+    /// The runs pooled, without their objectives.
+    fn pooled(&self) -> Vec<&'a Run> {
+        self.runs.iter().map(|r| r.0).collect()
     }
 }
 
@@ -653,6 +741,19 @@ pub fn compare_slo(
     threshold_pct: f64,
     objective: &Objective,
 ) -> Comparison {
+    compare_placed(base, new, threshold_pct, objective, false)
+}
+
+/// [`compare_slo`]; with `across_placements` a run is judged even when its
+/// sides measured different placements (its [`PlacementCheck`] still says
+/// so).
+pub fn compare_placed(
+    base: &[Results],
+    new: &[Results],
+    threshold_pct: f64,
+    objective: &Objective,
+    across_placements: bool,
+) -> Comparison {
     let (base_sides, new_sides) = (pool(base), pool(new));
     let mut pairs: Vec<(&Side, &Side)> = Vec::new();
     let mut unpaired = Vec::new();
@@ -701,12 +802,18 @@ pub fn compare_slo(
                     f
                 })
                 .collect();
+            let placement = PlacementCheck::of(&b.pooled(), &n.pooled());
+            let verdict = match placement {
+                Some(p) if !p.comparable && !across_placements => Verdict::NotComparable,
+                _ => overall(figures.iter().map(|f| f.verdict)),
+            };
             RunChange {
                 base_map: b.first.map.clone(),
                 new_map: n.first.map.clone(),
                 mix: b.first.mix.name.clone(),
                 files: [b.files, n.files],
-                verdict: overall(figures.iter().map(|f| f.verdict)),
+                verdict,
+                placement,
                 figures,
                 steps,
             }
@@ -728,6 +835,7 @@ pub fn compare_slo(
         min_repetitions: MIN_REPETITIONS,
         files: [base.len(), new.len()],
         verdict: overall(runs.iter().map(|r| r.verdict)),
+        across_placements,
         runs,
         unpaired,
     }

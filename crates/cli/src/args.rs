@@ -209,6 +209,10 @@ pub(crate) struct CompareArgs {
     /// against it on both sides [default: the first base file's, else p99<=1ms].
     #[arg(long, value_name = "OBJECTIVE")]
     pub(crate) slo: Option<String>,
+    /// Judge runs whose two sides ran on different core placements (or
+    /// mostly outside their own) instead of calling them not comparable.
+    #[arg(long)]
+    pub(crate) across_placements: bool,
     /// Output format (table or json).
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub(crate) format: Format,

@@ -96,6 +96,9 @@ pub(crate) enum Outcome {
     Interrupted,
     /// `compare` found a regression: exit status 1.
     Regressed,
+    /// `compare` could judge no run: the machine changed between the
+    /// sides (exit status 3).
+    NotComparable,
 }
 
 fn main() -> ExitCode {
@@ -166,6 +169,7 @@ fn main() -> ExitCode {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Interrupted) => ExitCode::from(130),
         Ok(Outcome::Regressed) => ExitCode::from(1),
+        Ok(Outcome::NotComparable) => ExitCode::from(3),
         Err(e) => {
             eprintln!("mapknee: error: {e}");
             ExitCode::from(e.code)

@@ -426,6 +426,11 @@ fn compare_judges_slo_capacity_too() {
 /// A single-run result file: one rwlock/mixed run whose knee is at `knee`
 /// txn/s and whose top step saturates at 1.2 × `knee`.
 fn single_run_file(path: &Path, knee: f64) {
+    placed_run_file(path, knee, None);
+}
+
+/// [`single_run_file`] held to `placement`.
+fn placed_run_file(path: &Path, knee: f64, placement: Option<mapknee_load::Placement>) {
     use mapknee_load::{Knee, Machine, Percentiles, Results, Run, Step, SCHEMA};
     let step = |rate: f64, achieved: f64, p99: u64| Step {
         target_ops_per_sec: Some(rate),
@@ -462,7 +467,7 @@ fn single_run_file(path: &Path, knee: f64) {
         }),
         usl: None,
         repetitions: vec![],
-        placement: None,
+        placement,
         slo: None,
     };
     let results = Results {
@@ -624,5 +629,79 @@ fn bad_results_files_are_one_line_errors() {
         "{err}"
     );
     usage_error(&mapknee(&["run", "--repeat", "0"]));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn compare_withholds_its_verdict_when_the_machine_changed() {
+    use mapknee_load::Placement;
+    let dir = scratch("placement-compare");
+    let held = |reference_ns: f64, steps_outside: u32| {
+        Some(Placement {
+            reference_ns,
+            band_ns: [0.7 * reference_ns, 1.4 * reference_ns],
+            steps_outside,
+            ..Default::default()
+        })
+    };
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    // The same 30 % knee drop each time; only the placements differ.
+    placed_run_file(&dir.join("near.json"), 200e3, held(36.0, 0));
+    placed_run_file(&dir.join("near-slower.json"), 140e3, held(38.0, 0));
+    placed_run_file(&dir.join("far-slower.json"), 140e3, held(205.0, 0));
+    // One measurement outside of the 3 steps' 3 + 1: 25 % outside.
+    placed_run_file(&dir.join("moved-slower.json"), 140e3, held(36.0, 1));
+    let compare = |new: &str, extra: &[&str]| {
+        let (base, new) = (path("near.json"), path(new));
+        let mut args = vec!["compare", base.as_str(), new.as_str()];
+        args.extend_from_slice(extra);
+        let out = mapknee(&args);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        (out.status.code(), text)
+    };
+
+    // Same placement, held throughout: judged, a regression.
+    let (code, text) = compare("near-slower.json", &[]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("rwlock · mixed: regressed"), "{text}");
+    assert!(!text.contains("placement "), "{text}");
+
+    // 36 vs 205 ns: not judged, exit 3, and the reason stated.
+    let (code, text) = compare("far-slower.json", &[]);
+    assert_eq!(code, Some(3), "{text}");
+    assert!(text.contains("rwlock · mixed: not comparable"), "{text}");
+    assert!(
+        text.contains("placement     base 36 ns (0 % outside) · new 205 ns (0 % outside)"),
+        "{text}"
+    );
+    assert!(text.contains("note: 1 of 1 runs not judged"), "{text}");
+    assert!(
+        text.contains("verdict: not comparable (threshold"),
+        "{text}"
+    );
+
+    // Same placement, but a quarter of one side's measurements outside it.
+    let (code, text) = compare("moved-slower.json", &[]);
+    assert_eq!(code, Some(3), "{text}");
+    assert!(text.contains("(25 % outside)"), "{text}");
+
+    // Asked to, it judges anyway and says so.
+    let (code, text) = compare("far-slower.json", &["--across-placements"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("rwlock · mixed: regressed"), "{text}");
+    assert!(
+        text.contains("judged anyway (--across-placements)"),
+        "{text}"
+    );
+
+    // The JSON carries the check.
+    let (_, json) = compare("far-slower.json", &["--format", "json"]);
+    let v: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["verdict"], "not-comparable");
+    assert_eq!(v["runs"][0]["placement"]["comparable"], false);
+    assert_eq!(
+        v["runs"][0]["placement"]["reference_ns"],
+        serde_json::json!([36.0, 205.0])
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -6,8 +6,8 @@ use std::fmt::Write;
 use std::path::PathBuf;
 
 use mapknee_analyze::compare::{
-    compare_slo, Basis, Comparison, Figure, FigureChange, Verdict, DEFAULT_THRESHOLD_PCT,
-    MIN_REPETITIONS,
+    compare_placed, Basis, Comparison, Figure, FigureChange, PlacementCheck, Verdict,
+    DEFAULT_THRESHOLD_PCT, MAX_OUTSIDE_SHARE, MIN_REPETITIONS, PLACEMENT_SPREAD,
 };
 use mapknee_load::Results;
 
@@ -55,24 +55,9 @@ pub(crate) fn run(args: CompareArgs) -> Result<Outcome, CliError> {
             other.kind
         )));
     }
-    // Each file records its median transfer time; a side is their mean.
-    let mean = |side: &[Results]| {
-        let v: Vec<f64> = side
-            .iter()
-            .filter_map(|r| r.machine.line_transfer_ns.map(|t| t[1]))
-            .collect();
-        (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
-    };
-    if let (Some(a), Some(b)) = (mean(&base), mean(&new)) {
-        if a.max(b) > super::PLACEMENT_SPREAD * a.min(b) {
-            eprintln!(
-                "mapknee: warning: the two sides ran on different core placements: a cache line took {a:.0} ns between the worker cores on the base side, {b:.0} ns on the new side; rates that depend on shared lines differ by that alone"
-            );
-        }
-    }
     // One objective for both sides: asked for, else the first base file's.
     let objective = mapknee_analyze::slo::objective_for(given, &base[0]);
-    let c = compare_slo(&base, &new, threshold, &objective);
+    let c = compare_placed(&base, &new, threshold, &objective, args.across_placements);
     match args.format {
         Format::Json => println!(
             "{}",
@@ -80,10 +65,10 @@ pub(crate) fn run(args: CompareArgs) -> Result<Outcome, CliError> {
         ),
         _ => print!("{}", table(&c)),
     }
-    Ok(if c.verdict == Verdict::Regressed {
-        Outcome::Regressed
-    } else {
-        Outcome::Done
+    Ok(match c.verdict {
+        Verdict::Regressed => Outcome::Regressed,
+        Verdict::NotComparable => Outcome::NotComparable,
+        _ => Outcome::Done,
     })
 }
 
@@ -130,6 +115,22 @@ fn verdict(f: &FigureChange) -> String {
     }
 }
 
+/// Why a run's sides are not comparable (or were judged anyway).
+fn placement_line(p: &PlacementCheck, judged: bool) -> String {
+    let [rb, rn] = p.reference_ns;
+    let [ob, on] = p.outside_share;
+    format!(
+        "placement     base {rb:.0} ns ({:.0} % outside) · new {rn:.0} ns ({:.0} % outside): {}",
+        ob * 100.0,
+        on * 100.0,
+        if judged {
+            "the machine changed; judged anyway (--across-placements)"
+        } else {
+            "the machine changed; not judged"
+        }
+    )
+}
+
 fn table(c: &Comparison) -> String {
     let mut out = String::new();
     for r in &c.runs {
@@ -143,6 +144,10 @@ fn table(c: &Comparison) -> String {
             [b, n] => format!(" ({b} vs {n} files)"),
         };
         let _ = writeln!(out, "{name} · {}{files}: {}", r.mix, r.verdict.label());
+        let judged_run = r.verdict != Verdict::NotComparable;
+        if let Some(p) = r.placement.filter(|p| !p.comparable) {
+            let _ = writeln!(out, "    {}", placement_line(&p, judged_run));
+        }
         if r.figures.is_empty() {
             let _ = writeln!(out, "    no common figure to judge by");
         }
@@ -167,7 +172,7 @@ fn table(c: &Comparison) -> String {
                 f.figure.label(),
                 pct(f.change_pct),
                 interval(f.interval_pct, f.interval_coverage, false),
-                verdict(f)
+                if judged_run { verdict(f) } else { "–".into() }
             );
         }
         for s in &r.steps {
@@ -249,6 +254,32 @@ fn table(c: &Comparison) -> String {
             c.objective
         );
     }
+    let unjudged = c
+        .runs
+        .iter()
+        .filter(|r| r.verdict == Verdict::NotComparable)
+        .count();
+    if unjudged > 0 {
+        let _ = writeln!(
+            out,
+            "note: {unjudged} of {} runs not judged: their two sides were held to core placements \
+             whose cache-line transfer times differ by more than {PLACEMENT_SPREAD}x, or one side \
+             took more than {:.0} % of its measurements outside its own; the host moved the \
+             machine under them, and contended maps' knees move with it (README: the machine \
+             moves under you). Rerun both sides, or judge anyway with --across-placements",
+            c.runs.len(),
+            MAX_OUTSIDE_SHARE * 100.0
+        );
+    } else if c.across_placements
+        && c.runs
+            .iter()
+            .any(|r| r.placement.is_some_and(|p| !p.comparable))
+    {
+        out.push_str(
+            "note: --across-placements: runs whose sides measured different placements were \
+             judged anyway; their changes include the machine's\n",
+        );
+    }
     let m = judged
         .clone()
         .filter(|f| f.basis == Basis::Interval)
@@ -266,7 +297,7 @@ fn table(c: &Comparison) -> String {
             .into(),
     };
     // Say so when every figure behind the verdict rests on the threshold alone.
-    let by_threshold = c.verdict != Verdict::WithinNoise
+    let by_threshold = matches!(c.verdict, Verdict::Improved | Verdict::Regressed)
         && judged
             .filter(|f| f.verdict == c.verdict)
             .all(|f| f.basis == Basis::ThresholdOnly);

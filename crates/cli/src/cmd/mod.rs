@@ -270,9 +270,8 @@ pub(crate) fn read_measured(path: &std::path::Path) -> Result<mapknee_load::Resu
 }
 
 /// The host moved the worker cores when a cache line's transfer time
-/// between them spans more than this factor over a run (on the development
-/// VM the two placements measured ~35 and ~205 ns).
-pub(crate) const PLACEMENT_SPREAD: f64 = 1.5;
+/// between them spans more than this factor over a run.
+pub(crate) use mapknee_analyze::compare::PLACEMENT_SPREAD;
 
 /// One line when the machine changed under the run: the workers' cores
 /// moved between placements whose cache-line transfer times differ by more
