@@ -120,7 +120,9 @@ pub const MAX_OUTSIDE_SHARE: f64 = 0.10;
 
 /// Whether a run's two sides measured the same machine: the placement each
 /// was held to (its reference cache-line transfer time) and the share of
-/// its step measurements taken outside it.
+/// its step measurements taken outside it. Maps whose figures do not depend
+/// on the placement (`noop`, `synthetic:<dur>`: see
+/// `MapKind::placement_sensitive`) are always comparable.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct PlacementCheck {
     /// Each side's reference transfer time, ns (the mean over a pooled
@@ -129,7 +131,8 @@ pub struct PlacementCheck {
     /// Each side's measurements outside its reference placement, as a share
     /// of all its measurements.
     pub outside_share: [f64; 2],
-    /// Same placement and each side mostly inside it.
+    /// Same placement and each side mostly inside it, or a map whose figures
+    /// do not depend on the placement.
     pub comparable: bool,
 }
 
@@ -155,10 +158,22 @@ impl PlacementCheck {
         };
         let ((rb, ob), (rn, on)) = (side(base)?, side(new)?);
         let same = rb.max(rn) <= PLACEMENT_SPREAD * rb.min(rn);
+        // A map that shares no cache line between its threads (or hides the
+        // hand-over inside a fixed hold) measures the same on any placement.
+        // A name that does not parse (a map from another build) counts as
+        // sensitive.
+        let sensitive = |runs: &[&Run]| {
+            runs.iter().any(|r| {
+                r.map
+                    .parse::<mapknee_maps::MapKind>()
+                    .map_or(true, |k| k.placement_sensitive())
+            })
+        };
+        let exempt = !sensitive(base) && !sensitive(new);
         Some(PlacementCheck {
             reference_ns: [rb, rn],
             outside_share: [ob, on],
-            comparable: same && ob <= MAX_OUTSIDE_SHARE && on <= MAX_OUTSIDE_SHARE,
+            comparable: exempt || (same && ob <= MAX_OUTSIDE_SHARE && on <= MAX_OUTSIDE_SHARE),
         })
     }
 }

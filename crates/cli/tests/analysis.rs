@@ -694,6 +694,22 @@ fn compare_withholds_its_verdict_when_the_machine_changed() {
         "{text}"
     );
 
+    // A synthetic map measures the same on any placement: judged.
+    let synthetic = |name: &str, knee: f64, reference_ns: f64| {
+        let path = dir.join(name);
+        placed_run_file(&path, knee, held(reference_ns, 0));
+        let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        v["runs"][0]["map"] = "synthetic:2us".into();
+        std::fs::write(&path, v.to_string()).unwrap();
+    };
+    synthetic("s-near.json", 200e3, 36.0);
+    synthetic("s-far.json", 140e3, 205.0);
+    let (s_near, s_far) = (path("s-near.json"), path("s-far.json"));
+    let out = mapknee(&["compare", s_near.as_str(), s_far.as_str()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("synthetic:2us · mixed: regressed"), "{text}");
+
     // The JSON carries the check.
     let (_, json) = compare("far-slower.json", &["--format", "json"]);
     let v: Value = serde_json::from_str(&json).unwrap();

@@ -115,6 +115,23 @@ pub trait MapValue: Clone + PartialEq + Send + Sync + 'static {}
 impl<T: Clone + PartialEq + Send + Sync + 'static> MapValue for T {}
 
 impl MapKind {
+    /// Whether the map's figures depend on where the host put the worker
+    /// cores: every map whose threads share cache lines. Not `noop` (shares
+    /// nothing) and not `synthetic:<dur>`, whose lock hand-over happens
+    /// inside the fixed hold, so its capacity is `1 / hold` on any placement
+    /// whose hand-over is shorter than the hold.
+    ///
+    /// ```
+    /// use mapknee_maps::MapKind;
+    /// let kind = |name: &str| name.parse::<MapKind>().unwrap();
+    /// assert!(kind("rwlock").placement_sensitive());
+    /// assert!(!kind("synthetic:2us").placement_sensitive());
+    /// assert!(!kind("noop").placement_sensitive());
+    /// ```
+    pub fn placement_sensitive(&self) -> bool {
+        !matches!(self, MapKind::Noop | MapKind::Synthetic(_))
+    }
+
     /// Every map with a one-line description, for `mapknee list`.
     pub fn catalogue() -> Vec<(&'static str, &'static str)> {
         vec![

@@ -78,18 +78,22 @@ mod shard_lock {
 /// tag or the same bucket bits — and (b) are well spread for every seed.
 /// dashmap (and this map until 2026-12) took the bits just below the tag, which
 /// meets (a) but not (b) with foldhash: for a `u64` key foldhash's hash is
-/// `lo ^ hi` of `(key ^ seed1) * seed0`, and for keys that differ only in their
-/// low bits (the load engine's `0..keys`) bits 50–57 come from `lo` alone, a
-/// Weyl sequence `key * seed0 mod 2^57` that collapses onto a few shards when
-/// `seed0` lies near a fraction with a small denominator. Measured over 200,000
-/// random seeds, 2,000 sequential keys on 16 shards: 0.43 % of seeds left a
-/// shard empty, the worst put all 2,000 keys on one shard. The top bits of
-/// `hash * MIX` depend on every bit of the hash, including `hi`'s well-mixed
-/// low bits: 0 seeds of 200,000 left a shard empty and the largest shard held
-/// at most 1.38x the mean — what a uniform random assignment gives (chi-square
-/// median 14.3 on 15 degrees of freedom). One multiply, about a cycle, on the
-/// lookup path. The bits it yields are a function of the whole hash, not of the
-/// tag or bucket bits, so (a) still holds.
+/// `lo ^ hi` of the 128-bit product `(key ^ per-hasher seed) * shared seed`,
+/// and for keys that differ only in their low bits (the load engine's
+/// `0..keys`) bits 50–57 come from `lo` alone, a Weyl sequence
+/// `key * seed mod 2^57` that collapses onto a few shards when the seed lies
+/// near a fraction with a small denominator. Measured over 200,000 random
+/// seeds, 2,000 sequential keys on 16 shards: 0.43 % of seeds left a shard
+/// empty, the worst put all 2,000 keys on one shard; 65,536 keys on 256
+/// shards: 0.15 % of seeds gave a shard over twice its share. The top bits of
+/// `hash * SHARD_MIX` depend on every bit of the hash, including `hi`'s
+/// well-mixed low bits: 0 seeds of 200,000 left a shard empty and the largest
+/// shard held at most 1.38x the mean — what a uniform random assignment gives
+/// (chi-square median 14.3 on 15 degrees of freedom). One multiply (3 cycles)
+/// on the lookup path; 2-thread closed-loop throughput against dashmap did
+/// not drop (benchsuite/runs/2026-12-01-vm8/shardmix). The bits it yields are
+/// a function of the whole hash, not of the tag or bucket bits, so (a) still
+/// holds.
 const SHARD_MIX: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// The most shards a map may have (a power of two).
