@@ -675,6 +675,8 @@ fn compare_withholds_its_verdict_when_the_machine_changed() {
         "{text}"
     );
     assert!(text.contains("note: 1 of 1 runs not judged"), "{text}");
+    // Nothing in the withheld run is called a change, step lines included.
+    assert!(!text.contains("regressed"), "{text}");
     assert!(
         text.contains("verdict: not comparable (threshold"),
         "{text}"

@@ -176,13 +176,16 @@ fn table(c: &Comparison) -> String {
             );
         }
         for s in &r.steps {
-            // Steps are information: name the basis only of a change called.
+            // Steps are information: name the basis only of a change called,
+            // and call none in a run the placement check withheld.
             let basis = match (s.basis, s.verdict) {
+                _ if !judged_run => "",
                 (Basis::ThresholdOnly, Verdict::Improved | Verdict::Regressed) => {
                     " (threshold only)"
                 }
                 _ => "",
             };
+            let called = if judged_run { s.verdict.label() } else { "–" };
             let _ = writeln!(
                 out,
                 "      {:>8}/s  p99 {:>9} → {:>9} {:>8} {:<34} achieved {:>8}  {}{basis}",
@@ -192,7 +195,7 @@ fn table(c: &Comparison) -> String {
                 pct(s.p99_change_pct),
                 interval(s.p99_interval_pct, s.p99_interval_coverage, true),
                 pct(s.achieved_change_pct),
-                s.verdict.label()
+                called
             );
         }
     }
