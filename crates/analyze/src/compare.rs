@@ -120,9 +120,9 @@ pub const MAX_OUTSIDE_SHARE: f64 = 0.10;
 
 /// Whether a run's two sides measured the same machine: the placement each
 /// was held to (its reference cache-line transfer time) and the share of
-/// its step measurements taken outside it. Maps whose figures do not depend
-/// on the placement (`noop`, `synthetic:<dur>`: see
-/// `MapKind::placement_sensitive`) are always comparable.
+/// its step measurements taken outside it. Runs of maps whose figures do
+/// not depend on the placement (`noop`, `synthetic:<dur>`) keep no placement
+/// record, so they have no check and are judged.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct PlacementCheck {
     /// Each side's reference transfer time, ns (the mean over a pooled
@@ -131,14 +131,14 @@ pub struct PlacementCheck {
     /// Each side's measurements outside its reference placement, as a share
     /// of all its measurements.
     pub outside_share: [f64; 2],
-    /// Same placement and each side mostly inside it, or a map whose figures
-    /// do not depend on the placement.
+    /// Same placement and each side mostly inside it.
     pub comparable: bool,
 }
 
 impl PlacementCheck {
     /// The check of two sides' runs; `None` when either side recorded no
-    /// placement (older files, machines that do not measure one).
+    /// placement (older files, machines that do not measure one, maps that
+    /// are not held to one).
     fn of(base: &[&Run], new: &[&Run]) -> Option<Self> {
         let side = |runs: &[&Run]| -> Option<(f64, f64)> {
             let placed: Vec<_> = runs.iter().filter_map(|r| r.placement).collect();
@@ -158,22 +158,10 @@ impl PlacementCheck {
         };
         let ((rb, ob), (rn, on)) = (side(base)?, side(new)?);
         let same = rb.max(rn) <= PLACEMENT_SPREAD * rb.min(rn);
-        // A map that shares no cache line between its threads (or hides the
-        // hand-over inside a fixed hold) measures the same on any placement.
-        // A name that does not parse (a map from another build) counts as
-        // sensitive.
-        let sensitive = |runs: &[&Run]| {
-            runs.iter().any(|r| {
-                r.map
-                    .parse::<mapknee_maps::MapKind>()
-                    .map_or(true, |k| k.placement_sensitive())
-            })
-        };
-        let exempt = !sensitive(base) && !sensitive(new);
         Some(PlacementCheck {
             reference_ns: [rb, rn],
             outside_share: [ob, on],
-            comparable: exempt || (same && ob <= MAX_OUTSIDE_SHARE && on <= MAX_OUTSIDE_SHARE),
+            comparable: same && ob <= MAX_OUTSIDE_SHARE && on <= MAX_OUTSIDE_SHARE,
         })
     }
 }

@@ -323,7 +323,9 @@ pub fn run_mixes(
     ctx: Ctx<'_>,
 ) -> Vec<Vec<Run>> {
     let names: Vec<String> = maps.iter().map(MapKind::name).collect();
-    let placed = cfg.threads > 1 && cfg.pin;
+    // Only maps whose threads share cache lines are held to a placement:
+    // a run of `noop` / `synthetic:<dur>` alone neither surveys nor waits.
+    let placed = cfg.threads > 1 && cfg.pin && maps.iter().any(MapKind::placement_sensitive);
     let mut climbs: Vec<Climb<'_>> = workloads
         .iter()
         .map(|w| Climb {
@@ -429,12 +431,14 @@ pub fn run_mixes(
     let gate = gate;
     // One open-loop step. A map step waits for the reference placement and
     // is measured once more if the host moved the cores while it ran (see
-    // `PlacementGate`); the noise floor shares no line, so it never waits.
+    // `PlacementGate`); the noise floor and the synthetic map share no line
+    // (`MapKind::placement_sensitive`), so they never wait and their runs
+    // keep no placement record.
     let step_at = |w: &Workload, kind: &MapKind, rate: f64, tally: &mut Option<Placement>| {
         let mut spec = StepSpec::open(cfg.threads, rate, cfg.warmup, cfg.step);
         spec.arrivals = cfg.arrivals;
         spec.pin = cfg.pin;
-        let Some(g) = gate.as_ref().filter(|_| *kind != MapKind::Noop) else {
+        let Some(g) = gate.as_ref().filter(|_| kind.placement_sensitive()) else {
             return run_map_step(kind, cfg.hasher, w, &spec, ctx.clock, ctx.stop);
         };
         let mut remeasured = false;
@@ -479,7 +483,7 @@ pub fn run_mixes(
                     };
                     let mut cap = admitted(&taken[i]);
                     let retry = gate.as_ref().is_some_and(|g| g.can_wait());
-                    if cap.is_none() && retry && *kind != MapKind::Noop {
+                    if cap.is_none() && retry && kind.placement_sensitive() {
                         for _ in 0..PROBES {
                             if ctx.stopped() {
                                 return finish(climbs);
