@@ -23,6 +23,14 @@ impl Bar {
         self.0.finish_and_clear();
     }
 
+    /// Item `done + 1` of `total` has started: for work counted in items
+    /// rather than steps (the atomics catalogue).
+    pub(crate) fn item(&self, done: usize, total: usize, what: &str) {
+        self.0.set_length(total as u64);
+        self.0.set_position(done as u64);
+        self.0.set_message(what.to_string());
+    }
+
     /// Bisection can end early, so the bar's length is an upper bound.
     pub(crate) fn println(&self, line: &str) {
         self.0.suspend(|| eprintln!("{line}"));

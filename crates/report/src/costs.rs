@@ -70,6 +70,20 @@ fn num(v: f64) -> String {
     }
 }
 
+/// Width of one per-operation cell of the memory table.
+const CELL: usize = 6;
+
+/// A per-operation figure in [`CELL`] characters: rare events (a free
+/// every 16,384 operations is 6.1e-5) in two-digit scientific notation,
+/// so that a small figure neither shifts its row nor reads as zero.
+fn cell(v: f64) -> String {
+    if v.is_finite() && v != 0.0 && v.abs() < 0.01 {
+        format!("{v:.1e}")
+    } else {
+        num(v)
+    }
+}
+
 /// Maps in order of first appearance.
 fn memory_maps(r: &MemoryResults) -> Vec<String> {
     let mut v: Vec<String> = Vec::new();
@@ -176,18 +190,19 @@ pub fn memory_table(r: &MemoryResults) -> String {
         wl!(o, "\n{size} entries (u64 → u64)");
         w!(o, "  {:<18} {:>8} {:>8}", "map", "B/entry", "RSS B/e");
         for op in OPS {
-            w!(o, " │ {:^23}", op);
+            w!(o, " │ {:^w$}", op, w = 4 * CELL + 3);
         }
         wl!(o);
         w!(o, "  {:<18} {:>8} {:>8}", "", "", "");
         for _ in OPS {
             w!(
                 o,
-                " │ {:>5} {:>5} {:>5} {:>5}",
+                " │ {:>w$} {:>w$} {:>w$} {:>w$}",
                 "alloc",
                 "free",
                 "burst",
-                "defer"
+                "defer",
+                w = CELL
             );
         }
         wl!(o);
@@ -203,13 +218,14 @@ pub fn memory_table(r: &MemoryResults) -> String {
                 match row.ops.iter().find(|c| c.op == op) {
                     Some(c) => w!(
                         o,
-                        " │ {:>5} {:>5} {:>5} {:>5}",
-                        num(c.allocs_per_op),
-                        num(c.frees_per_op),
+                        " │ {:>w$} {:>w$} {:>w$} {:>w$}",
+                        cell(c.allocs_per_op),
+                        cell(c.frees_per_op),
                         c.max_frees_in_one_op,
-                        num(c.deferred_frees_per_op)
+                        cell(c.deferred_frees_per_op),
+                        w = CELL
                     ),
-                    None => w!(o, " │ {:>23}", "-"),
+                    None => w!(o, " │ {:>w$}", "-", w = 4 * CELL + 3),
                 }
             }
             wl!(o);
@@ -224,8 +240,16 @@ pub fn memory_table(r: &MemoryResults) -> String {
             );
             for op in OPS {
                 match g.allocs_per_op.get(op) {
-                    Some(&a) => w!(o, " │ {:>5} {:>5} {:>5} {:>5}", num(a), "gc", "-", "-"),
-                    None => w!(o, " │ {:>23}", "-"),
+                    Some(&a) => w!(
+                        o,
+                        " │ {:>w$} {:>w$} {:>w$} {:>w$}",
+                        cell(a),
+                        "gc",
+                        "-",
+                        "-",
+                        w = CELL
+                    ),
+                    None => w!(o, " │ {:>w$}", "-", w = 4 * CELL + 3),
                 }
             }
             wl!(o);
@@ -587,6 +611,33 @@ mod tests {
         assert_eq!(svg, 1);
         assert!(page.contains("go map") && page.contains("syncmap"));
         assert!(page.contains("&lt;via&gt;"), "data is escaped");
+    }
+
+    #[test]
+    fn memory_table_columns_hold_rare_and_large_figures() {
+        let mut r = memory();
+        // A free every 16,384 operations and a 4-digit burst, as papaya
+        // and syncmap show at 1M entries.
+        r.rows[0].ops[0].frees_per_op = 1.0 / 16384.0;
+        r.rows[0].ops[1].max_frees_in_one_op = 3758;
+        r.rows[1].ops[2].allocs_per_op = 0.00879;
+        let table = memory_table(&r);
+        assert!(
+            table.contains("6.1e-5") && table.contains("8.8e-3"),
+            "{table}"
+        );
+        // Every line of a size's block (header, sub-header, maps, Go) puts
+        // its column bars at the same places.
+        let bars = |l: &str| -> Vec<usize> {
+            l.chars()
+                .enumerate()
+                .filter(|&(_, c)| c == '│')
+                .map(|(i, _)| i)
+                .collect()
+        };
+        let lines: Vec<&str> = table.lines().filter(|l| l.contains('│')).collect();
+        assert!(lines.len() >= 6, "{table}");
+        assert!(lines.iter().all(|l| bars(l) == bars(lines[0])), "{table}");
     }
 
     #[test]

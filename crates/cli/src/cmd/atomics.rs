@@ -71,10 +71,14 @@ pub(crate) fn run(args: AtomicsArgs) -> Result<Outcome, CliError> {
     }
     let started = Instant::now();
     let (_, machine) = crate::cmd::machine("foldhash");
+    // The bar hides itself when stderr is not a terminal, so a log file
+    // gets the section lines below rather than 234 carriage returns.
+    let bar = crate::progress::Bar::new(0);
     let rows = atomics::measure(&cfg, rounds, args.only.as_deref(), |i, n, name| {
-        eprint!("\rmapknee: atomics: {}/{n} {name:<40}", i + 1);
+        bar.item(i, n, name);
     });
-    eprintln!();
+    bar.finish();
+    eprintln!("mapknee: atomics: {} primitives measured", rows.len());
     let breakdowns = if args.no_breakdown {
         Vec::new()
     } else {
