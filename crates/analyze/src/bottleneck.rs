@@ -31,6 +31,11 @@
 //!   syncmap: promotions or dirty rebuilds; growth: growths or
 //!   evacuations), `calm_share_m` the same over the other windows.
 //!
+//! - stalls (open loop): `typical_stall_ns`, the step's typical window's
+//!   longest stall, and `stall_share` = stalled time / (threads × window),
+//!   the share of the workers' time the machine took while they waited
+//!   ([`mapknee_load::Stalls`]); reported beside the label, not decided on.
+//!
 //! Figures of a counter group the map does not report are left out.
 //!
 //! # Explained shares
@@ -215,6 +220,17 @@ pub fn attribute(
     let queueing = put(&mut f, "queueing_ns", (latency - service).max(0.0));
     let busy = ratio(service * txns, threads as f64 * step.duration_s * 1e9);
     let utilisation = put(&mut f, "utilisation", busy);
+
+    if let Some(st) = step.stalls {
+        // Reported, not decided on: the knee rules already hold a step's
+        // p99 to its stalls.
+        put(&mut f, "typical_stall_ns", st.typical_longest_ns as f64);
+        put(
+            &mut f,
+            "stall_share",
+            ratio(st.total_ns as f64, threads as f64 * step.duration_s * 1e9),
+        );
+    }
 
     let spikes = Spikes::of(&step.timeline, rules.p99_factor);
     put(
@@ -502,6 +518,7 @@ mod tests {
                     .into_iter()
                     .map(|(k, v)| (k.to_string(), v))
                     .collect(),
+                longest_stall_ns: 0,
             })
             .collect()
     }

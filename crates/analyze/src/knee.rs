@@ -7,7 +7,11 @@
 //!   by default; the rule's name carries J, e.g. `p99x4` for J = 4) and at
 //!   least J × the noise floor at its rate (the `noop` map's p99, when the
 //!   run measured it: a knee is where the map departs from what the harness
-//!   and the machine do with no map at all). The reference is the larger of
+//!   and the machine do with no map at all) and J × the step's own typical
+//!   stall (the longest gap the machine took from a waiting worker, in the
+//!   step's typical 10 ms window: [`mapknee_load::Stalls`]; the noise floor
+//!   measured at another moment cannot follow a machine whose timer tick
+//!   cost 2 µs one minute and 30 µs the next). The reference is the larger of
 //!   - the *base*: of the three lowest-rate steps, the one with the median
 //!     p99 (one spike at the lowest rate cannot move every knee), and
 //!   - the p99 at *half* the step's rate, read off the curve below it
@@ -191,9 +195,14 @@ pub fn step_rules(curve: &[Step], at: &Step, step: &Step, rules: &KneeRules) -> 
 }
 
 /// The p99 (ns) that J times marks the knee for `step`, drawn at `at`:
-/// the reference there, or the noise floor at `step`'s rate if higher.
+/// the reference there, or, if higher, the noise floor at `step`'s rate or
+/// the machine's stalls during `step` itself (its typical window's longest
+/// stall): a tail no longer than what the machine took from the workers in
+/// that very step is the machine's, not the map's.
 fn line_ns(curve: &[Step], at: &Step, step: &Step) -> Option<f64> {
-    Some(reference_p99_ns(curve, at)?.max(step.floor_p99_ns.unwrap_or(0) as f64))
+    let floor = step.floor_p99_ns.unwrap_or(0);
+    let stall = step.stalls.map_or(0, |s| s.typical_longest_ns);
+    Some(reference_p99_ns(curve, at)?.max(floor.max(stall) as f64))
 }
 
 /// Where the knee is in a run's steps.
@@ -375,6 +384,24 @@ mod tests {
             let k = find_knee(&steps, &KneeRules::default()).unwrap();
             assert_eq!(k.index, 4, "lowest step p99 {first}");
         }
+    }
+
+    #[test]
+    fn the_steps_own_stalls_raise_the_line() {
+        let r = KneeRules::default();
+        let base = step(1e3, 1e3, 1_000);
+        let curve = [base.clone()];
+        // 5 µs is 5x the base: past the line, unless the machine stalled
+        // the workers for 2 µs in the step's typical window.
+        let mut s = step(2e3, 2e3, 5_000);
+        assert_eq!(step_rules(&curve, &s, &s, &r), [Rule::P99]);
+        s.stalls = Some(mapknee_load::Stalls {
+            typical_longest_ns: 2_000,
+            ..Default::default()
+        });
+        assert!(step_rules(&curve, &s, &s, &r).is_empty());
+        s.latency_ns.p99 = 6_000;
+        assert_eq!(step_rules(&curve, &s, &s, &r), [Rule::P99]);
     }
 
     #[test]

@@ -46,12 +46,12 @@ pub use hist::Percentiles;
 pub use mix::{Mix, Op, NAMED_MIXES};
 pub use results::{
     line_transfer_summary, open_loop_curve, open_loop_steps, Decay, HttpSetup, Knee, Machine,
-    Placement, Point, Repetition, Results, Run, Step, Usl, Window, SCHEMA,
+    Placement, Point, Repetition, Results, Run, Stalls, Step, Usl, Window, SCHEMA,
 };
 pub use rng::FastRng;
 pub use runner::{
     harness_cost, harness_open_loop_ns, run_map_step, run_map_step_placed, run_step, HarnessCost,
-    StepSpec, WINDOW,
+    StepSpec, STALL_NS, WINDOW,
 };
 pub use slo::{Objective, Percentile, SloCapacity};
 pub use staircase::{

@@ -486,6 +486,11 @@ pub struct Step {
     /// (*extension*; `null` when no floor was measured).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub floor_p99_ns: Option<u64>,
+    /// What the machine took from the workers during this very step
+    /// (*extension*; open-loop steps): the gaps between two clock reads of
+    /// a worker waiting for its next arrival. See [`Stalls`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stalls: Option<Stalls>,
     /// The actual coverage of `p99_ci_ns`, 0..1 (*extension*): exact for
     /// any distribution, 1 − 2·P(B < k) for B ~ Binomial(repeats, 1/2)
     /// when the interval is the k-th order statistics from each end; 0.75
@@ -530,6 +535,7 @@ impl Default for Step {
             typical_p99_ns: None,
             coherence_ns: None,
             floor_p99_ns: None,
+            stalls: None,
             p99_ci_coverage: None,
             failed: None,
             ebpf: None,
@@ -586,6 +592,44 @@ pub struct Window {
     /// Counter deltas sampled by the coordinator thread over the window;
     /// zero deltas are left out.
     pub counters: BTreeMap<String, u64>,
+    /// The longest stall any worker saw in the window while waiting for
+    /// its next arrival, ns (*extension*; 0: none over
+    /// [`STALL_NS`](crate::STALL_NS)). See [`Stalls`].
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub longest_stall_ns: u64,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
+}
+
+/// Stalls: time the machine took from the workers inside a step, seen from
+/// the workers themselves (*extension*).
+///
+/// A worker waiting for its next intended start spins on the clock, a read
+/// every ~10–50 ns; a gap of more than [`STALL_NS`](crate::STALL_NS)
+/// between two reads is time the thread was not running: an interrupt, the
+/// OS running something else on its core, or the hypervisor descheduling the
+/// virtual CPU. Every transaction due in that gap waits for it, so a step's
+/// tail can be no better than its stalls, whatever the map. Gaps inside a
+/// transaction are not seen (they are service time), nor gaps across the
+/// worker's sleeps at rates too low to spin.
+///
+/// On the 2-vCPU development VM the timer tick alone took 20–50 µs, 250
+/// times a second per core (a spinning C program saw the same), and the
+/// no-op map's typical p99 followed it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stalls {
+    /// Stalls seen, over all workers.
+    pub count: u64,
+    /// Their total length, over all workers, ns.
+    pub total_ns: u64,
+    /// The longest, ns.
+    pub longest_ns: u64,
+    /// The typical window's longest stall: the median, over the windows
+    /// the typical p99 is taken from, of each window's longest stall, ns.
+    /// The knee rules read it as the machine's floor during the step.
+    pub typical_longest_ns: u64,
 }
 
 /// One closed-loop scaling point.

@@ -60,7 +60,9 @@ use hdrhistogram::Histogram;
 use mapknee_maps::{ConcurrentMap, HasherKind, MapKind, MapStats, MapVisitor, Noop};
 
 use crate::hist::{merge, record, sized, sized_window};
-use crate::{prefill, Arrivals, Clock, Percentiles, Schedule, Step, TxnGen, Window, Workload};
+use crate::{
+    prefill, Arrivals, Clock, Percentiles, Schedule, Stalls, Step, TxnGen, Window, Workload,
+};
 
 /// Timeline window length: 10 ms.
 pub const WINDOW: Duration = Duration::from_millis(10);
@@ -76,6 +78,10 @@ const WAKE_EARLY_NS: u64 = 100_000;
 /// coordinator) before a worker finds none free and leaves a window's
 /// transactions out of the timeline (never out of the step's histograms).
 pub(crate) const RING: usize = 8;
+/// A gap longer than this between two clock reads of a waiting worker is a
+/// stall (see [`Stalls`](crate::Stalls)): the reads are ~10–50 ns apart
+/// while it spins, so 1 µs is time the thread did not run.
+pub const STALL_NS: u64 = 1_000;
 /// A slot holding no window; also a finished worker's current window.
 const FREE: u64 = u64::MAX;
 /// Backlog arrivals recorded one by one at the end of a step, per thread;
@@ -131,6 +137,7 @@ struct WindowRec {
     window: u64,
     ops: u64,
     hist: Histogram<u32>,
+    longest_stall_ns: u64,
 }
 
 /// A worker's timeline ring, shared with the coordinator. `current` is the
@@ -153,6 +160,7 @@ impl Lane {
                         window: FREE,
                         ops: 0,
                         hist: sized_window(max_ns),
+                        longest_stall_ns: 0,
                     })
                 })
                 .collect(),
@@ -193,6 +201,17 @@ impl<'a> WindowCursor<'a> {
         }
     }
 
+    /// A stall of `ns` ended in `window`.
+    #[cold]
+    fn stall(&mut self, window: u64, ns: u64) {
+        if window != self.window {
+            self.enter(window);
+        }
+        if let Some(s) = self.slot.as_mut() {
+            s.longest_stall_ns = s.longest_stall_ns.max(ns);
+        }
+    }
+
     /// Publishes `window` as current, hands the finished slot over, and
     /// takes a free one: an O(1) swap, no merging, never waiting.
     #[cold]
@@ -220,10 +239,11 @@ impl<'a> WindowCursor<'a> {
     }
 }
 
-/// The coordinator's merged timeline: per window, transactions and a
-/// histogram (allocated on the coordinator when the window first arrives).
+/// The coordinator's merged timeline: per window, transactions, a
+/// histogram (allocated on the coordinator when the window first arrives)
+/// and the longest stall.
 struct Timeline {
-    windows: Vec<(u64, Option<Histogram<u32>>)>,
+    windows: Vec<(u64, Option<Histogram<u32>>, u64)>,
     max_ns: u64,
 }
 
@@ -240,8 +260,10 @@ impl Timeline {
                     continue;
                 }
                 let i = (g.window as usize).min(self.windows.len() - 1);
-                let (ops, hist) = &mut self.windows[i];
+                let (ops, hist, stall) = &mut self.windows[i];
                 *ops += g.ops;
+                *stall = (*stall).max(g.longest_stall_ns);
+                g.longest_stall_ns = 0;
                 let max_ns = self.max_ns;
                 hist.get_or_insert_with(|| sized_window(max_ns))
                     .add(&g.hist)
@@ -255,6 +277,7 @@ impl Timeline {
 }
 
 struct WorkerOut {
+    stalls: StallMeter,
     latency: Histogram<u64>,
     service: Histogram<u64>,
     ops: u64,
@@ -273,13 +296,56 @@ struct Times {
     max_ns: u64,
 }
 
+/// A worker's stalls (see [`STALL_NS`]): the gaps between its clock reads
+/// while it waits for an arrival.
+#[derive(Default)]
+struct StallMeter {
+    /// The last clock reading of the wait, or of the transaction before it;
+    /// `u64::MAX` after a sleep, whose length is the worker's choice.
+    last: u64,
+    count: u64,
+    total_ns: u64,
+    longest_ns: u64,
+}
+
+impl StallMeter {
+    /// The clock read `now` while waiting: a stall if the read before was
+    /// more than [`STALL_NS`] ago. Only stalls ending inside the measured
+    /// window count.
+    #[inline]
+    fn saw(&mut self, now: u64, times: &Times, cursor: &mut WindowCursor<'_>) {
+        let gap = now.saturating_sub(self.last);
+        self.last = now;
+        if gap > STALL_NS && now >= times.measure_start && now < times.end {
+            self.record(gap, (now - times.measure_start) / times.window_ns, cursor);
+        }
+    }
+
+    #[cold]
+    fn record(&mut self, gap: u64, window: u64, cursor: &mut WindowCursor<'_>) {
+        self.count += 1;
+        self.total_ns += gap;
+        self.longest_ns = self.longest_ns.max(gap);
+        cursor.stall(window, gap);
+    }
+}
+
 /// Waits until the clock reads `target` (or `end`, or stop), sleeping for
-/// long gaps and spinning for short ones. Returns the last reading.
+/// long gaps and spinning for short ones, and tells `stalls` of every
+/// reading. Returns the last reading.
 #[inline]
-fn pace(clock: &Clock, target: u64, end: u64, stop: &AtomicBool) -> u64 {
+fn pace(
+    clock: &Clock,
+    target: u64,
+    stop: &AtomicBool,
+    times: &Times,
+    stalls: &mut StallMeter,
+    cursor: &mut WindowCursor<'_>,
+) -> u64 {
     loop {
         let now = clock.ns();
-        if now >= target || now >= end {
+        stalls.saw(now, times, cursor);
+        if now >= target || now >= times.end {
             return now;
         }
         let gap = target - now;
@@ -288,6 +354,7 @@ fn pace(clock: &Clock, target: u64, end: u64, stop: &AtomicBool) -> u64 {
                 return now;
             }
             std::thread::sleep(Duration::from_nanos(gap - WAKE_EARLY_NS));
+            stalls.last = u64::MAX;
         } else {
             spin_loop();
         }
@@ -367,14 +434,18 @@ fn worker<M: ConcurrentMap<u64, u64>>(
     let mut service = if open { sized(times.max_ns) } else { sized(2) };
     let mut cursor = WindowCursor::new(lane);
     let (mut ops, mut arrivals) = (0u64, 0u64);
+    let mut stalls = StallMeter {
+        last: u64::MAX,
+        ..StallMeter::default()
+    };
 
     gen.prepare();
-    let mut now = pace(clock, times.t0, times.end, stop);
+    let mut now = pace(clock, times.t0, stop, times, &mut stalls, &mut cursor);
     let mut next_intended = schedule.as_mut().map_or(0, |s| times.t0 + s.next_offset());
     while now < times.end && !stop.load(Ordering::Relaxed) {
         let intended = if open {
             if now < next_intended {
-                now = pace(clock, next_intended, times.end, stop);
+                now = pace(clock, next_intended, stop, times, &mut stalls, &mut cursor);
                 if now >= times.end {
                     break;
                 }
@@ -386,6 +457,8 @@ fn worker<M: ConcurrentMap<u64, u64>>(
         let start = now;
         gen.run_prepared(map);
         let done = clock.ns();
+        // The transaction's time is service, not a stall.
+        stalls.last = done;
         if open && intended >= times.measure_start {
             arrivals += 1;
         }
@@ -416,6 +489,7 @@ fn worker<M: ConcurrentMap<u64, u64>>(
         service = latency.clone();
     }
     WorkerOut {
+        stalls,
         latency,
         service,
         ops,
@@ -471,7 +545,7 @@ fn measure_step<M: ConcurrentMap<u64, u64>>(
         .map(|_| CachePadded::new(Lane::new(times.max_ns)))
         .collect();
     let mut timeline = Timeline {
-        windows: (0..n_windows).map(|_| (0, None)).collect(),
+        windows: (0..n_windows).map(|_| (0, None, 0)).collect(),
         max_ns: times.max_ns,
     };
     let cores = if spec.pin {
@@ -588,7 +662,7 @@ fn measure_step<M: ConcurrentMap<u64, u64>>(
         .into_iter()
         .take(kept)
         .enumerate()
-        .map(|(i, (ops, hist))| {
+        .map(|(i, (ops, hist, longest_stall_ns))| {
             let counters = match (samples.get(i), samples.get(i + 1)) {
                 (Some(a), Some(b)) => to_map(&b.delta(a), true),
                 _ => BTreeMap::new(),
@@ -598,6 +672,7 @@ fn measure_step<M: ConcurrentMap<u64, u64>>(
                 ops,
                 p99_ns: hist.map_or(0, |h| h.value_at_quantile(0.99)),
                 counters,
+                longest_stall_ns,
             }
         })
         .collect();
@@ -609,6 +684,24 @@ fn measure_step<M: ConcurrentMap<u64, u64>>(
         .collect();
     busy.sort_unstable();
     let typical_p99_ns = (!busy.is_empty()).then(|| busy[(busy.len() - 1) / 2]);
+    // Open loop only: a closed-loop worker never waits, so sees no stall.
+    let stalls = spec.target.map(|_| {
+        let mut longest: Vec<u64> = timeline
+            .iter()
+            .filter(|w| w.ops > 0)
+            .map(|w| w.longest_stall_ns)
+            .collect();
+        longest.sort_unstable();
+        Stalls {
+            count: outs.iter().map(|o| o.stalls.count).sum(),
+            total_ns: outs.iter().map(|o| o.stalls.total_ns).sum(),
+            longest_ns: outs.iter().map(|o| o.stalls.longest_ns).max().unwrap_or(0),
+            typical_longest_ns: longest
+                .get(longest.len().saturating_sub(1) / 2)
+                .copied()
+                .unwrap_or(0),
+        }
+    });
     let step = Step {
         target_ops_per_sec: spec.target,
         achieved_ops_per_sec: achieved,
@@ -622,6 +715,7 @@ fn measure_step<M: ConcurrentMap<u64, u64>>(
         arrivals,
         backlog,
         typical_p99_ns,
+        stalls,
         failed,
         ..Step::default()
     };
@@ -798,6 +892,87 @@ mod tests {
 
     fn workload() -> Workload {
         Workload::new(1024, 0.5, Dist::Uniform, "mixed".parse().unwrap(), 1).unwrap()
+    }
+
+    #[test]
+    fn a_gap_between_a_waiting_workers_reads_is_a_stall_of_its_window() {
+        let times = Times {
+            t0: 0,
+            measure_start: 1_000_000,
+            end: 31_000_000,
+            window_ns: 10_000_000,
+            max_ns: 1 << 30,
+        };
+        let lane = Lane::new(times.max_ns);
+        let mut cursor = WindowCursor::new(&lane);
+        let mut stalls = StallMeter {
+            last: u64::MAX,
+            ..StallMeter::default()
+        };
+        // Reads 50 ns apart are spinning; gaps of 40 µs (window 0), 2 µs
+        // and 25 µs (window 2) are stalls; one ending before the measured
+        // window and the time across a sleep are not.
+        let passes: [&[u64]; 3] = [
+            &[500_000, 540_000],
+            &[1_000_050, 1_000_100, 1_040_100, 1_040_150],
+            &[21_000_000, 21_002_000, 21_002_050, 21_027_050],
+        ];
+        for pass in passes {
+            for &t in pass {
+                stalls.saw(t, &times, &mut cursor);
+            }
+            stalls.last = u64::MAX; // a sleep
+        }
+        // A transaction of 5 µs is service: the worker resets `last`.
+        stalls.last = 21_032_050;
+        stalls.saw(21_032_100, &times, &mut cursor);
+        assert_eq!(stalls.count, 3);
+        assert_eq!(stalls.total_ns, 40_000 + 2_000 + 25_000);
+        assert_eq!(stalls.longest_ns, 40_000);
+        cursor.finish();
+        let mut by_window: Vec<(u64, u64)> = lane
+            .ring
+            .iter()
+            .map(|m| m.lock().unwrap())
+            .filter(|g| g.window != FREE)
+            .map(|g| (g.window, g.longest_stall_ns))
+            .collect();
+        by_window.sort_unstable();
+        assert_eq!(by_window, [(0, 40_000), (2, 25_000)]);
+    }
+
+    #[test]
+    fn an_open_loop_step_reports_its_stalls_and_a_closed_one_none() {
+        let clock = Clock::new();
+        let stop = AtomicBool::new(false);
+        let (warm, dur) = (Duration::from_millis(10), Duration::from_millis(100));
+        let open = run_step(
+            &Noop,
+            &workload(),
+            &StepSpec::open(1, 100_000.0, warm, dur),
+            &clock,
+            &stop,
+        );
+        let s = open.stalls.expect("open-loop steps measure stalls");
+        assert!(
+            s.longest_ns <= s.total_ns && s.typical_longest_ns <= s.longest_ns,
+            "{s:?}"
+        );
+        assert_eq!(s.count == 0, s.total_ns == 0, "{s:?}");
+        let longest = open.timeline.iter().map(|w| w.longest_stall_ns).max();
+        assert_eq!(
+            longest,
+            Some(s.longest_ns),
+            "the windows hold the step's longest"
+        );
+        let closed = run_step(
+            &Noop,
+            &workload(),
+            &StepSpec::closed(1, warm, dur),
+            &clock,
+            &stop,
+        );
+        assert_eq!(closed.stalls, None);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use std::fmt::Write;
 
 use mapknee_analyze::padding::{padding_pairs, PaddingPair, Reading, NOISE};
-use mapknee_load::{Decay, HttpSetup, Machine, Objective, Results, Run};
+use mapknee_load::{Decay, HttpSetup, Machine, Objective, Results, Run, Step};
 
 use crate::short::{fmt_ns, fmt_rate};
 
@@ -278,6 +278,9 @@ pub fn run(results: &Results) -> String {
         for pair in pairs.iter().filter(|p| p.mix == mix) {
             let _ = writeln!(out, "  {}", padding_line(pair));
         }
+        if let Some(line) = stall_line(&runs) {
+            let _ = writeln!(out, "  {line}");
+        }
     }
     if !pairs.is_empty() {
         out.push('\n');
@@ -291,8 +294,8 @@ pub fn run(results: &Results) -> String {
         "\noffered: target rate/s; ach: achieved rate/s; p99: latency from *intended* start \
          (coordinated-omission corrected); *: at or past the knee.\n\
          knee: first step whose typical p99 (median of its 10 ms windows' p99) is ≥ 3× its \
-         reference (the larger of the base's and the map's own p99 at half the rate) and the \
-         noise floor's (p99x3), or that completed < 95 % of its arrivals (throughput), \
+         reference (the larger of the base's and the map's own p99 at half the rate), the \
+         noise floor's and the step's own machine stalls (p99x3), or that completed < 95 % of its arrivals (throughput), \
          confirmed by a fresh step past it; the knee rate is where the p99 crosses that line \
          between the step below and that step (log-log); base: the median of the three lowest steps.\n\
          SLO capacity (p99 ≤ 1 ms unless --slo says otherwise: a map call's share of a service \
@@ -322,6 +325,34 @@ pub(crate) fn padding_note() -> String {
 }
 
 /// One mix's false-sharing comparison: `sharded-unpadded` over `sharded`.
+/// The machine's stalls over a mix's open-loop steps: the range of the
+/// steps' typical longest stall, and the largest share of the workers' time
+/// stalled. `None` when no step measured stalls.
+fn stall_line(runs: &[&Run]) -> Option<String> {
+    let steps: Vec<(&Step, usize)> = runs
+        .iter()
+        .flat_map(|r| r.steps.iter().map(move |s| (s, r.threads)))
+        .filter(|(s, _)| s.stalls.is_some() && s.duration_s > 0.0)
+        .collect();
+    let typical = steps
+        .iter()
+        .map(|(s, _)| s.stalls.map_or(0, |st| st.typical_longest_ns));
+    let (lo, hi) = (typical.clone().min()?, typical.max()?);
+    let share = steps
+        .iter()
+        .map(|(s, threads)| {
+            let st = s.stalls.unwrap_or_default();
+            st.total_ns as f64 / (*threads.max(&1) as f64 * s.duration_s * 1e9)
+        })
+        .fold(0.0, f64::max);
+    Some(format!(
+        "machine stalls: a step's typical 10 ms window lost its workers for {}–{} at a time (up to {:.1} % of their time in a step); no knee is called below 3× a step's own",
+        fmt_ns(lo),
+        fmt_ns(hi),
+        share * 100.0
+    ))
+}
+
 pub(crate) fn padding_line(p: &PaddingPair) -> String {
     let ratio = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{r:.2}x"));
     let knee = |k: Option<f64>| k.map_or("none".to_string(), |k| format!("{}/s", fmt_rate(k)));

@@ -71,6 +71,7 @@ fn step(
                 ops: ((achieved / 100.0) * (1.0 + 0.04 * wobble(i))) as u64,
                 p99_ns: (p99 * (1.0 + 0.3 * wobble(i + 7)) * spike) as u64,
                 counters: ev.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+                longest_stall_ns: 0,
             }
         })
         .collect();
