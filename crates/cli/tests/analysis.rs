@@ -727,6 +727,78 @@ fn compare_withholds_its_verdict_when_the_machine_changed() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Two runs on the same placement but a slower machine: every step's speed
+/// probe 20 % slower on one side. compare withholds the verdict (exit 3)
+/// and says why; within 10 % it judges; `--across-placements` judges anyway;
+/// files without probes are judged as before.
+#[test]
+fn compare_withholds_its_verdict_when_the_machine_slowed() {
+    use mapknee_load::Placement;
+    let dir = scratch("speed-compare");
+    let held = Some(Placement {
+        reference_ns: 36.0,
+        band_ns: [25.0, 50.0],
+        ..Default::default()
+    });
+    let probed = |name: &str, knee: f64, probe_ns: Option<f64>| {
+        let path = dir.join(name);
+        placed_run_file(&path, knee, held);
+        let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        if let Some(ns) = probe_ns {
+            for step in v["runs"][0]["steps"].as_array_mut().unwrap() {
+                step["speed_ns"] = ns.into();
+            }
+        }
+        std::fs::write(&path, v.to_string()).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let base = probed("base.json", 200e3, Some(10.0));
+    let compare = |new: &str, extra: &[&str]| {
+        let mut args = vec!["compare", base.as_str(), new];
+        args.extend_from_slice(extra);
+        let out = mapknee(&args);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+
+    // 5 % slower: the same machine, judged (a 30 % knee drop).
+    let (code, text) = compare(&probed("near.json", 140e3, Some(10.5)), &[]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(!text.contains("speed "), "{text}");
+
+    // 20 % slower: not judged, with the reason.
+    let slow = probed("slow.json", 140e3, Some(12.0));
+    let (code, text) = compare(&slow, &[]);
+    assert_eq!(code, Some(3), "{text}");
+    assert!(text.contains("rwlock · mixed: not comparable"), "{text}");
+    assert!(
+        text.contains("speed         base 10.00 ns · new 12.00 ns per probe iteration (+20 %)"),
+        "{text}"
+    );
+    assert!(!text.contains("regressed"), "{text}");
+
+    // Asked to, it judges anyway and says so.
+    let (code, text) = compare(&slow, &["--across-placements"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("speed changed; judged anyway"), "{text}");
+
+    // The JSON carries the check.
+    let (_, json) = compare(&slow, &["--format", "json"]);
+    let v: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["runs"][0]["speed"]["comparable"], false);
+    assert_eq!(
+        v["runs"][0]["speed"]["probe_ns"],
+        serde_json::json!([10.0, 12.0])
+    );
+
+    // A side without probes (an older file): no check, judged.
+    let (code, text) = compare(&probed("old.json", 140e3, None), &[]);
+    assert_eq!(code, Some(1), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The synthetic map hands its lock over inside its fixed hold, so the
 /// host's core placement cannot move it: a run of it alone neither surveys
 /// the placement nor waits for one, and keeps no placement record (which

@@ -49,7 +49,7 @@ fn columns(header: &[String], rows: &[Vec<String>]) -> String {
 
 fn machine_line(m: &Machine) -> String {
     format!(
-        "mapknee {} · {} · {} cpus · {} · {} · hasher {} · clock {} {:.1} ns/read · harness {:.1} ns/txn{}\n",
+        "mapknee {} · {} · {} cpus · {} · {} · hasher {} · clock {} {:.1} ns/read · harness {:.1} ns/txn{}{}\n",
         m.mapknee_version,
         m.cpu_model,
         m.cpus,
@@ -61,6 +61,9 @@ fn machine_line(m: &Machine) -> String {
         m.harness_ns_per_op,
         m.line_transfer_ns.map_or(String::new(), |[lo, mid, hi]| format!(
             " · cache line between workers {lo:.0}/{mid:.0}/{hi:.0} ns (min/median/max)"
+        )),
+        m.speed_ns.map_or(String::new(), |[lo, mid, hi]| format!(
+            " · speed probe {lo:.2}/{mid:.2}/{hi:.2} ns (min/median/max)"
         ))
     )
 }
@@ -345,9 +348,10 @@ fn stall_line(runs: &[&Run]) -> Option<String> {
             st.total_ns as f64 / (*threads.max(&1) as f64 * s.duration_s * 1e9)
         })
         .fold(0.0, f64::max);
+    // A step whose workers never waited (saturated) saw no stall.
+    let lo = if lo == 0 { "none".into() } else { fmt_ns(lo) };
     Some(format!(
-        "machine stalls: a step's typical 10 ms window lost its workers for {}–{} at a time (up to {:.1} % of their time in a step); no knee is called below 3× a step's own",
-        fmt_ns(lo),
+        "machine stalls: a step's typical 10 ms window lost its workers for {lo} to {} at a time (up to {:.1} % of their time in a step); no knee is called below 3× a step's own",
         fmt_ns(hi),
         share * 100.0
     ))

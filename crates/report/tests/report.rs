@@ -528,3 +528,52 @@ fn false_sharing_is_reported_where_the_padded_pair_ran() {
     check(&html);
     assert!(html.contains("false sharing, sharded-unpadded over sharded"));
 }
+
+/// Where steps measured stalls, each mix ends with a `machine stalls`
+/// line: the range of the steps' typical stall ("none" for a step whose
+/// workers never waited) and the largest share of the workers' time lost;
+/// a run without stall figures (older files, closed loop) has none.
+#[test]
+fn each_mix_names_the_machines_stalls_where_steps_measured_them() {
+    let plain = common::run_results();
+    let stall_lines = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.trim_start().starts_with("machine stalls:"))
+            .map(str::to_string)
+            .collect()
+    };
+    assert!(stall_lines(&mapknee_report::table::render(&plain)).is_empty());
+    let mut r = common::run_results();
+    for run in &mut r.runs {
+        let threads = run.threads as f64;
+        for (i, s) in run.steps.iter_mut().enumerate() {
+            // 0, 20 µs, 40 µs, …; step i lost i % of each worker's time.
+            s.stalls = Some(mapknee_load::Stalls {
+                count: i as u64,
+                total_ns: (threads * s.duration_s * 1e9 * i as f64 / 100.0) as u64,
+                longest_ns: 50_000 * i as u64,
+                typical_longest_ns: 20_000 * i as u64,
+            });
+        }
+    }
+    let text = mapknee_report::table::render(&r);
+    let lines = stall_lines(&text);
+    let mixes = r
+        .runs
+        .iter()
+        .map(|x| &x.mix.name)
+        .collect::<std::collections::BTreeSet<_>>();
+    assert_eq!(lines.len(), mixes.len(), "{text}");
+    let last = r.runs[0].steps.len() - 1;
+    let top = format!(
+        "none to {}",
+        mapknee_report::short::fmt_ns(20_000 * last as u64)
+    );
+    let share = format!("up to {last}.0 %");
+    for l in lines {
+        assert!(
+            l.contains(&top) && l.contains(&share),
+            "{top}, {share} in {l}"
+        );
+    }
+}
