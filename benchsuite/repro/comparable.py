@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Per pair of default runs (aN/bN in a runs folder): the compare verdict, how many
 map x mix runs compare judged (same placement, each side <= 10 % of its
-measurements outside it) and how many it withheld as not comparable, and in each
-group how many knees agreed within 20 %.
+measurements outside it, and, where the steps carry speed probes, median probes
+within 10 %) and how many it withheld as not comparable, and in each group how
+many knees agreed within 20 %.
 
     python3 benchsuite/repro/comparable.py MAPKNEE DIR [DIR...]
 
@@ -27,7 +28,7 @@ for d in dirs:
             key = (r["mix"], r["base_map"])
             x, y = ka.get(key), kb.get(key)
             agree = bool(x and y and max(x, y) / min(x, y) <= 1.2)
-            judged = (r.get("placement") or {}).get("comparable", True)
+            judged = r["verdict"] != "not-comparable"
             for g in (group, total):
                 g[judged][0] += 1
                 g[judged][1] += agree

@@ -58,16 +58,6 @@
 //! `benchsuite/repro/comparable.py`): of the 45 map × mix pairs this
 //! judged, 36 knees agreed within 20 %; of the 90 it withheld, 35.
 //!
-//! **The machine must run at the same speed** ([`SpeedCheck`]). The host's
-//! other tenants change how fast a virtual CPU runs: in one of three
-//! back-to-back pairs of default runs on the development VM the second
-//! run's harness cost 19 % more per transaction and every map's capacity
-//! came out 7–25 % lower, its knees with them (3 of 15 knees within 20 %,
-//! against 14 and 13 of 15 in the other two pairs). Every step records a
-//! speed probe taken just before it (`Step::speed_ns`); a run whose sides'
-//! median probes differ by more than [`SPEED_SPREAD`] is not comparable
-//! either, under the same `--across-placements` override.
-//!
 //! Step-level changes are reported too, as information.
 
 use mapknee_load::{open_loop_curve, open_loop_steps, Objective, Repetition, Results, Run, Step};
@@ -103,8 +93,7 @@ pub enum Verdict {
     /// Not shown to differ.
     WithinNoise,
     /// Not judged: the two sides ran on different core placements, or one
-    /// of them mostly outside its own ([`PlacementCheck`]), or ran at
-    /// different speeds ([`SpeedCheck`]).
+    /// of them mostly outside its own ([`PlacementCheck`]).
     NotComparable,
 }
 
@@ -128,42 +117,6 @@ pub const PLACEMENT_SPREAD: f64 = 1.5;
 /// A side whose run took more than this share of its measurements outside
 /// the placement it was held to measured a moving machine.
 pub const MAX_OUTSIDE_SHARE: f64 = 0.10;
-
-/// Two runs' machines ran at different speeds when their median speed
-/// probes differ by more than this factor: a 10 % slower machine moves a
-/// CPU-bound knee by about as much, half the ±20 % two runs must agree by.
-pub const SPEED_SPREAD: f64 = 1.10;
-
-/// Whether a run's two sides ran at the same speed: each side's median
-/// speed probe over its open-loop steps (`Step::speed_ns`, ns per
-/// iteration of fixed work; higher is slower).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct SpeedCheck {
-    /// Each side's median probe, ns.
-    pub probe_ns: [f64; 2],
-    /// Within [`SPEED_SPREAD`] of each other.
-    pub comparable: bool,
-}
-
-impl SpeedCheck {
-    /// The check of two sides' runs; `None` when either side's steps
-    /// carry no probe (files written before it).
-    fn of(base: &[&Run], new: &[&Run]) -> Option<Self> {
-        let side = |runs: &[&Run]| -> Option<f64> {
-            let v: Vec<f64> = runs
-                .iter()
-                .flat_map(|r| open_loop_steps(&r.steps))
-                .filter_map(|s| s.speed_ns)
-                .collect();
-            (!v.is_empty()).then(|| median(&v))
-        };
-        let (b, n) = (side(base)?, side(new)?);
-        Some(SpeedCheck {
-            probe_ns: [b, n],
-            comparable: b.max(n) <= SPEED_SPREAD * b.min(n),
-        })
-    }
-}
 
 /// Whether a run's two sides measured the same machine: the placement each
 /// was held to (its reference cache-line transfer time) and the share of
@@ -334,10 +287,6 @@ pub struct RunChange {
     /// recorded no placement.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub placement: Option<PlacementCheck>,
-    /// Whether the two sides ran at the same speed; absent when a side's
-    /// steps carry no speed probe.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub speed: Option<SpeedCheck>,
     /// Steps offered the same rate (from the first file of each side).
     pub steps: Vec<StepChange>,
 }
@@ -859,13 +808,9 @@ pub fn compare_placed(
                 })
                 .collect();
             let placement = PlacementCheck::of(&b.pooled(), &n.pooled());
-            let speed = SpeedCheck::of(&b.pooled(), &n.pooled());
-            let moved =
-                placement.is_some_and(|p| !p.comparable) || speed.is_some_and(|s| !s.comparable);
-            let verdict = if moved && !across_placements {
-                Verdict::NotComparable
-            } else {
-                overall(figures.iter().map(|f| f.verdict))
+            let verdict = match placement {
+                Some(p) if !p.comparable && !across_placements => Verdict::NotComparable,
+                _ => overall(figures.iter().map(|f| f.verdict)),
             };
             RunChange {
                 base_map: b.first.map.clone(),
@@ -874,7 +819,6 @@ pub fn compare_placed(
                 files: [b.files, n.files],
                 verdict,
                 placement,
-                speed,
                 figures,
                 steps,
             }

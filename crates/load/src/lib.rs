@@ -34,7 +34,6 @@ mod rng;
 mod runner;
 pub mod short;
 mod slo;
-pub mod speed;
 mod staircase;
 mod workload;
 
@@ -46,8 +45,8 @@ pub use dist::{Dist, DEFAULT_MISS, DISTRIBUTIONS};
 pub use hist::Percentiles;
 pub use mix::{Mix, Op, NAMED_MIXES};
 pub use results::{
-    line_transfer_summary, open_loop_curve, open_loop_steps, speed_summary, Decay, HttpSetup, Knee,
-    Machine, Placement, Point, Repetition, Results, Run, Stalls, Step, Usl, Window, SCHEMA,
+    line_transfer_summary, open_loop_curve, open_loop_steps, Decay, HttpSetup, Knee, Machine,
+    Placement, Point, Repetition, Results, Run, Stalls, Step, Usl, Window, SCHEMA,
 };
 pub use rng::FastRng;
 pub use runner::{

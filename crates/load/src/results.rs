@@ -118,11 +118,6 @@ pub struct Machine {
     /// run, and capacities and knees moved with them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line_transfer_ns: Option<[f64; 3]>,
-    /// The speed probe over the run's steps (`Step::speed_ns`): `[min,
-    /// median, max]`, ns per iteration (*extension*). A spread says the
-    /// machine ran faster and slower during the run.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub speed_ns: Option<[f64; 3]>,
     /// The placement every run's steps were held to, and its cost over the
     /// whole command (*extension*).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -198,7 +193,6 @@ impl Machine {
             clock_overhead_ns,
             clock_source: crate::Clock::source(),
             line_transfer_ns: None,
-            speed_ns: None,
             placement: None,
             harness_ns_per_op,
             http: None,
@@ -492,11 +486,6 @@ pub struct Step {
     /// (*extension*; `null` when no floor was measured).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub floor_p99_ns: Option<u64>,
-    /// ns per iteration of the speed probe's fixed work, taken on the
-    /// coordinator thread just before the step (*extension*; see
-    /// [`crate::speed`]): a slower machine shows here.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub speed_ns: Option<f64>,
     /// What the machine took from the workers during this very step
     /// (*extension*; open-loop steps): the gaps between two clock reads of
     /// a worker waiting for its next arrival. See [`Stalls`].
@@ -547,7 +536,6 @@ impl Default for Step {
             coherence_ns: None,
             floor_p99_ns: None,
             stalls: None,
-            speed_ns: None,
             p99_ci_coverage: None,
             failed: None,
             ebpf: None,
@@ -704,24 +692,7 @@ pub struct Knee {
 /// assert_eq!(line_transfer_summary([Step::default()].iter()), None);
 /// ```
 pub fn line_transfer_summary<'a>(steps: impl Iterator<Item = &'a Step>) -> Option<[f64; 3]> {
-    spread(steps.filter_map(|s| s.coherence_ns))
-}
-
-/// `[min, median, max]` of the steps' speed probes (`Step::speed_ns`), or
-/// `None` when no step took one.
-///
-/// ```
-/// use mapknee_load::{speed_summary, Step};
-/// let s = |ns| Step { speed_ns: Some(ns), ..Default::default() };
-/// assert_eq!(speed_summary([s(9.0), s(12.0), s(10.0)].iter()), Some([9.0, 10.0, 12.0]));
-/// ```
-pub fn speed_summary<'a>(steps: impl Iterator<Item = &'a Step>) -> Option<[f64; 3]> {
-    spread(steps.filter_map(|s| s.speed_ns))
-}
-
-/// `[min, median, max]` of `values`, `None` when there are none.
-fn spread(values: impl Iterator<Item = f64>) -> Option<[f64; 3]> {
-    let mut v: Vec<f64> = values.collect();
+    let mut v: Vec<f64> = steps.filter_map(|s| s.coherence_ns).collect();
     if v.is_empty() {
         return None;
     }

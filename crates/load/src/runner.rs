@@ -810,10 +810,7 @@ impl MapVisitor<u64, u64> for StepVisitor<'_> {
     type Output = Step;
     fn visit<M: ConcurrentMap<u64, u64> + 'static>(self, map: M) -> Step {
         prefill(&map, self.workload, self.spec.threads);
-        let speed_ns = crate::speed::speed_ns(self.clock);
-        let mut step = run_step(&map, self.workload, self.spec, self.clock, self.stop);
-        step.speed_ns = Some(speed_ns);
-        step
+        run_step(&map, self.workload, self.spec, self.clock, self.stop)
     }
 }
 

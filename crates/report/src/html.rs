@@ -189,12 +189,6 @@ fn header(o: &mut String, results: &Results, mixes: &[(&str, Vec<&Run>)]) {
         ("clock", m.clock_source.clone()),
         ("clock overhead", format::ns(m.clock_overhead_ns)),
         (
-            "speed probe (ns per iteration)",
-            m.speed_ns.map_or("–".into(), |[lo, mid, hi]| {
-                format!("{lo:.2} min · {mid:.2} median · {hi:.2} max")
-            }),
-        ),
-        (
             "cache line between workers",
             m.line_transfer_ns.map_or("–".into(), |[lo, mid, hi]| {
                 format!(

@@ -49,7 +49,7 @@ fn columns(header: &[String], rows: &[Vec<String>]) -> String {
 
 fn machine_line(m: &Machine) -> String {
     format!(
-        "mapknee {} · {} · {} cpus · {} · {} · hasher {} · clock {} {:.1} ns/read · harness {:.1} ns/txn{}{}\n",
+        "mapknee {} · {} · {} cpus · {} · {} · hasher {} · clock {} {:.1} ns/read · harness {:.1} ns/txn{}\n",
         m.mapknee_version,
         m.cpu_model,
         m.cpus,
@@ -61,9 +61,6 @@ fn machine_line(m: &Machine) -> String {
         m.harness_ns_per_op,
         m.line_transfer_ns.map_or(String::new(), |[lo, mid, hi]| format!(
             " · cache line between workers {lo:.0}/{mid:.0}/{hi:.0} ns (min/median/max)"
-        )),
-        m.speed_ns.map_or(String::new(), |[lo, mid, hi]| format!(
-            " · speed probe {lo:.2}/{mid:.2}/{hi:.2} ns (min/median/max)"
         ))
     )
 }

@@ -6,8 +6,8 @@ use std::fmt::Write;
 use std::path::PathBuf;
 
 use mapknee_analyze::compare::{
-    compare_placed, Basis, Comparison, Figure, FigureChange, PlacementCheck, SpeedCheck, Verdict,
-    DEFAULT_THRESHOLD_PCT, MAX_OUTSIDE_SHARE, MIN_REPETITIONS, PLACEMENT_SPREAD, SPEED_SPREAD,
+    compare_placed, Basis, Comparison, Figure, FigureChange, PlacementCheck, Verdict,
+    DEFAULT_THRESHOLD_PCT, MAX_OUTSIDE_SHARE, MIN_REPETITIONS, PLACEMENT_SPREAD,
 };
 use mapknee_load::Results;
 
@@ -131,20 +131,6 @@ fn placement_line(p: &PlacementCheck, judged: bool) -> String {
     )
 }
 
-/// Why a run's sides ran at different speeds (or were judged anyway).
-fn speed_line(s: &SpeedCheck, judged: bool) -> String {
-    let [b, n] = s.probe_ns;
-    format!(
-        "speed         base {b:.2} ns · new {n:.2} ns per probe iteration ({:+.0} %): {}",
-        (n / b - 1.0) * 100.0,
-        if judged {
-            "the machine's speed changed; judged anyway (--across-placements)"
-        } else {
-            "the machine's speed changed; not judged"
-        }
-    )
-}
-
 fn table(c: &Comparison) -> String {
     let mut out = String::new();
     for r in &c.runs {
@@ -161,9 +147,6 @@ fn table(c: &Comparison) -> String {
         let judged_run = r.verdict != Verdict::NotComparable;
         if let Some(p) = r.placement.filter(|p| !p.comparable) {
             let _ = writeln!(out, "    {}", placement_line(&p, judged_run));
-        }
-        if let Some(s) = r.speed.filter(|s| !s.comparable) {
-            let _ = writeln!(out, "    {}", speed_line(&s, judged_run));
         }
         if r.figures.is_empty() {
             let _ = writeln!(out, "    no common figure to judge by");
@@ -284,22 +267,20 @@ fn table(c: &Comparison) -> String {
             out,
             "note: {unjudged} of {} runs not judged: their two sides were held to core placements \
              whose cache-line transfer times differ by more than {PLACEMENT_SPREAD}x, or one side \
-             took more than {:.0} % of its measurements outside its own, or their median speed \
-             probes differ by more than {:.0} %; the host moved or slowed the machine under them, \
-             and the maps' knees move with it (README: the machine moves under you). Rerun both \
-             sides, or judge anyway with --across-placements",
+             took more than {:.0} % of its measurements outside its own; the host moved the \
+             machine under them, and contended maps' knees move with it (README: the machine \
+             moves under you). Rerun both sides, or judge anyway with --across-placements",
             c.runs.len(),
-            MAX_OUTSIDE_SHARE * 100.0,
-            (SPEED_SPREAD - 1.0) * 100.0
+            MAX_OUTSIDE_SHARE * 100.0
         );
     } else if c.across_placements
-        && c.runs.iter().any(|r| {
-            r.placement.is_some_and(|p| !p.comparable) || r.speed.is_some_and(|s| !s.comparable)
-        })
+        && c.runs
+            .iter()
+            .any(|r| r.placement.is_some_and(|p| !p.comparable))
     {
         out.push_str(
-            "note: --across-placements: runs whose sides measured different placements or speeds \
-             were judged anyway; their changes include the machine's\n",
+            "note: --across-placements: runs whose sides measured different placements were \
+             judged anyway; their changes include the machine's\n",
         );
     }
     let m = judged

@@ -169,7 +169,6 @@ pub(crate) fn finish(
     let mut machine = machine;
     machine.line_transfer_ns =
         mapknee_load::line_transfer_summary(runs.iter().flat_map(|r| &r.steps));
-    machine.speed_ns = mapknee_load::speed_summary(runs.iter().flat_map(|r| &r.steps));
     machine.placement =
         mapknee_load::Placement::total(runs.iter().filter_map(|r| r.placement.as_ref()));
     if let Some(w) = placement_warning(&machine) {

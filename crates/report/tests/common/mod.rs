@@ -21,7 +21,6 @@ fn machine() -> Machine {
         clock_overhead_ns: 18.5,
         clock_source: "tsc (kernel clocksource: tsc)".into(),
         line_transfer_ns: Some([35.0, 36.0, 205.0]),
-        speed_ns: None,
         placement: None,
         harness_ns_per_op: 42.0,
         http: None,
