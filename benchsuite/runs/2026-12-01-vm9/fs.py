@@ -3,8 +3,8 @@
 (`run --quick --repeat 3`): per mix and run the knees, closed-loop
 capacities and the p99 ratio below both knees (as the table's false-sharing
 line computes it), then the medians over the runs."""
-import json, os, statistics
-here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "false-sharing")
+import json, os, statistics, sys
+here = os.path.join(os.path.dirname(os.path.abspath(__file__)), sys.argv[1] if len(sys.argv) > 1 else "false-sharing")
 per = {}
 for i in (1, 2, 3):
     p = os.path.join(here, f"run{i}", "results.json")

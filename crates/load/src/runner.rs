@@ -317,6 +317,8 @@ impl StallMeter {
         let gap = now.saturating_sub(self.last);
         self.last = now;
         if gap > STALL_NS && now >= times.measure_start && now < times.end {
+            // Only the part inside the measured window.
+            let gap = gap.min(now - times.measure_start);
             self.record(gap, (now - times.measure_start) / times.window_ns, cursor);
         }
     }
@@ -960,11 +962,17 @@ mod tests {
         );
         assert_eq!(s.count == 0, s.total_ns == 0, "{s:?}");
         let longest = open.timeline.iter().map(|w| w.longest_stall_ns).max();
-        assert_eq!(
-            longest,
-            Some(s.longest_ns),
-            "the windows hold the step's longest"
-        );
+        if open.counters.contains_key("timeline_dropped") {
+            // A coordinator starved for 70 ms (a loaded test machine) can
+            // leave a worker without a free slot: the step still counts it.
+            assert!(longest <= Some(s.longest_ns));
+        } else {
+            assert_eq!(
+                longest,
+                Some(s.longest_ns),
+                "the windows hold the step's longest"
+            );
+        }
         let closed = run_step(
             &Noop,
             &workload(),
