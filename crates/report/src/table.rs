@@ -295,7 +295,7 @@ pub fn run(results: &Results) -> String {
          (coordinated-omission corrected); *: at or past the knee.\n\
          knee: first step whose typical p99 (median of its 10 ms windows' p99) is ≥ 3× its \
          reference (the larger of the base's and the map's own p99 at half the rate), the \
-         noise floor's, and above the step's own machine stalls (p99x3), or that completed < 95 % of its arrivals (throughput), \
+         noise floor's and the step's own machine stalls (p99x3), or that completed < 95 % of its arrivals (throughput), \
          confirmed by a fresh step past it; the knee rate is where the p99 crosses that line \
          between the step below and that step (log-log); base: the median of the three lowest steps.\n\
          SLO capacity (p99 ≤ 1 ms unless --slo says otherwise: a map call's share of a service \
@@ -347,7 +347,7 @@ fn stall_line(runs: &[&Run]) -> Option<String> {
     // A step whose workers never waited (saturated) saw no stall.
     let lo = if lo == 0 { "none".into() } else { fmt_ns(lo) };
     Some(format!(
-        "machine stalls: a step's typical 10 ms window lost its workers for {lo} to {} at a time (up to {:.1} % of their time in a step); no knee is called at or below a step's own",
+        "machine stalls: a step's typical 10 ms window lost its workers for {lo} to {} at a time (up to {:.1} % of their time in a step); no knee is called below 3× a step's own",
         fmt_ns(hi),
         share * 100.0
     ))
