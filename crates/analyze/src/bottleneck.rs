@@ -225,11 +225,7 @@ pub fn attribute(
         // Reported, not decided on: the knee rules already hold a step's
         // p99 to its stalls.
         put(&mut f, "typical_stall_ns", st.typical_longest_ns as f64);
-        put(
-            &mut f,
-            "stall_share",
-            ratio(st.total_ns as f64, threads as f64 * step.duration_s * 1e9),
-        );
+        put(&mut f, "stall_share", st.share(threads, step.duration_s));
     }
 
     let spikes = Spikes::of(&step.timeline, rules.p99_factor);

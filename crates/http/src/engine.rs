@@ -259,13 +259,7 @@ pub fn run_step(
     let interrupted = stop.load(Ordering::Relaxed);
     let duration_s = plan.duration.as_secs_f64();
     let timeline = timeline(&mut total.samples, plan.duration.as_nanos() as u64);
-    let mut busy: Vec<u64> = timeline
-        .iter()
-        .filter(|w| w.ops > 0)
-        .map(|w| w.p99_ns)
-        .collect();
-    busy.sort_unstable();
-    let typical_p99_ns = (!busy.is_empty()).then(|| busy[(busy.len() - 1) / 2]);
+    let typical_p99_ns = mapknee_load::typical_over_windows(&timeline, |w| w.p99_ns);
     let mut counters = total.status.clone();
     counters.insert("errors".into(), total.errors);
     let latency = total.latency.take().unwrap_or_else(new_histogram);

@@ -45,8 +45,9 @@ pub use dist::{Dist, DEFAULT_MISS, DISTRIBUTIONS};
 pub use hist::Percentiles;
 pub use mix::{Mix, Op, NAMED_MIXES};
 pub use results::{
-    line_transfer_summary, open_loop_curve, open_loop_steps, Decay, HttpSetup, Knee, Machine,
-    Placement, Point, Repetition, Results, Run, Stalls, Step, Usl, Window, SCHEMA,
+    line_transfer_summary, open_loop_curve, open_loop_steps, typical_over_windows, Decay,
+    HttpSetup, Knee, Machine, Placement, Point, Repetition, Results, Run, Stalls, Step, Usl,
+    Window, SCHEMA,
 };
 pub use rng::FastRng;
 pub use runner::{

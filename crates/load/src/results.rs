@@ -581,7 +581,7 @@ fn one() -> u32 {
 }
 
 /// One timeline window.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Window {
     /// Window start, ms since the measured window began.
     pub t_ms: u64,
@@ -610,10 +610,10 @@ fn is_zero(v: &u64) -> bool {
 /// every ~10–50 ns; a gap of more than [`STALL_NS`](crate::STALL_NS)
 /// between two reads is time the thread was not running: an interrupt, the
 /// OS running something else on its core, or the hypervisor descheduling the
-/// virtual CPU. Every transaction due in that gap waits for it, so a step's
-/// tail can be no better than its stalls, whatever the map. Gaps inside a
-/// transaction are not seen (they are service time), nor gaps across the
-/// worker's sleeps at rates too low to spin.
+/// virtual CPU. Every transaction due in that gap waits up to its length, so
+/// a tail of the order of the stalls may be the machine's alone. Gaps
+/// inside a transaction are not seen (they are service time), nor gaps
+/// across the worker's sleeps at rates too low to spin.
 ///
 /// On the 2-vCPU development VM the timer tick alone took 20–50 µs, 250
 /// times a second per core (a spinning C program saw the same), and the
@@ -630,6 +630,42 @@ pub struct Stalls {
     /// the typical p99 is taken from, of each window's longest stall, ns.
     /// The knee rules read it as the machine's floor during the step.
     pub typical_longest_ns: u64,
+}
+
+impl Stalls {
+    /// The share of `threads` workers' time over `duration_s` that the
+    /// stalls took (0 for an empty step).
+    ///
+    /// ```
+    /// let s = mapknee_load::Stalls { total_ns: 20_000_000, ..Default::default() };
+    /// assert_eq!(s.share(2, 1.0), 0.01);
+    /// ```
+    pub fn share(&self, threads: usize, duration_s: f64) -> f64 {
+        let time_ns = threads.max(1) as f64 * duration_s * 1e9;
+        if time_ns > 0.0 {
+            self.total_ns as f64 / time_ns
+        } else {
+            0.0
+        }
+    }
+}
+
+/// The typical value of a per-window figure: the lower median of `figure`
+/// over the windows that completed anything (`None` when none did). The
+/// typical p99 and the typical stall are both taken this way, over the
+/// same windows.
+///
+/// ```
+/// use mapknee_load::{typical_over_windows, Window};
+/// let w = |ops, p99_ns| Window { ops, p99_ns, ..Default::default() };
+/// let timeline = [w(5, 30), w(0, 0), w(5, 10), w(5, 20), w(5, 40)];
+/// assert_eq!(typical_over_windows(&timeline, |w| w.p99_ns), Some(20));
+/// assert_eq!(typical_over_windows(&[w(0, 0)], |w| w.p99_ns), None);
+/// ```
+pub fn typical_over_windows(timeline: &[Window], figure: impl Fn(&Window) -> u64) -> Option<u64> {
+    let mut v: Vec<u64> = timeline.iter().filter(|w| w.ops > 0).map(figure).collect();
+    v.sort_unstable();
+    (!v.is_empty()).then(|| v[(v.len() - 1) / 2])
 }
 
 /// One closed-loop scaling point.

@@ -61,7 +61,8 @@ use mapknee_maps::{ConcurrentMap, HasherKind, MapKind, MapStats, MapVisitor, Noo
 
 use crate::hist::{merge, record, sized, sized_window};
 use crate::{
-    prefill, Arrivals, Clock, Percentiles, Schedule, Stalls, Step, TxnGen, Window, Workload,
+    prefill, typical_over_windows, Arrivals, Clock, Percentiles, Schedule, Stalls, Step, TxnGen,
+    Window, Workload,
 };
 
 /// Timeline window length: 10 ms.
@@ -298,7 +299,6 @@ struct Times {
 
 /// A worker's stalls (see [`STALL_NS`]): the gaps between its clock reads
 /// while it waits for an arrival.
-#[derive(Default)]
 struct StallMeter {
     /// The last clock reading of the wait, or of the transaction before it;
     /// `u64::MAX` after a sleep, whose length is the worker's choice.
@@ -309,6 +309,16 @@ struct StallMeter {
 }
 
 impl StallMeter {
+    /// No reading yet: the first one starts the count.
+    fn new() -> Self {
+        StallMeter {
+            last: u64::MAX,
+            count: 0,
+            total_ns: 0,
+            longest_ns: 0,
+        }
+    }
+
     /// The clock read `now` while waiting: a stall if the read before was
     /// more than [`STALL_NS`] ago. Only stalls ending inside the measured
     /// window count.
@@ -436,10 +446,7 @@ fn worker<M: ConcurrentMap<u64, u64>>(
     let mut service = if open { sized(times.max_ns) } else { sized(2) };
     let mut cursor = WindowCursor::new(lane);
     let (mut ops, mut arrivals) = (0u64, 0u64);
-    let mut stalls = StallMeter {
-        last: u64::MAX,
-        ..StallMeter::default()
-    };
+    let mut stalls = StallMeter::new();
 
     gen.prepare();
     let mut now = pace(clock, times.t0, stop, times, &mut stalls, &mut cursor);
@@ -679,30 +686,13 @@ fn measure_step<M: ConcurrentMap<u64, u64>>(
         })
         .collect();
 
-    let mut busy: Vec<u64> = timeline
-        .iter()
-        .filter(|w: &&Window| w.ops > 0)
-        .map(|w| w.p99_ns)
-        .collect();
-    busy.sort_unstable();
-    let typical_p99_ns = (!busy.is_empty()).then(|| busy[(busy.len() - 1) / 2]);
+    let typical_p99_ns = typical_over_windows(&timeline, |w| w.p99_ns);
     // Open loop only: a closed-loop worker never waits, so sees no stall.
-    let stalls = spec.target.map(|_| {
-        let mut longest: Vec<u64> = timeline
-            .iter()
-            .filter(|w| w.ops > 0)
-            .map(|w| w.longest_stall_ns)
-            .collect();
-        longest.sort_unstable();
-        Stalls {
-            count: outs.iter().map(|o| o.stalls.count).sum(),
-            total_ns: outs.iter().map(|o| o.stalls.total_ns).sum(),
-            longest_ns: outs.iter().map(|o| o.stalls.longest_ns).max().unwrap_or(0),
-            typical_longest_ns: longest
-                .get(longest.len().saturating_sub(1) / 2)
-                .copied()
-                .unwrap_or(0),
-        }
+    let stalls = spec.target.map(|_| Stalls {
+        count: outs.iter().map(|o| o.stalls.count).sum(),
+        total_ns: outs.iter().map(|o| o.stalls.total_ns).sum(),
+        longest_ns: outs.iter().map(|o| o.stalls.longest_ns).max().unwrap_or(0),
+        typical_longest_ns: typical_over_windows(&timeline, |w| w.longest_stall_ns).unwrap_or(0),
     });
     let step = Step {
         target_ops_per_sec: spec.target,
@@ -907,10 +897,7 @@ mod tests {
         };
         let lane = Lane::new(times.max_ns);
         let mut cursor = WindowCursor::new(&lane);
-        let mut stalls = StallMeter {
-            last: u64::MAX,
-            ..StallMeter::default()
-        };
+        let mut stalls = StallMeter::new();
         // Reads 50 ns apart are spinning; gaps of 40 µs (window 0), 2 µs
         // and 25 µs (window 2) are stalls; one ending before the measured
         // window and the time across a sleep are not.

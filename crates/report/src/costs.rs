@@ -72,6 +72,8 @@ fn num(v: f64) -> String {
 
 /// Width of one per-operation cell of the memory table.
 const CELL: usize = 6;
+/// Width of one operation's four cells and their separators.
+const OP: usize = 4 * CELL + 3;
 
 /// A per-operation figure in [`CELL`] characters: rare events (a free
 /// every 16,384 operations is 6.1e-5) in two-digit scientific notation,
@@ -190,7 +192,7 @@ pub fn memory_table(r: &MemoryResults) -> String {
         wl!(o, "\n{size} entries (u64 → u64)");
         w!(o, "  {:<18} {:>8} {:>8}", "map", "B/entry", "RSS B/e");
         for op in OPS {
-            w!(o, " │ {:^w$}", op, w = 4 * CELL + 3);
+            w!(o, " │ {:^w$}", op, w = OP);
         }
         wl!(o);
         w!(o, "  {:<18} {:>8} {:>8}", "", "", "");
@@ -225,7 +227,7 @@ pub fn memory_table(r: &MemoryResults) -> String {
                         cell(c.deferred_frees_per_op),
                         w = CELL
                     ),
-                    None => w!(o, " │ {:>w$}", "-", w = 4 * CELL + 3),
+                    None => w!(o, " │ {:>w$}", "-", w = OP),
                 }
             }
             wl!(o);
@@ -249,7 +251,7 @@ pub fn memory_table(r: &MemoryResults) -> String {
                         "-",
                         w = CELL
                     ),
-                    None => w!(o, " │ {:>w$}", "-", w = 4 * CELL + 3),
+                    None => w!(o, " │ {:>w$}", "-", w = OP),
                 }
             }
             wl!(o);

@@ -339,10 +339,7 @@ fn stall_line(runs: &[&Run]) -> Option<String> {
     let (lo, hi) = (typical.clone().min()?, typical.max()?);
     let share = steps
         .iter()
-        .map(|(s, threads)| {
-            let st = s.stalls.unwrap_or_default();
-            st.total_ns as f64 / (*threads.max(&1) as f64 * s.duration_s * 1e9)
-        })
+        .map(|(s, threads)| s.stalls.map_or(0.0, |st| st.share(*threads, s.duration_s)))
         .fold(0.0, f64::max);
     // A step whose workers never waited (saturated) saw no stall.
     let lo = if lo == 0 { "none".into() } else { fmt_ns(lo) };
