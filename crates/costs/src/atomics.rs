@@ -308,6 +308,32 @@ fn one_bench(cfg: &BenchConfig, p: &'static str, o: &str, layout: &str) -> Optio
     }
 }
 
+/// The catalogue entries `measure` runs for `only` (all when `None`).
+fn selected(only: Option<&str>) -> Vec<(&'static str, &'static str, &'static str)> {
+    catalogue()
+        .into_iter()
+        .filter(|(p, o, l)| only.is_none_or(|f| format!("{p} {o} {l}").contains(f)))
+        .collect()
+}
+
+/// The rounds `measure` runs: at least one, at most one per sample.
+fn rounds_of(cfg: &BenchConfig, rounds: usize) -> usize {
+    rounds.clamp(1, cfg.samples.max(1))
+}
+
+/// How many benchmarks `measure` runs (its progress callback's `total`),
+/// so a progress bar can show its length before the first one starts.
+///
+/// ```
+/// use mapknee_costs::{atomics, bench::BenchConfig};
+/// let cfg = BenchConfig::default();
+/// assert_eq!(atomics::planned(&cfg, 2, None), 2 * atomics::catalogue().len());
+/// assert_eq!(atomics::planned(&cfg, 1, Some("no such benchmark")), 0);
+/// ```
+pub fn planned(cfg: &BenchConfig, rounds: usize, only: Option<&str>) -> usize {
+    selected(only).len() * rounds_of(cfg, rounds)
+}
+
 /// Measures every benchmark of [`catalogue`] whose label, `"primitive
 /// ordering layout"`, contains `only` (all when `None`), calling
 /// `progress(done, total, label)`. The catalogue is run `rounds` times,
@@ -321,11 +347,8 @@ pub fn measure(
     only: Option<&str>,
     mut progress: impl FnMut(usize, usize, &str),
 ) -> Vec<AtomicsRow> {
-    let all: Vec<_> = catalogue()
-        .into_iter()
-        .filter(|(p, o, l)| only.is_none_or(|f| format!("{p} {o} {l}").contains(f)))
-        .collect();
-    let rounds = rounds.clamp(1, cfg.samples.max(1));
+    let all = selected(only);
+    let rounds = rounds_of(cfg, rounds);
     let per_round = BenchConfig {
         samples: cfg.samples.div_ceil(rounds),
         ..*cfg
