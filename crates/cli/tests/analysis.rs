@@ -161,7 +161,21 @@ fn repeat_report_advise_compare_end_to_end() {
         base.to_str().unwrap(),
     ]));
     assert!(same.contains("verdict: within noise"), "{same}");
+    // The header names the machine; one machine against itself: no change
+    // marked, nothing said to differ, no changed figure listed.
+    assert!(same.starts_with("machine  base: "), "{same}");
+    assert!(
+        !same.contains("ns/txn (+") && !same.contains("ns/txn (-"),
+        "{same}"
+    );
+    assert!(!same.contains("the sides differ"), "{same}");
+    assert!(!same.contains("\nchanged: "), "{same}");
     let mut worse = v.clone();
+    // The new side's machine: a harness half again as dear, another hasher.
+    let harness = worse["machine"]["harness_ns_per_op"].as_f64().unwrap();
+    assert!(harness > 0.0);
+    worse["machine"]["harness_ns_per_op"] = Value::from(harness * 1.5);
+    worse["machine"]["hasher"] = Value::from("siphash");
     for run in worse["runs"].as_array_mut().unwrap() {
         for step in run["steps"].as_array_mut().unwrap() {
             let p99 = step["latency_ns"]["p99"].as_u64().unwrap();
@@ -211,6 +225,21 @@ fn repeat_report_advise_compare_end_to_end() {
     assert!(
         text.contains("threshold only: fewer than 5 repetitions per side"),
         "{text}"
+    );
+    // The header marks the harness's change and names the hasher; the
+    // summary line lists every knee that fell, and nothing else.
+    assert!(text.contains("ns/txn (+50.0 %)"), "{text}");
+    assert!(text.contains("note: the sides differ in hasher:"), "{text}");
+    let changed = text
+        .lines()
+        .find_map(|l| l.strip_prefix("changed: "))
+        .expect("a changed line");
+    let runs = worse["runs"].as_array().unwrap().len();
+    let knees = changed.matches(" knee -").count();
+    assert_eq!(knees, runs, "{changed}");
+    assert!(
+        changed.split("; ").all(|f| f.ends_with("(regressed)")),
+        "{changed}"
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

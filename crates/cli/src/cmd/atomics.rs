@@ -73,7 +73,8 @@ pub(crate) fn run(args: AtomicsArgs) -> Result<Outcome, CliError> {
     let (_, machine) = crate::cmd::machine("foldhash");
     // The bar hides itself when stderr is not a terminal, so a log file
     // gets the section lines below rather than 234 carriage returns.
-    let bar = crate::progress::Bar::new(atomics::planned(&cfg, rounds, args.only.as_deref()) as u64);
+    let bar =
+        crate::progress::Bar::new(atomics::planned(&cfg, rounds, args.only.as_deref()) as u64);
     let rows = atomics::measure(&cfg, rounds, args.only.as_deref(), |i, n, name| {
         bar.item(i, n, name);
     });

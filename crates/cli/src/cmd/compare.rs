@@ -9,7 +9,7 @@ use mapknee_analyze::compare::{
     compare_placed, Basis, Comparison, Figure, FigureChange, PlacementCheck, Verdict,
     DEFAULT_THRESHOLD_PCT, MAX_OUTSIDE_SHARE, MIN_REPETITIONS, PLACEMENT_SPREAD,
 };
-use mapknee_load::Results;
+use mapknee_load::{Machine, Results};
 
 use crate::args::{CompareArgs, Format};
 use crate::render::{fmt_ns, fmt_rate};
@@ -63,13 +63,84 @@ pub(crate) fn run(args: CompareArgs) -> Result<Outcome, CliError> {
             "{}",
             serde_json::to_string_pretty(&c).map_err(|e| CliError::runtime(e.to_string()))?
         ),
-        _ => print!("{}", table(&c)),
+        _ => print!("{}{}", machines(&base, &new), table(&c)),
     }
     Ok(match c.verdict {
         Verdict::Regressed => Outcome::Regressed,
         Verdict::NotComparable => Outcome::NotComparable,
         _ => Outcome::Done,
     })
+}
+
+/// One side's machine, as its first file recorded it: what a reader needs
+/// to see whether the two sides ran on the same machine at the same speed.
+fn machine_line(m: &Machine, harness_change: Option<f64>) -> String {
+    let line = m
+        .line_transfer_ns
+        .map(|[_, median, _]| format!(", cache line {median:.0} ns (median)"))
+        .unwrap_or_default();
+    let harness = match harness_change {
+        Some(c) if c.abs() >= MACHINE_SPREAD_PCT => format!(" ({})", pct(c)),
+        _ => String::new(),
+    };
+    format!(
+        "{}, {} cpus, {}, clock {} {:.1} ns/read, harness {:.1} ns/txn{harness}{line}",
+        m.cpu_model,
+        m.cpus,
+        m.os,
+        if m.clock_source.is_empty() {
+            "?"
+        } else {
+            m.clock_source.as_str()
+        },
+        m.clock_overhead_ns,
+        m.harness_ns_per_op,
+    )
+}
+
+/// A harness cost that moved by this much (percent) between the sides is
+/// marked: the same build on the Intel development VM read 46.6–82.8 ns
+/// per transaction at start-up over six runs in 20 minutes.
+const MACHINE_SPREAD_PCT: f64 = 10.0;
+
+/// The header of the table: each side's machine (its first file's), and
+/// what differs between them that changes a map's speed by itself.
+fn machines(base: &[Results], new: &[Results]) -> String {
+    let (Some(b), Some(n)) = (base.first(), new.first()) else {
+        return String::new();
+    };
+    let (mb, mn) = (&b.machine, &n.machine);
+    let more = |files: &[Results]| match files.len() {
+        1 => String::new(),
+        k => format!(" (first of {k} files)"),
+    };
+    let change = (mb.harness_ns_per_op > 0.0 && mn.harness_ns_per_op > 0.0)
+        .then(|| (mn.harness_ns_per_op / mb.harness_ns_per_op - 1.0) * 100.0);
+    let mut out = format!(
+        "machine  base{}: {}\n         new{}:  {}\n",
+        more(base),
+        machine_line(mb, None),
+        more(new),
+        machine_line(mn, change)
+    );
+    let differs: Vec<&str> = [
+        (mb.cpu_model != mn.cpu_model, "CPU model"),
+        (mb.cpus != mn.cpus, "CPU count"),
+        (mb.hasher != mn.hasher, "hasher"),
+        (mb.rustc != mn.rustc, "compiler"),
+        (mb.os != mn.os, "kernel"),
+    ]
+    .into_iter()
+    .filter_map(|(d, what)| d.then_some(what))
+    .collect();
+    if !differs.is_empty() {
+        let _ = writeln!(
+            out,
+            "note: the sides differ in {}: a change below may be that, not the code",
+            differs.join(", ")
+        );
+    }
+    out
 }
 
 /// A signed percentage, to 0.1 % below ±100 % and to 1 % above; `+∞ %`
@@ -299,6 +370,31 @@ fn table(c: &Comparison) -> String {
               they do not overlap"
             .into(),
     };
+    // The figures behind the verdict, in one place: with 15 runs they are
+    // otherwise scattered over a screenful of lines.
+    let changed: Vec<String> = c
+        .runs
+        .iter()
+        .filter(|r| r.verdict != Verdict::NotComparable)
+        .flat_map(|r| {
+            r.figures
+                .iter()
+                .filter(|f| matches!(f.verdict, Verdict::Improved | Verdict::Regressed))
+                .map(move |f| {
+                    format!(
+                        "{} · {} {} {} ({})",
+                        r.new_map,
+                        r.mix,
+                        f.figure.label(),
+                        pct(f.change_pct),
+                        f.verdict.label()
+                    )
+                })
+        })
+        .collect();
+    if !changed.is_empty() {
+        let _ = writeln!(out, "changed: {}", changed.join("; "));
+    }
     // Say so when every figure behind the verdict rests on the threshold alone.
     let by_threshold = matches!(c.verdict, Verdict::Improved | Verdict::Regressed)
         && judged
