@@ -34,10 +34,13 @@
 //!   end, swaps to a free slot (one uncontended `try_lock`, O(1)); the
 //!   coordinator thread merges finished slots and frees them. Workers never
 //!   merge, never wait for the coordinator, and never take a shared lock;
-//! - the coordinator wakes once per window, samples the map's counters with
-//!   [`ConcurrentMap::counters`] (which takes none of the map's locks), and
-//!   drains the rings: a few microseconds of its own core (or, when threads
-//!   ≥ cores, of a worker's — the CLI warns then).
+//! - the first worker samples the map's counters with
+//!   [`ConcurrentMap::counters`] (which takes none of the map's locks) as it
+//!   enters each window, into that window's slot; the coordinator wakes only
+//!   every [`DRAIN_EVERY`] windows (50 ms) to drain the rings: a few
+//!   microseconds of its own core, or, when threads ≥ cores, a worker's
+//!   core for the length of a context switch (the CLI warns then), which on
+//!   a nested VM was the longest regular gap of a window.
 //!
 //! One clock reading per transaction: a transaction's start is the previous
 //! one's completion (or the pacer's last reading when it waited), so the
@@ -74,11 +77,20 @@ pub(crate) const START_DELAY_NS: u64 = 2_000_000;
 /// early to spin the rest (Linux timer slack is 50 µs by default).
 const SLEEP_ABOVE_NS: u64 = 200_000;
 const WAKE_EARLY_NS: u64 = 100_000;
-/// Timeline slots per worker. The coordinator frees a slot within a window
-/// or two of its end; 8 slots let it fall 70 ms behind (a preempted
-/// coordinator) before a worker finds none free and leaves a window's
-/// transactions out of the timeline (never out of the step's histograms).
-pub(crate) const RING: usize = 8;
+/// Windows between two wake-ups of the coordinator (50 ms). Each wake-up
+/// is a context switch onto a worker's core when threads ≥ cores, and on
+/// the Intel development VM (nested virtualisation) a worker so preempted
+/// lost its core for a median 39 µs (p90 76 µs, `perf record -e
+/// sched:sched_switch`): at one wake-up per 10 ms window that was the
+/// longest regular gap of most windows, longer than the timer tick's.
+/// Waking every fifth window keeps four windows in five free of it.
+pub(crate) const DRAIN_EVERY: u64 = 5;
+/// Timeline slots per worker. The coordinator frees a slot within
+/// [`DRAIN_EVERY`] windows of its end; 16 slots let it fall a further
+/// ~100 ms behind (a preempted coordinator) before a worker finds none free
+/// and leaves a window's transactions out of the timeline (never out of the
+/// step's histograms).
+pub(crate) const RING: usize = 16;
 /// A gap longer than this between two clock reads of a waiting worker is a
 /// stall (see [`Stalls`](crate::Stalls)): the reads are ~10–50 ns apart
 /// while it spins, so 1 µs is time the thread did not run.
@@ -139,6 +151,9 @@ struct WindowRec {
     ops: u64,
     hist: Histogram<u32>,
     longest_stall_ns: u64,
+    /// The map's counters when the sampling worker entered this window
+    /// (see [`WindowCursor`]); `None` in every other worker's slots.
+    start: Option<MapStats>,
 }
 
 /// A worker's timeline ring, shared with the coordinator. `current` is the
@@ -162,6 +177,7 @@ impl Lane {
                         ops: 0,
                         hist: sized_window(max_ns),
                         longest_stall_ns: 0,
+                        start: None,
                     })
                 })
                 .collect(),
@@ -171,20 +187,28 @@ impl Lane {
 }
 
 /// The worker's side of its lane: the slot it records into now.
+///
+/// One worker's cursor (the first's) also samples the map's counters as it
+/// enters each window, into that window's slot: the coordinator then need
+/// not wake at every window boundary to sample them (see [`DRAIN_EVERY`]).
+/// `ConcurrentMap::counters` takes none of the map's locks and costs well
+/// under a microsecond, once per window.
 struct WindowCursor<'a> {
     lane: &'a Lane,
     window: u64,
     slot: Option<MutexGuard<'a, WindowRec>>,
     dropped: u64,
+    sampler: Option<&'a (dyn Fn() -> MapStats + Sync)>,
 }
 
 impl<'a> WindowCursor<'a> {
-    fn new(lane: &'a Lane) -> Self {
+    fn new(lane: &'a Lane, sampler: Option<&'a (dyn Fn() -> MapStats + Sync)>) -> Self {
         WindowCursor {
             lane,
             window: FREE,
             slot: None,
             dropped: 0,
+            sampler,
         }
     }
 
@@ -226,6 +250,7 @@ impl<'a> WindowCursor<'a> {
             if let Ok(mut g) = m.try_lock() {
                 if g.window == FREE {
                     g.window = window;
+                    g.start = self.sampler.map(|counters| counters());
                     self.slot = Some(g);
                     return;
                 }
@@ -242,9 +267,11 @@ impl<'a> WindowCursor<'a> {
 
 /// The coordinator's merged timeline: per window, transactions, a
 /// histogram (allocated on the coordinator when the window first arrives)
-/// and the longest stall.
+/// and the longest stall; and the map's counters at each window's start,
+/// where the sampling worker took them.
 struct Timeline {
     windows: Vec<(u64, Option<Histogram<u32>>, u64)>,
+    starts: Vec<Option<MapStats>>,
     max_ns: u64,
 }
 
@@ -261,6 +288,9 @@ impl Timeline {
                     continue;
                 }
                 let i = (g.window as usize).min(self.windows.len() - 1);
+                if let Some(start) = g.start.take() {
+                    self.starts[i] = Some(start);
+                }
                 let (ops, hist, stall) = &mut self.windows[i];
                 *ops += g.ops;
                 *stall = (*stall).max(g.longest_stall_ns);
@@ -435,6 +465,7 @@ fn worker<M: ConcurrentMap<u64, u64>>(
     stop: &AtomicBool,
     times: &Times,
     lane: &Lane,
+    sampler: Option<&(dyn Fn() -> MapStats + Sync)>,
 ) -> WorkerOut {
     let threads = spec.threads;
     let mut gen = TxnGen::new(workload, thread, threads, spec.seed);
@@ -444,7 +475,7 @@ fn worker<M: ConcurrentMap<u64, u64>>(
     let open = schedule.is_some();
     let mut latency = sized(times.max_ns);
     let mut service = if open { sized(times.max_ns) } else { sized(2) };
-    let mut cursor = WindowCursor::new(lane);
+    let mut cursor = WindowCursor::new(lane, sampler);
     let (mut ops, mut arrivals) = (0u64, 0u64);
     let mut stalls = StallMeter::new();
 
@@ -555,8 +586,12 @@ fn measure_step<M: ConcurrentMap<u64, u64>>(
         .collect();
     let mut timeline = Timeline {
         windows: (0..n_windows).map(|_| (0, None, 0)).collect(),
+        starts: vec![None; n_windows],
         max_ns: times.max_ns,
     };
+    // The first worker samples the counters as it enters each window.
+    let sample_counters = || map.counters();
+    let sampler: &(dyn Fn() -> MapStats + Sync) = &sample_counters;
     let cores = if spec.pin {
         core_affinity::get_core_ids().unwrap_or_default()
     } else {
@@ -564,17 +599,18 @@ fn measure_step<M: ConcurrentMap<u64, u64>>(
     };
 
     let mut failed = None;
-    let (outs, samples) = std::thread::scope(|s| {
+    let (outs, first) = std::thread::scope(|s| {
         let mut handles = Vec::with_capacity(spec.threads);
         for i in 0..spec.threads {
             let core = (!cores.is_empty()).then(|| cores[i % cores.len()]);
             let (spec, times, lane) = (&spec, &times, &*lanes[i]);
+            let sampler = (i == 0).then_some(sampler);
             let spawned = std::thread::Builder::new().spawn_scoped(s, move || {
                 if let Some(core) = core {
                     // Pinning is best effort: a restricted cpuset refuses it.
                     let _ = core_affinity::set_for_current(core);
                 }
-                worker(map, workload, spec, i, clock, stop, times, lane)
+                worker(map, workload, spec, i, clock, stop, times, lane, sampler)
             });
             match spawned {
                 Ok(h) => handles.push(h),
@@ -594,24 +630,15 @@ fn measure_step<M: ConcurrentMap<u64, u64>>(
             }
         }
 
-        // Coordinator: at each window boundary, sample the counters (no
-        // map lock taken) and merge the rings' finished slots.
-        let mut samples: Vec<MapStats> = Vec::with_capacity(n_windows + 1);
-        let sample = |samples: &mut Vec<MapStats>| {
-            let now = map.counters();
-            let now = match samples.last() {
-                Some(prev) => now.or_previous(prev),
-                None => now,
-            };
-            samples.push(now);
-        };
+        // Coordinator: sample the counters as the measured window opens,
+        // then every DRAIN_EVERY windows merge the rings' finished slots.
+        let mut first = None;
         if sleep_until(clock, times.measure_start, stop) >= times.measure_start {
-            sample(&mut samples);
+            first = Some(map.counters());
             let mut next = times.measure_start;
             while next < times.end {
-                next = (next + window_ns).min(times.end);
+                next = (next + DRAIN_EVERY * window_ns).min(times.end);
                 sleep_until(clock, next, stop);
-                sample(&mut samples);
                 timeline.drain(&lanes);
                 if stop.load(Ordering::Relaxed) {
                     break;
@@ -622,10 +649,12 @@ fn measure_step<M: ConcurrentMap<u64, u64>>(
             .into_iter()
             .map(|h| h.join().expect("a worker panicked"))
             .collect();
-        (outs, samples)
+        (outs, first)
     });
-    // Every worker has finished: every slot is the coordinator's now.
+    // Every worker has finished: every slot is the coordinator's now, and
+    // the counters hold the whole step.
     timeline.drain(&lanes);
+    let samples = window_samples(first, &timeline.starts, map.counters());
 
     let interrupted = stop.load(Ordering::Relaxed);
     let mut latency = sized(times.max_ns);
@@ -712,6 +741,39 @@ fn measure_step<M: ConcurrentMap<u64, u64>>(
         ..Step::default()
     };
     (step, latency)
+}
+
+/// The counters at each window boundary: `first` (taken as the measured
+/// window opened) for window 0, the sampling worker's reading for every
+/// later window it entered, and `last` (taken after the workers ended)
+/// closing the step; `n + 1` readings for `n` windows, none when the step
+/// never reached its measured window. A window the sampling worker never
+/// entered (it was stalled, or idle at a very low rate) takes the reading
+/// before it, so its counts land in the last window before the worker's
+/// next reading — as a stalled transaction's latency lands in the window
+/// where it completes.
+fn window_samples(
+    first: Option<MapStats>,
+    starts: &[Option<MapStats>],
+    last: MapStats,
+) -> Vec<MapStats> {
+    let Some(first) = first else {
+        return Vec::new();
+    };
+    let mut out = Vec::with_capacity(starts.len() + 1);
+    out.push(first);
+    for start in starts.iter().skip(1) {
+        let prev = out.last().expect("starts with `first`");
+        let now = match start {
+            Some(s) => s.clone().or_previous(prev),
+            None => prev.clone(),
+        };
+        out.push(now);
+    }
+    let prev = out.last().expect("starts with `first`");
+    let last = last.or_previous(prev);
+    out.push(last);
+    out
 }
 
 fn to_map(stats: &MapStats, skip_zero: bool) -> BTreeMap<String, u64> {
@@ -881,6 +943,7 @@ fn harness_per_op(clock: &Clock, duration: Duration, open: bool) -> (f64, f64) {
 mod tests {
     use super::*;
     use crate::Dist;
+    use mapknee_maps::LockStats;
 
     fn workload() -> Workload {
         Workload::new(1024, 0.5, Dist::Uniform, "mixed".parse().unwrap(), 1).unwrap()
@@ -896,7 +959,7 @@ mod tests {
             max_ns: 1 << 30,
         };
         let lane = Lane::new(times.max_ns);
-        let mut cursor = WindowCursor::new(&lane);
+        let mut cursor = WindowCursor::new(&lane, None);
         let mut stalls = StallMeter::new();
         // Reads 50 ns apart are spinning; gaps of 40 µs (window 0), 2 µs
         // and 25 µs (window 2) are stalls; one ending before the measured
@@ -1070,6 +1133,70 @@ mod tests {
             "{acq} vs {}",
             step.ops
         );
+    }
+
+    #[test]
+    fn each_window_counts_what_happened_in_it_and_they_add_up_to_the_step() {
+        let clock = Clock::new();
+        let stop = AtomicBool::new(false);
+        let mut spec = StepSpec::open(
+            2,
+            20_000.0,
+            Duration::from_millis(5),
+            Duration::from_millis(100),
+        );
+        spec.pin = false;
+        let step = run_map_step(
+            &MapKind::Mutex,
+            HasherKind::default(),
+            &workload(),
+            &spec,
+            &clock,
+            &stop,
+        );
+        let per_window: Vec<u64> = step
+            .timeline
+            .iter()
+            .map(|w| w.counters.get("lock_acquisitions").copied().unwrap_or(0))
+            .collect();
+        // The windows partition the step: their counts add up exactly.
+        assert_eq!(
+            per_window.iter().sum::<u64>(),
+            step.counters["lock_acquisitions"],
+            "{per_window:?}"
+        );
+        // The first worker (10k txn/s, a hundred per window) sampled every
+        // window it entered, so the counts are spread over the windows, not
+        // lumped into the last one as they would be without its samples.
+        let counted = per_window.iter().filter(|&&n| n > 0).count();
+        assert!(
+            counted + 2 >= per_window.len(),
+            "{counted} of {} windows counted: {per_window:?}",
+            per_window.len()
+        );
+    }
+
+    #[test]
+    fn a_window_the_sampler_missed_keeps_the_reading_before_it() {
+        let at = |n: u64| MapStats {
+            lock: Some(LockStats {
+                acquisitions: n,
+                ..LockStats::default()
+            }),
+            ..MapStats::default()
+        };
+        let acq = |v: &[MapStats]| -> Vec<u64> {
+            v.iter().map(|s| s.lock.unwrap().acquisitions).collect()
+        };
+        // Window 0's start is the coordinator's `first`; the worker's own
+        // reading for window 0 is ignored; window 2 was missed.
+        let starts = [Some(at(99)), Some(at(10)), None, Some(at(40))];
+        let v = window_samples(Some(at(1)), &starts, at(50));
+        assert_eq!(acq(&v), [1, 10, 10, 40, 50]);
+        // Window deltas 9, 0, 30, 10: what happened from window 1's reading
+        // to window 3's lands in window 2, the last before the next reading.
+        // A step that never reached its measured window has no readings.
+        assert!(window_samples(None, &starts, at(50)).is_empty());
     }
 
     /// Every transaction one `get`: each one call to the map.
