@@ -198,11 +198,11 @@ struct WindowCursor<'a> {
     window: u64,
     slot: Option<MutexGuard<'a, WindowRec>>,
     dropped: u64,
-    sampler: Option<&'a (dyn Fn() -> MapStats + Sync)>,
+    sampler: Option<&'a dyn Fn() -> MapStats>,
 }
 
 impl<'a> WindowCursor<'a> {
-    fn new(lane: &'a Lane, sampler: Option<&'a (dyn Fn() -> MapStats + Sync)>) -> Self {
+    fn new(lane: &'a Lane, sampler: Option<&'a dyn Fn() -> MapStats>) -> Self {
         WindowCursor {
             lane,
             window: FREE,
@@ -465,7 +465,6 @@ fn worker<M: ConcurrentMap<u64, u64>>(
     stop: &AtomicBool,
     times: &Times,
     lane: &Lane,
-    sampler: Option<&(dyn Fn() -> MapStats + Sync)>,
 ) -> WorkerOut {
     let threads = spec.threads;
     let mut gen = TxnGen::new(workload, thread, threads, spec.seed);
@@ -475,7 +474,9 @@ fn worker<M: ConcurrentMap<u64, u64>>(
     let open = schedule.is_some();
     let mut latency = sized(times.max_ns);
     let mut service = if open { sized(times.max_ns) } else { sized(2) };
-    let mut cursor = WindowCursor::new(lane, sampler);
+    // The first worker samples the map's counters at each window it enters.
+    let sample = || map.counters();
+    let mut cursor = WindowCursor::new(lane, (thread == 0).then_some(&sample as _));
     let (mut ops, mut arrivals) = (0u64, 0u64);
     let mut stalls = StallMeter::new();
 
@@ -589,9 +590,6 @@ fn measure_step<M: ConcurrentMap<u64, u64>>(
         starts: vec![None; n_windows],
         max_ns: times.max_ns,
     };
-    // The first worker samples the counters as it enters each window.
-    let sample_counters = || map.counters();
-    let sampler: &(dyn Fn() -> MapStats + Sync) = &sample_counters;
     let cores = if spec.pin {
         core_affinity::get_core_ids().unwrap_or_default()
     } else {
@@ -604,13 +602,12 @@ fn measure_step<M: ConcurrentMap<u64, u64>>(
         for i in 0..spec.threads {
             let core = (!cores.is_empty()).then(|| cores[i % cores.len()]);
             let (spec, times, lane) = (&spec, &times, &*lanes[i]);
-            let sampler = (i == 0).then_some(sampler);
             let spawned = std::thread::Builder::new().spawn_scoped(s, move || {
                 if let Some(core) = core {
                     // Pinning is best effort: a restricted cpuset refuses it.
                     let _ = core_affinity::set_for_current(core);
                 }
-                worker(map, workload, spec, i, clock, stop, times, lane, sampler)
+                worker(map, workload, spec, i, clock, stop, times, lane)
             });
             match spawned {
                 Ok(h) => handles.push(h),

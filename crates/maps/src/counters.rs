@@ -232,6 +232,34 @@ impl CounterTable {
         self.add(field, 1);
     }
 
+    /// The fields summed over the stripes in `G` groups of `width / G`
+    /// consecutive fields each (`width` must be a multiple of `G`), without
+    /// allocating: a map's totals, read by a load-engine worker inside the
+    /// measured window.
+    ///
+    /// ```
+    /// use mapknee_maps::counters::CounterTable;
+    /// let c = CounterTable::new(6);
+    /// c.add(0, 1);
+    /// c.add(1, 2);
+    /// c.add(3, 4);
+    /// c.add(5, 8);
+    /// assert_eq!(c.sum_groups::<3>(), [3, 4, 8]);
+    /// ```
+    pub fn sum_groups<const G: usize>(&self) -> [u64; G] {
+        debug_assert!(G > 0 && self.width % G == 0);
+        let group = (self.width / G).max(1);
+        let mut out = [0u64; G];
+        for stripe in self.blocks.chunks(self.stride) {
+            let fields = stripe.iter().flat_map(|b| b.iter()).take(self.width);
+            for (i, c) in fields.enumerate() {
+                let g = (i / group).min(G - 1);
+                out[g] = out[g].wrapping_add(c.load(Ordering::Relaxed));
+            }
+        }
+        out
+    }
+
     /// Every counter summed over the stripes, `width` of them.
     pub fn sum(&self) -> Vec<u64> {
         let mut out = vec![0u64; self.width];

@@ -47,7 +47,9 @@ fn columns(header: &[String], rows: &[Vec<String>]) -> String {
     out
 }
 
-fn machine_line(m: &Machine) -> String {
+/// The machine and build a result came from, as the first line of every
+/// table (and of `compare`'s, once per side), newline-terminated.
+pub fn machine_line(m: &Machine) -> String {
     format!(
         "mapknee {} · {} · {} cpus · {} · {} · hasher {} · clock {} {:.1} ns/read · harness {:.1} ns/txn{}\n",
         m.mapknee_version,
