@@ -60,6 +60,7 @@ use std::time::Duration;
 
 use crossbeam_utils::CachePadded;
 use hdrhistogram::Histogram;
+use mapknee_maps::probes::{self, Reading};
 use mapknee_maps::{ConcurrentMap, HasherKind, MapKind, MapStats, MapVisitor, Noop};
 
 use crate::hist::{merge, record, sized, sized_window};
@@ -631,7 +632,7 @@ fn measure_step<M: ConcurrentMap<u64, u64>>(
         // then every DRAIN_EVERY windows merge the rings' finished slots.
         let mut first = None;
         if sleep_until(clock, times.measure_start, stop) >= times.measure_start {
-            first = Some(map.counters());
+            first = Some(probes::marked(Reading::MeasureStart, || map.counters()));
             let mut next = times.measure_start;
             while next < times.end {
                 next = (next + DRAIN_EVERY * window_ns).min(times.end);
@@ -651,7 +652,8 @@ fn measure_step<M: ConcurrentMap<u64, u64>>(
     // Every worker has finished: every slot is the coordinator's now, and
     // the counters hold the whole step.
     timeline.drain(&lanes);
-    let samples = window_samples(first, &timeline.starts, map.counters());
+    let last = probes::marked(Reading::MeasureEnd, || map.counters());
+    let samples = window_samples(first, &timeline.starts, last);
 
     let interrupted = stop.load(Ordering::Relaxed);
     let mut latency = sized(times.max_ns);

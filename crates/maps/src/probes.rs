@@ -18,7 +18,7 @@
 //! | `lock_wait_start` | lock address | a counting lock was found held and the thread starts to wait |
 //! | `lock_wait_end` | lock address, wait ns | the waiter got the lock (`lock_contended`, `lock_wait_ns`) |
 //! | `counters_begin` | map address | a sampler starts reading a map's counters (has a USDT semaphore) |
-//! | `counters_read` | map address | the sampler has read them, still holding the map's locks |
+//! | `counters_read` | map address, [`Reading`] kind | the sampler has read them, still holding the map's locks |
 //! | `step_begin` / `step_end` | step number | `mapknee trace` brackets a staircase step |
 //!
 //! # Cost
@@ -88,8 +88,8 @@ mod imp {
         probe_lazy!(mapknee, counters_begin, map)
     }
     #[inline(always)]
-    pub(crate) fn counters_read(map: usize) {
-        probe!(mapknee, counters_read, map);
+    pub(crate) fn counters_read(map: usize, kind: u8) {
+        probe!(mapknee, counters_read, map, kind);
     }
     /// `mapknee trace`: step `seq` is about to run.
     #[inline(never)]
@@ -128,7 +128,7 @@ mod imp {
         false
     }
     #[inline(always)]
-    pub(crate) fn counters_read(_: usize) {}
+    pub(crate) fn counters_read(_: usize, _: u8) {}
     /// `mapknee trace`: step `seq` is about to run (no-op: feature `probes` off).
     pub fn step_begin(_seq: u64) {}
     /// `mapknee trace`: step `seq` has finished (no-op: feature `probes` off).
@@ -143,6 +143,57 @@ pub use imp::{step_begin, step_end};
 
 /// Whether this build has the probes (cargo feature `probes`).
 pub const COMPILED_IN: bool = cfg!(feature = "probes");
+
+/// What a counter reading is for, passed to a tracer as `counters_read`'s
+/// second argument. The load engine reads a map's counters from two
+/// threads: the coordinator as a step's measured time opens and after its
+/// workers end (the step's counters are the difference of those two), and
+/// the first worker as it enters each 10 ms window (the timeline's). The
+/// two threads' readings interleave in no fixed order, so a tracer cannot
+/// tell from their count alone which readings bound the step; the kind
+/// says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Reading {
+    /// Any other reading: a window's start, a growth's progress.
+    Window = 0,
+    /// The reading a step's counters start from.
+    MeasureStart = 1,
+    /// The reading a step's counters end at.
+    MeasureEnd = 2,
+}
+
+thread_local! {
+    static READING: std::cell::Cell<Reading> = const { std::cell::Cell::new(Reading::Window) };
+}
+
+/// Runs `read` (which reads a map's counters, e.g. `|| map.counters()`)
+/// with its `counters_read` probe marked `kind`.
+///
+/// ```
+/// use mapknee_maps::probes::{marked, Reading};
+/// use mapknee_maps::{ConcurrentMap, SyncMap};
+///
+/// let map: SyncMap<u64, u64> = SyncMap::new();
+/// let start = marked(Reading::MeasureStart, || map.counters());
+/// map.insert(1, 10);
+/// // New keys live in the dirty map: this lookup misses the read snapshot.
+/// assert_eq!(map.get(&1), Some(10));
+/// let end = marked(Reading::MeasureEnd, || map.counters());
+/// assert_eq!(end.delta(&start).syncmap.unwrap().misses, 1);
+/// ```
+pub fn marked<R>(kind: Reading, read: impl FnOnce() -> R) -> R {
+    /// Puts the kind back to `Window` also if `read` panics.
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            READING.with(|r| r.set(Reading::Window));
+        }
+    }
+    READING.with(|r| r.set(kind));
+    let _reset = Reset;
+    read()
+}
 
 /// Reads a map's counters with `read`, bracketed for a tracer: when one is
 /// attached to `counters_begin`, `hold` takes every lock under which the
@@ -159,7 +210,7 @@ pub(crate) fn sample<T: ?Sized, G, R>(
     if counters_begin(addr) {
         let held = hold();
         let r = read(Some(&held));
-        counters_read(addr);
+        counters_read(addr, READING.with(|k| k.get()) as u8);
         drop(held);
         r
     } else {

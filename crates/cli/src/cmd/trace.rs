@@ -4,11 +4,13 @@
 //! results under `ebpf`, into a table and into report.html.
 //!
 //! The probe counts cover exactly the window the step's built-in counters
-//! cover: bpftrace keys every event by the load engine's counter sample it
-//! followed (`scripts/bpftrace/steps.bt`), and while bpftrace is attached
-//! the sampler holds the map's locks (see `mapknee_maps::probes`), so no
-//! event straddles a sample. The table says, per step, whether the two
-//! agree to the event.
+//! cover: bpftrace keys every event by the load engine's counter reading it
+//! followed, and counts those between the readings marked as the step's
+//! opening and closing ([`mapknee_maps::probes::Reading`],
+//! `scripts/bpftrace/steps.bt`); while bpftrace is attached every reading
+//! holds the map's locks (see `mapknee_maps::probes`), so no event
+//! straddles one. The table says, per step, whether the two agree to the
+//! event.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -162,17 +164,16 @@ struct Seen {
 }
 
 impl Seen {
-    /// Probe totals over the last `windows` sampling intervals before
-    /// `last` (the step's counters are the difference of its first and
-    /// last samples, `windows` 10 ms windows apart), or over [first, last)
-    /// when that is shorter. A step the engine measured twice (the host
-    /// moved the cores during the first, see the README) shows bpftrace
-    /// both measurements' samples; the counters are the second's.
-    fn window(&self, windows: u64) -> BTreeMap<String, u64> {
-        let from = self.first.max(self.last.saturating_sub(windows));
+    /// Probe totals between the step's opening and closing counter
+    /// readings, [first, last): the events its counters count. (The
+    /// script takes the last opening it saw, so a step the engine measured
+    /// twice — the host moved the cores during the first, see the README —
+    /// counts its second measurement, as the counters do.) A step whose
+    /// readings bpftrace missed (`last` 0) counts nothing.
+    fn window(&self) -> BTreeMap<String, u64> {
         let mut out = BTreeMap::new();
         for (name, sample, v) in &self.n {
-            if (from..self.last).contains(sample) {
+            if (self.first..self.last).contains(sample) {
                 *out.entry(name.clone()).or_insert(0) += v;
             }
         }
@@ -507,12 +508,7 @@ fn attach(runs: &mut [Run], steps: &StepLog, seen: &HashMap<u64, Seen>) {
 
 /// One step's `ebpf` object.
 fn figures(step: &Step, s: &Seen) -> Value {
-    // The engine samples at the window's start and after each 10 ms
-    // window (the last one cut at the step's end).
-    let window_ns = mapknee_load::WINDOW.as_nanos() as u64;
-    let measured_ns = (step.duration_s * 1e9).round() as u64;
-    let windows = measured_ns.div_ceil(window_ns).max(1);
-    let probes = s.window(windows);
+    let probes = s.window();
     let mut unequal = BTreeMap::new();
     for name in MIRRORED {
         let p = probes.get(name).copied().unwrap_or(0);
@@ -530,7 +526,9 @@ fn figures(step: &Step, s: &Seen) -> Value {
     let wait_ns = probes.get("lock_wait_ns").copied().unwrap_or(0);
     let mean = (waits > 0).then(|| wait_ns as f64 / waits as f64);
     json!({
-        "samples": windows + 1,
+        // Counter readings from the step's opening to its closing one,
+        // both included: the two ends and the first worker's per window.
+        "samples": (s.last + 1).saturating_sub(s.first),
         "probes": probes,
         "counters_equal": unequal.is_empty(),
         "unequal": unequal,
@@ -794,11 +792,12 @@ mod tests {
             ],
             ..Seen::default()
         };
-        let w = seen.window(100);
+        let w = seen.window();
         assert_eq!(w["misses"], 12);
         assert_eq!(w["lock_wait_ns"], 90);
-        // A step measured twice: only the last `windows` intervals count.
-        assert_eq!(seen.window(1)["misses"], 5);
+        // bpftrace saw the step open but never close: nothing counted.
+        let unclosed = Seen { last: 0, ..seen };
+        assert!(unclosed.window().is_empty());
     }
 
     #[test]
@@ -818,8 +817,8 @@ mod tests {
         assert!(c.attached);
         assert_eq!(c.ended, 7);
         let s = &c.steps[&7];
-        assert_eq!(s.window(2).get("misses"), Some(&10));
-        assert_eq!(s.window(2).get("lock_contended"), None);
+        assert_eq!(s.window().get("misses"), Some(&10));
+        assert_eq!(s.window().get("lock_contended"), None);
         assert_eq!(s.hist, vec![[128, 255, 3]]);
         assert_eq!(
             s.stacks[0].0,
