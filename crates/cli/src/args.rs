@@ -126,7 +126,7 @@ pub(crate) struct RunArgs {
     pub(crate) arrivals: Option<String>,
     /// Climb the ladder N times, interleaved across maps, and report each
     /// step's median with an exact interval; each repetition's own knee and
-    /// peak rate are kept for `compare` [default: the scenario's, 3 for the
+    /// peak rate are kept for `compare` [default: the scenario's, 5 for the
     /// default scenario; 1 with --quick].
     #[arg(long, value_name = "N")]
     pub(crate) repeat: Option<usize>,
