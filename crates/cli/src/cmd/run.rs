@@ -31,14 +31,14 @@ pub(crate) fn run_with(
         let maps: Vec<String> = s.common.maps.iter().map(|m| m.name()).collect();
         let mixes: Vec<&str> = s.mixes.iter().map(|m| m.name.as_str()).collect();
         eprintln!(
-            "mapknee: scenario {}; maps {}; mixes {}; {} threads; rates {}; step {:?} + warm-up {:?}; estimate ≤ {:.0} s",
+            "mapknee: scenario {}; maps {}; mixes {}; {} threads; rates {}; step {} + warm-up {}; estimate ≤ {:.0} s",
             s.scenario,
             maps.join(","),
             mixes.join(","),
             c.threads,
             c.rates,
-            c.step,
-            c.warmup,
+            crate::render::fmt_ns(c.step.as_nanos() as u64),
+            crate::render::fmt_ns(c.warmup.as_nanos() as u64),
             s.estimate().as_secs_f64()
         );
     }
