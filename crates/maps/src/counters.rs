@@ -247,14 +247,17 @@ impl CounterTable {
     /// assert_eq!(c.sum_groups::<3>(), [3, 4, 8]);
     /// ```
     pub fn sum_groups<const G: usize>(&self) -> [u64; G] {
-        debug_assert!(G > 0 && self.width % G == 0);
-        let group = (self.width / G).max(1);
+        assert!(
+            G > 0 && self.width >= G && self.width % G == 0,
+            "{} fields do not split into {G} equal groups",
+            self.width
+        );
+        let group = self.width / G;
         let mut out = [0u64; G];
         for stripe in self.blocks.chunks(self.stride) {
             let fields = stripe.iter().flat_map(|b| b.iter()).take(self.width);
             for (i, c) in fields.enumerate() {
-                let g = (i / group).min(G - 1);
-                out[g] = out[g].wrapping_add(c.load(Ordering::Relaxed));
+                out[i / group] = out[i / group].wrapping_add(c.load(Ordering::Relaxed));
             }
         }
         out

@@ -114,8 +114,8 @@ fn machines(base: &[Results], new: &[Results]) -> String {
         );
     }
     let (hb, hn) = (mb.harness_ns_per_op, mn.harness_ns_per_op);
-    let moved = (hn / hb - 1.0) * 100.0;
-    if hb > 0.0 && hn > 0.0 && moved.abs() >= MACHINE_SPREAD_PCT {
+    let moved = (hb > 0.0 && hn > 0.0).then(|| (hn / hb - 1.0) * 100.0);
+    if let Some(moved) = moved.filter(|m| m.abs() >= MACHINE_SPREAD_PCT) {
         let _ = writeln!(
             out,
             "note: the harness's cost per transaction at start-up (the same no-op map on both \
