@@ -45,6 +45,10 @@ pub(crate) enum Command {
     /// `perf record -g` during one step of one map, rendered as a flame
     /// graph (SVG) next to the results and in report.html.
     Profile(ProfileArgs),
+    /// Internal: measure the steps `run` sends on stdin (one JSON order a
+    /// line) and answer each with its step as one line of JSON.
+    #[command(hide = true)]
+    MeasureChild,
     /// The order-cache HTTP service over one map: cache-aside over SQLite
     /// (or a simulated store), Prometheus /metrics; SIGTERM drains.
     Serve(ServeArgs),
@@ -130,6 +134,12 @@ pub(crate) struct RunArgs {
     /// default scenario; 1 with --quick].
     #[arg(long, value_name = "N")]
     pub(crate) repeat: Option<usize>,
+    /// Measuring processes: repetition k of every step runs in process
+    /// k mod N, each a fresh `mapknee` with its own address layout and heap,
+    /// so a step's repetitions hold the spread between processes as well as
+    /// within one; 0 measures in this process [default: one per repetition].
+    #[arg(long, value_name = "N")]
+    pub(crate) processes: Option<usize>,
     /// Latency objective, e.g. p99<=1ms: a percentile (p50, p90, p99,
     /// p99.9, max) and a bound (ns, us, ms, s); each map's SLO capacity is
     /// the highest rate it kept up with inside it [default: p99<=1ms].

@@ -159,6 +159,10 @@ fn main() -> ExitCode {
             install_ctrlc();
             cmd::profile::run(s, &args.at)
         }),
+        Command::MeasureChild => {
+            install_ctrlc();
+            cmd::measure::child()
+        }
         Command::Serve(args) => cmd::serve::run(args),
         Command::Http(args) => {
             install_ctrlc();

@@ -53,6 +53,8 @@ pub(crate) struct RunSettings {
     pub(crate) staircase: StaircaseConfig,
     /// The latency objective each map's SLO capacity is judged against.
     pub(crate) slo: Objective,
+    /// Measuring processes (`--processes`): 0 measures in this process.
+    pub(crate) processes: usize,
 }
 
 /// Validated `scale` settings.
@@ -260,6 +262,13 @@ impl RunSettings {
         if repeat == 0 {
             return Err(CliError::usage("--repeat must be at least 1"));
         }
+        // One process per repetition unless told otherwise (0: this one).
+        let processes = args.processes.unwrap_or(repeat);
+        if processes > repeat {
+            return Err(CliError::usage(format!(
+                "--processes {processes}: at most one measuring process per repetition (--repeat {repeat})"
+            )));
+        }
         let (budget, ladder, refine) = if quick {
             (
                 parse_src(pick(None, &f.quick_budget, &sc), parse_dur)?,
@@ -332,6 +341,7 @@ impl RunSettings {
             common,
             mixes,
             slo,
+            processes,
         };
         crate::limits::check_run(&settings, quick, explicit, &crate::limits::Host::detect())
             .map_err(CliError::usage)?;

@@ -8,7 +8,7 @@ use std::str::FromStr;
 use crate::{FastRng, ParseError};
 
 /// How intended start times are spaced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Arrivals {
     /// Evenly spaced at `threads / rate` per thread, threads staggered so
     /// the merged stream is evenly spaced too (wrk2's pacing).

@@ -38,7 +38,7 @@ use crate::{FastRng, Op, ParseError};
 /// assert_eq!("hotset:0.1:0.9".parse::<Dist>().unwrap().to_string(), "hotset:0.1:0.9");
 /// assert!("zipf:-1".parse::<Dist>().is_err());
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Dist {
     /// Every key equally likely.
     Uniform,

@@ -28,6 +28,7 @@ mod dist;
 pub mod footprint;
 pub mod growth;
 pub mod hist;
+mod measure;
 mod mix;
 mod results;
 mod rng;
@@ -43,6 +44,7 @@ pub use arrivals::{Arrivals, Schedule};
 pub use clock::Clock;
 pub use dist::{Dist, DEFAULT_MISS, DISTRIBUTIONS};
 pub use hist::Percentiles;
+pub use measure::{Measurer, StepOrder};
 pub use mix::{Mix, Op, NAMED_MIXES};
 pub use results::{
     line_transfer_summary, open_loop_curve, open_loop_steps, typical_over_windows, Decay,

@@ -509,6 +509,13 @@ pub struct Step {
     /// documented in the README (`mapknee trace`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ebpf: Option<serde_json::Value>,
+    /// The process id of the measuring process that ran this step, when
+    /// `run` measured it in one (*extension*; see `mapknee run
+    /// --processes`): repetition k of every step runs in process k, so a
+    /// step's repetitions span as many address layouts and heap histories
+    /// as there are processes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
 }
 
 impl Default for Step {
@@ -539,6 +546,7 @@ impl Default for Step {
             p99_ci_coverage: None,
             failed: None,
             ebpf: None,
+            pid: None,
         }
     }
 }

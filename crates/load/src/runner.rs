@@ -104,7 +104,7 @@ const FREE: u64 = u64::MAX;
 const BACKLOG_EXACT: u64 = 1 << 20;
 
 /// One step's settings.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StepSpec {
     /// Worker threads (at least 1).
     pub threads: usize,

@@ -23,7 +23,8 @@ use std::time::Duration;
 use mapknee_maps::{HasherKind, MapKind};
 
 use crate::coherence::{core_shared, line_transfer_ns, PlacementGate};
-use crate::runner::{run_map_step, run_map_step_placed, StepSpec};
+use crate::measure::{Measurer, StepOrder};
+use crate::runner::{run_map_step, StepSpec};
 use crate::{Arrivals, Clock, ParseError, Placement, Point, Run, Step, Workload};
 
 /// Which offered rates a staircase runs.
@@ -198,18 +199,41 @@ impl Progress for NoProgress {
 }
 
 /// Shared context of a staircase or a scale sweep.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Ctx<'a> {
     /// The clock.
     pub clock: &'a Clock,
     /// Raised by Ctrl-C: ends the current step and skips the rest. The
     /// runner raises it too when a step cannot run (`Step::failed`).
     pub stop: &'a AtomicBool,
+    /// Where the staircase's steps are measured: `None` in this process,
+    /// else by the measurer, told each step's repetition (the scale sweep
+    /// always measures in this process).
+    pub measurer: Option<&'a dyn Measurer>,
+}
+
+impl fmt::Debug for Ctx<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ctx")
+            .field("clock", self.clock)
+            .field("stop", self.stop)
+            .field("measurer", &self.measurer.map(|_| "…"))
+            .finish()
+    }
 }
 
 impl Ctx<'_> {
     fn stopped(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Runs `order` as repetition `rep`: in this process, or by the
+    /// measurer.
+    fn measure(&self, rep: usize, order: &StepOrder) -> Step {
+        match self.measurer {
+            Some(m) => m.measure(rep, order),
+            None => order.run(self.clock, self.stop),
+        }
     }
 }
 
@@ -366,14 +390,23 @@ pub fn run_mixes(
         spec.pin = cfg.pin;
         spec
     };
-    // One probe of `kind`, recorded as run in the placement `before`.
-    let probe = |name: &str, mix: &str, kind: &MapKind, w: &Workload, before: Option<f64>| {
+    // An order for `kind` under `w`, run in the placement `before`.
+    let order = |kind: &MapKind, w: &Workload, spec: StepSpec, before: Option<f64>| StepOrder {
+        map: *kind,
+        hasher: cfg.hasher,
+        workload: w.clone(),
+        spec,
+        placement_ns: before,
+    };
+    // One probe of `kind`, recorded as run in the placement `before`. The
+    // probes take the measurer's processes in turn (`rep` counts them).
+    let probe = |rep: usize, name: &str, mix: &str, kind: &MapKind, w: &Workload, before| {
         progress.step_started(name, mix, &Phase::Probe);
-        let spec = probe_spec();
-        let step = run_map_step_placed(kind, cfg.hasher, w, &spec, ctx.clock, ctx.stop, before);
+        let step = ctx.measure(rep, &order(kind, w, probe_spec(), before));
         progress.step_finished(name, mix, &Phase::Probe, &step);
         step
     };
+    let mut probed = 0usize;
     let mut probes: Vec<Vec<Vec<Step>>> = vec![vec![Vec::new(); maps.len()]; climbs.len()];
     if cfg.rates == Rates::Auto {
         for (c, taken) in climbs.iter().zip(&mut probes) {
@@ -388,7 +421,8 @@ pub fn run_mixes(
                     } else {
                         None
                     };
-                    let step = probe(&names[i], mix, kind, c.workload, before);
+                    let step = probe(probed, &names[i], mix, kind, c.workload, before);
+                    probed += 1;
                     // The probe measured the transfer time just before it
                     // ran; only whether the cores are one is asked now.
                     if let (true, Some(ns)) = (placed, step.coherence_ns) {
@@ -434,31 +468,39 @@ pub fn run_mixes(
     // `PlacementGate`); the noise floor and the synthetic map share no line
     // (`MapKind::placement_sensitive`), so they never wait and their runs
     // keep no placement record.
-    let step_at = |w: &Workload, kind: &MapKind, rate: f64, tally: &mut Option<Placement>| {
-        let mut spec = StepSpec::open(cfg.threads, rate, cfg.warmup, cfg.step);
-        spec.arrivals = cfg.arrivals;
-        spec.pin = cfg.pin;
-        let Some(g) = gate.as_ref().filter(|_| kind.placement_sensitive()) else {
-            return run_map_step(kind, cfg.hasher, w, &spec, ctx.clock, ctx.stop);
+    // Repetition `rep` of the step at `rate`.
+    let step_at =
+        |rep: usize, w: &Workload, kind: &MapKind, rate: f64, tally: &mut Option<Placement>| {
+            let mut spec = StepSpec::open(cfg.threads, rate, cfg.warmup, cfg.step);
+            spec.arrivals = cfg.arrivals;
+            spec.pin = cfg.pin;
+            let Some(g) = gate.as_ref().filter(|_| kind.placement_sensitive()) else {
+                // As `run_map_step` does: the placement just before the step.
+                let before = if spec.threads > 1 && spec.pin {
+                    line_transfer_ns(ctx.clock)
+                } else {
+                    None
+                };
+                return ctx.measure(rep, &order(kind, w, spec, before));
+            };
+            let mut remeasured = false;
+            loop {
+                let before = wait_tallied(g, tally, ctx.clock, ctx.stop);
+                let step = ctx.measure(rep, &order(kind, w, spec.clone(), before));
+                let admitted = before.is_some_and(|ns| g.admits(ns));
+                let moved = admitted && line_transfer_ns(ctx.clock).is_some_and(|ns| !g.admits(ns));
+                let t = tally.get_or_insert_with(|| Placement::held_by(g));
+                if moved && !remeasured && g.can_wait() && !ctx.stopped() {
+                    remeasured = true;
+                    t.remeasured += 1;
+                    continue;
+                }
+                if !admitted {
+                    t.steps_outside += 1;
+                }
+                return step;
+            }
         };
-        let mut remeasured = false;
-        loop {
-            let before = wait_tallied(g, tally, ctx.clock, ctx.stop);
-            let step = run_map_step_placed(kind, cfg.hasher, w, &spec, ctx.clock, ctx.stop, before);
-            let admitted = before.is_some_and(|ns| g.admits(ns));
-            let moved = admitted && line_transfer_ns(ctx.clock).is_some_and(|ns| !g.admits(ns));
-            let t = tally.get_or_insert_with(|| Placement::held_by(g));
-            if moved && !remeasured && g.can_wait() && !ctx.stopped() {
-                remeasured = true;
-                t.remeasured += 1;
-                continue;
-            }
-            if !admitted {
-                t.steps_outside += 1;
-            }
-            return step;
-        }
-    };
 
     // The ladders, from the probes run in the reference placement: a map
     // none of whose probes did is probed again, each probe waiting for the
@@ -491,7 +533,8 @@ pub fn run_mixes(
                             let before = gate.as_ref().and_then(|g| {
                                 wait_tallied(g, &mut c.runs[i].placement, ctx.clock, ctx.stop)
                             });
-                            taken[i].push(probe(&names[i], mix, kind, c.workload, before));
+                            taken[i].push(probe(probed, &names[i], mix, kind, c.workload, before));
+                            probed += 1;
                         }
                         cap = admitted(&taken[i]);
                     }
@@ -512,7 +555,7 @@ pub fn run_mixes(
     // 2. The ladder passes, with the noise floor: the no-op map at every
     // ladder rate, unless it is one of the maps measured.
     let floor = cfg.floor && !maps.contains(&MapKind::Noop);
-    for _ in 0..repeat {
+    for rep in 0..repeat {
         for c in &mut climbs {
             let mix = c.workload.mix.name.as_str();
             for r in 0..c.rates.len() {
@@ -523,7 +566,7 @@ pub fn run_mixes(
                     }
                     let phase = Phase::Floor(rate);
                     progress.step_started("noop", mix, &phase);
-                    let step = step_at(c.workload, &MapKind::Noop, rate, &mut None);
+                    let step = step_at(rep, c.workload, &MapKind::Noop, rate, &mut None);
                     progress.step_finished("noop", mix, &phase, &step);
                     if !step.interrupted {
                         c.floor_p99[r].push(step.rule_p99_ns());
@@ -535,7 +578,7 @@ pub fn run_mixes(
                     }
                     let phase = Phase::Ladder(rate);
                     progress.step_started(&names[i], mix, &phase);
-                    let step = step_at(c.workload, kind, rate, &mut c.runs[i].placement);
+                    let step = step_at(rep, c.workload, kind, rate, &mut c.runs[i].placement);
                     progress.step_finished(&names[i], mix, &phase, &step);
                     c.runs[i].steps.push(step);
                 }
@@ -573,7 +616,7 @@ pub fn run_mixes(
     // as whole passes over the list; returns each entry's steps.
     let run_round = |climbs: &mut [Climb<'_>], todo: &[(usize, usize, f64)]| -> Vec<Vec<Step>> {
         let mut taken = vec![Vec::new(); todo.len()];
-        for _ in 0..repeat {
+        for rep in 0..repeat {
             for (t, &(m, i, rate)) in todo.iter().enumerate() {
                 if ctx.stopped() {
                     return taken;
@@ -582,7 +625,7 @@ pub fn run_mixes(
                 let mix = c.workload.mix.name.as_str();
                 let phase = Phase::Refine(rate);
                 progress.step_started(&names[i], mix, &phase);
-                let mut step = step_at(c.workload, &maps[i], rate, &mut c.runs[i].placement);
+                let mut step = step_at(rep, c.workload, &maps[i], rate, &mut c.runs[i].placement);
                 step.refine = true;
                 step.floor_p99_ns = c.floor_at(rate);
                 progress.step_finished(&names[i], mix, &phase, &step);
@@ -1025,6 +1068,7 @@ mod tests {
             Ctx {
                 clock: &clock,
                 stop: &stop,
+                measurer: None,
             },
         );
         let run = &runs[0];

@@ -17,7 +17,7 @@ use crate::{Dist, FastRng, Mix, ParseError};
 /// let w = Workload::new(1024, 0.5, "uniform".parse().unwrap(), "mixed".parse().unwrap(), 1).unwrap();
 /// assert_eq!(w.prefill_keys(), 512);
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Workload {
     /// Keys in the keyspace (`0..keys`); at least 1.
     pub keys: u64,

@@ -16,7 +16,7 @@ use crate::{
 use crate::{DashMapAdapter, PapayaAdapter, SccAdapter};
 
 /// A map the registry can build.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum MapKind {
     /// `syncmap`: the port of Go's `sync.Map`.
     SyncMap,
@@ -55,7 +55,7 @@ pub enum MapKind {
 }
 
 /// The hasher every map in one comparison uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum HasherKind {
     /// `foldhash` (fast, seeded per map) — the default.
     #[default]

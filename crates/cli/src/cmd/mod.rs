@@ -6,6 +6,7 @@ pub(crate) mod compare;
 pub(crate) mod growth;
 pub(crate) mod http;
 pub(crate) mod list;
+pub(crate) mod measure;
 pub(crate) mod memory;
 mod observe;
 pub(crate) mod profile;

@@ -49,6 +49,8 @@ pub(crate) fn run(mut s: RunSettings, at: &str) -> Result<Outcome, CliError> {
         s.mixes.truncate(1);
     }
     s.staircase.repeat = 1;
+    // perf records this process: every step is measured here.
+    s.processes = 0;
     let map = s.common.maps[0].name();
     let out = s
         .common

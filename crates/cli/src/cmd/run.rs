@@ -5,7 +5,9 @@ use std::time::Instant;
 
 use mapknee_analyze::decay::fit_decay;
 use mapknee_analyze::{analyze_run, KneeRules, Thresholds};
-use mapknee_load::{run_mixes, Ctx, NoProgress, Phase, Progress, Run, Step};
+use mapknee_load::{run_mixes, Ctx, Measurer, NoProgress, Phase, Progress, Run, Step};
+
+use super::measure::Children;
 
 use crate::progress::Bar;
 use crate::render::{fmt_ns, fmt_rate};
@@ -55,9 +57,21 @@ pub(crate) fn run_with(
         _ => c.step + c.warmup,
     };
     let dog = super::watchdog(&bar, "run", &machine, &s.common, skeleton, work, started);
+    let children = match s.processes {
+        0 => None,
+        n => {
+            let exe = std::env::current_exe().map_err(|e| {
+                CliError::runtime(format!(
+                    "cannot find this program to start measuring processes: {e}"
+                ))
+            })?;
+            Some(Children::start(&exe, n)?)
+        }
+    };
     let ctx = Ctx {
         clock: &clock,
         stop: &STOP,
+        measurer: children.as_ref().map(|c| c as &dyn Measurer),
     };
     let climbed = run_mixes(
         &s.common.maps,
@@ -69,6 +83,7 @@ pub(crate) fn run_with(
         ctx,
     );
     drop(dog);
+    drop(children);
     let mut runs = Vec::new();
     for (mix, mut mix_runs) in s.mixes.iter().zip(climbed) {
         for run in &mut mix_runs {

@@ -37,6 +37,7 @@ pub(crate) fn run(s: ScaleSettings) -> Result<Outcome, CliError> {
         Ctx {
             clock: &clock,
             stop: &STOP,
+            measurer: None,
         },
     );
     drop(dog);

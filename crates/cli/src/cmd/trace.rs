@@ -85,6 +85,8 @@ pub(crate) fn run(mut s: RunSettings, fallback: bool) -> Result<Outcome, CliErro
         );
         s.staircase.repeat = 1;
     }
+    // The probes are attached to this process: every step is measured here.
+    s.processes = 0;
     let (format, out) = (s.common.format, s.common.out.clone());
     let mut tracer = Bpftrace::attach()?;
     let steps = StepLog::default();

@@ -1,0 +1,231 @@
+//! Measuring processes for `run` (`--processes`): the binary started again
+//! as `mapknee measure-child`, which measures the steps it is sent.
+//!
+//! Why: a process draws its address layout and heap history once, and on
+//! the 2-core VMs of this project that alone moved some knees by a third
+//! between two runs of one build while the repetitions inside each run
+//! agreed (benchsuite/runs/2026-12-01-vm11/process: rwlock read-mostly
+//! knees spread between processes with ASLR on and not with it off). With
+//! repetition k of every step in process k, a step's repetitions span as
+//! many processes as there are repetitions: one odd process moves one
+//! repetition, not the median, and the interval `compare` reads holds the
+//! spread between processes.
+//!
+//! The protocol is one line of JSON each way: a [`StepOrder`] in, its
+//! [`Step`] out (with the child's pid). A line `stop` raises the child's
+//! stop flag, ending its step as Ctrl-C would; the parent sends it when its
+//! own flag rises (Ctrl-C, the watchdog, a failed step). The child ends when
+//! its stdin closes: the parent is done, or gone, so a step under way is no
+//! one's and is abandoned with the process.
+//!
+//! Only one process measures at a time: the parent waits for each step.
+
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use mapknee_load::{Clock, Measurer, Step, StepOrder};
+
+use crate::{CliError, Outcome, STOP};
+
+/// How often a parent waiting for a step looks at its stop flag: a stop
+/// reaches the child within this. Long next to the 10 ms windows, so the
+/// waiting parent wakes a handful of times per step.
+const STOP_POLL: Duration = Duration::from_millis(50);
+
+/// How long a child that was told to end (its stdin closed) may take
+/// before it is killed.
+const END_GRACE: Duration = Duration::from_secs(2);
+
+/// The `measure-child` command: measures every order read from stdin, in
+/// order, and writes each step as one line on stdout.
+pub(crate) fn child() -> Result<Outcome, CliError> {
+    let clock = Clock::new();
+    let (orders, inbox) = mpsc::channel::<StepOrder>();
+    std::thread::Builder::new()
+        .name("orders".into())
+        .spawn(move || {
+            for line in io::stdin().lock().lines() {
+                let Ok(line) = line else { break };
+                if line == "stop" {
+                    STOP.store(true, Ordering::SeqCst);
+                    continue;
+                }
+                match serde_json::from_str::<StepOrder>(&line) {
+                    Ok(order) => {
+                        if orders.send(order).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("mapknee: error: measure-child: not a step order: {e}");
+                        std::process::exit(2);
+                    }
+                }
+            }
+            // The parent closed its end: it is done, or gone.
+            std::process::exit(0);
+        })
+        .map_err(|e| CliError::runtime(format!("measure-child: cannot start a thread: {e}")))?;
+    let mut out = io::stdout().lock();
+    for order in inbox {
+        let mut step = order.run(&clock, &STOP);
+        step.pid = Some(std::process::id());
+        let mut line = serde_json::to_vec(&step)
+            .map_err(|e| CliError::runtime(format!("measure-child: {e}")))?;
+        line.push(b'\n');
+        out.write_all(&line)
+            .and_then(|()| out.flush())
+            .map_err(|e| CliError::runtime(format!("measure-child: cannot answer: {e}")))?;
+    }
+    Ok(Outcome::Done)
+}
+
+/// One measuring process, as the parent holds it.
+struct Proc {
+    child: Child,
+    /// `None` once closed (the child then ends).
+    stdin: Option<ChildStdin>,
+    /// The child's stdout, line by line, read by a thread of its own so
+    /// that a waiting parent can still pass a stop on.
+    lines: Receiver<io::Result<String>>,
+}
+
+/// The measuring processes of one `run`; repetition k goes to process
+/// k mod their count. Dropping them ends them.
+pub(crate) struct Children {
+    procs: Vec<Mutex<Proc>>,
+}
+
+impl Children {
+    /// Starts `n` (≥ 1) measuring processes of `exe`.
+    pub(crate) fn start(exe: &Path, n: usize) -> Result<Self, CliError> {
+        let mut procs = Vec::with_capacity(n);
+        for k in 0..n {
+            let mut child = Command::new(exe)
+                .arg("measure-child")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .map_err(|e| {
+                    CliError::runtime(format!("cannot start measuring process {k}: {e}"))
+                })?;
+            let stdin = child.stdin.take();
+            let stdout = child.stdout.take().expect("stdout was piped");
+            let (tx, lines) = mpsc::channel();
+            std::thread::Builder::new()
+                .name(format!("process-{k}"))
+                .spawn(move || {
+                    for line in BufReader::new(stdout).lines() {
+                        if tx.send(line).is_err() {
+                            break;
+                        }
+                    }
+                })
+                .map_err(|e| CliError::runtime(format!("cannot start a thread: {e}")))?;
+            procs.push(Mutex::new(Proc {
+                child,
+                stdin,
+                lines,
+            }));
+        }
+        Ok(Children { procs })
+    }
+
+    /// The step that could not be measured, with why; raises the stop flag.
+    fn failed(order: &StepOrder, why: String) -> Step {
+        STOP.store(true, Ordering::SeqCst);
+        Step {
+            target_ops_per_sec: order.spec.target,
+            interrupted: true,
+            failed: Some(why),
+            ..Step::default()
+        }
+    }
+}
+
+impl Measurer for Children {
+    fn measure(&self, rep: usize, order: &StepOrder) -> Step {
+        let k = rep % self.procs.len();
+        let mut guard = self.procs[k].lock().unwrap_or_else(|e| e.into_inner());
+        let p = &mut *guard;
+        let pid = p.child.id();
+        let ended = |p: &mut Proc| {
+            let status = p
+                .child
+                .try_wait()
+                .ok()
+                .flatten()
+                .map_or_else(|| "its output closed".to_string(), |s| s.to_string());
+            format!("measuring process {k} (pid {pid}) ended: {status}")
+        };
+        let mut line = match serde_json::to_vec(order) {
+            Ok(l) => l,
+            Err(e) => return Self::failed(order, format!("cannot encode a step order: {e}")),
+        };
+        line.push(b'\n');
+        let sent = match p.stdin.as_mut() {
+            Some(stdin) => stdin.write_all(&line).and_then(|()| stdin.flush()),
+            None => Err(io::Error::other("closed")),
+        };
+        if sent.is_err() {
+            let why = ended(p);
+            return Self::failed(order, why);
+        }
+        let mut told = false;
+        loop {
+            match p.lines.recv_timeout(STOP_POLL) {
+                Ok(Ok(answer)) => {
+                    return serde_json::from_str::<Step>(&answer).unwrap_or_else(|e| {
+                        Self::failed(order, format!("measuring process {k} (pid {pid}): {e}"))
+                    })
+                }
+                Ok(Err(_)) | Err(RecvTimeoutError::Disconnected) => {
+                    // Give the exit status a moment to be there.
+                    let _ = p.child.wait();
+                    let why = ended(p);
+                    return Self::failed(order, why);
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    if !told && STOP.load(Ordering::Relaxed) {
+                        told = true;
+                        if let Some(stdin) = p.stdin.as_mut() {
+                            // A child that cannot hear it ends its step on
+                            // time anyway; its answer or its end follows.
+                            let _ = stdin.write_all(b"stop\n").and_then(|()| stdin.flush());
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for p in &mut self.procs {
+            let p = p.get_mut().unwrap_or_else(|e| e.into_inner());
+            p.stdin = None;
+        }
+        let deadline = Instant::now() + END_GRACE;
+        for p in &mut self.procs {
+            let p = p.get_mut().unwrap_or_else(|e| e.into_inner());
+            loop {
+                match p.child.try_wait() {
+                    Ok(Some(_)) | Err(_) => break,
+                    Ok(None) if Instant::now() >= deadline => {
+                        let _ = p.child.kill();
+                        let _ = p.child.wait();
+                        break;
+                    }
+                    Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        }
+    }
+}
