@@ -57,6 +57,10 @@ fn a_refused_worker_thread_stops_the_run_and_keeps_the_results() {
         "1",
         "--repeat",
         "1",
+        // Measured in this process: with a measuring process the run's
+        // own thread that reads it is refused first (next test).
+        "--processes",
+        "0",
         "--format",
         "json",
     ]);
@@ -65,6 +69,35 @@ fn a_refused_worker_thread_stops_the_run_and_keeps_the_results() {
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
         assert_eq!(v["schema"], "mapknee/v1");
         assert_eq!(v["interrupted"], true);
+    }
+}
+
+#[test]
+fn a_refused_reading_thread_ends_run_before_it_measures() {
+    let out = without_threads(&[
+        "run",
+        "--maps",
+        "rwlock",
+        "--mix",
+        "mixed",
+        "--rates",
+        "1000",
+        "--step",
+        "10ms",
+        "--keys",
+        "64",
+        "--threads",
+        "1",
+        "--repeat",
+        "1",
+    ]);
+    if refused_in_one_line(&out, "cannot start a thread to read measuring process 0") {
+        // Nothing was measured: nothing is printed but the line.
+        assert!(
+            out.stdout.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
     }
 }
 

@@ -398,20 +398,22 @@ pub fn run_mixes(
         spec,
         placement_ns: before,
     };
-    // One probe of `kind`, recorded as run in the placement `before`. The
-    // probes take the measurer's processes in turn (`rep` counts them).
+    // One probe of `kind`, recorded as run in the placement `before`, as
+    // repetition `rep`: the i-th map's p-th probe is repetition i + p, so
+    // a map's probes go to as many of a measurer's processes as there are
+    // probes (its capacity, and the ladder drawn from it, then rest on no
+    // one process), and the maps start at different ones.
     let probe = |rep: usize, name: &str, mix: &str, kind: &MapKind, w: &Workload, before| {
         progress.step_started(name, mix, &Phase::Probe);
         let step = ctx.measure(rep, &order(kind, w, probe_spec(), before));
         progress.step_finished(name, mix, &Phase::Probe, &step);
         step
     };
-    let mut probed = 0usize;
     let mut probes: Vec<Vec<Vec<Step>>> = vec![vec![Vec::new(); maps.len()]; climbs.len()];
     if cfg.rates == Rates::Auto {
         for (c, taken) in climbs.iter().zip(&mut probes) {
             let mix = c.workload.mix.name.as_str();
-            for _ in 0..PROBES {
+            for p in 0..PROBES {
                 for (i, kind) in maps.iter().enumerate() {
                     if ctx.stopped() {
                         return finish(climbs);
@@ -421,8 +423,7 @@ pub fn run_mixes(
                     } else {
                         None
                     };
-                    let step = probe(probed, &names[i], mix, kind, c.workload, before);
-                    probed += 1;
+                    let step = probe(i + p, &names[i], mix, kind, c.workload, before);
                     // The probe measured the transfer time just before it
                     // ran; only whether the cores are one is asked now.
                     if let (true, Some(ns)) = (placed, step.coherence_ns) {
@@ -526,15 +527,14 @@ pub fn run_mixes(
                     let mut cap = admitted(&taken[i]);
                     let retry = gate.as_ref().is_some_and(|g| g.can_wait());
                     if cap.is_none() && retry && kind.placement_sensitive() {
-                        for _ in 0..PROBES {
+                        for p in PROBES..2 * PROBES {
                             if ctx.stopped() {
                                 return finish(climbs);
                             }
                             let before = gate.as_ref().and_then(|g| {
                                 wait_tallied(g, &mut c.runs[i].placement, ctx.clock, ctx.stop)
                             });
-                            taken[i].push(probe(probed, &names[i], mix, kind, c.workload, before));
-                            probed += 1;
+                            taken[i].push(probe(i + p, &names[i], mix, kind, c.workload, before));
                         }
                         cap = admitted(&taken[i]);
                     }
@@ -1031,6 +1031,113 @@ mod tests {
         // Probes a few percent apart give the same rungs.
         assert_eq!(l, ladder(&[99_000.0, 400_000.0], 5, 0.2, 1.2));
         assert!(ladder(&[0.0], 5, 0.2, 1.2).is_empty());
+    }
+
+    /// A measurer that measures here and records which repetition each
+    /// order came as.
+    struct Recorder {
+        clock: Clock,
+        stop: AtomicBool,
+        seen: std::sync::Mutex<Vec<(usize, StepOrder)>>,
+    }
+
+    impl Measurer for Recorder {
+        fn measure(&self, rep: usize, order: &StepOrder) -> Step {
+            self.seen.lock().unwrap().push((rep, order.clone()));
+            order.run(&self.clock, &self.stop)
+        }
+    }
+
+    #[test]
+    fn every_step_goes_to_the_measurer_as_its_repetition() {
+        let rec = Recorder {
+            clock: Clock::new(),
+            stop: AtomicBool::new(false),
+            seen: std::sync::Mutex::new(Vec::new()),
+        };
+        let workload =
+            Workload::new(256, 0.5, crate::Dist::Uniform, "mixed".parse().unwrap(), 1).unwrap();
+        let repeat = 3;
+        let cfg = StaircaseConfig {
+            rates: Rates::Auto,
+            threads: 1,
+            step: Duration::from_millis(4),
+            warmup: Duration::from_millis(1),
+            probe: Duration::from_millis(4),
+            ladder_steps: 3,
+            ladder_lo: 0.2,
+            ladder_hi: 1.2,
+            refine_steps: 2,
+            repeat,
+            arrivals: Arrivals::Even,
+            hasher: HasherKind::default(),
+            pin: false,
+            floor: true,
+        };
+        // Everything from the second rung up is bad: a knee, so the
+        // bisection and its confirmations run too.
+        let judge = |curve: &[Step], _: &Step, s: &Step| {
+            curve.len() > 1 && rate_of(s) >= rate_of(&curve[1])
+        };
+        let maps = [MapKind::Mutex, MapKind::RwLock];
+        let runs = run_mix(
+            &maps,
+            &workload,
+            &cfg,
+            &judge,
+            &median_step,
+            &NoProgress,
+            Ctx {
+                clock: &rec.clock,
+                stop: &rec.stop,
+                measurer: Some(&rec),
+            },
+        );
+        let seen = rec.seen.into_inner().unwrap();
+        // A map's probes are consecutive repetitions starting at its index:
+        // in as many processes as there are probes, whatever their count.
+        for (i, kind) in maps.iter().enumerate() {
+            let probes: Vec<usize> = seen
+                .iter()
+                .filter(|(_, o)| o.spec.target.is_none() && o.map == *kind)
+                .map(|(r, _)| *r)
+                .collect();
+            assert_eq!(probes, (i..i + PROBES).collect::<Vec<_>>(), "{kind:?}");
+        }
+        // Every open-loop step of every map (the noise floor included) came
+        // through the measurer, each rate as repetitions 0..repeat, each
+        // repetition as often as the others.
+        for (i, kind) in maps.iter().chain([&MapKind::Noop]).enumerate() {
+            let mut by_rate: Vec<(f64, Vec<usize>)> = Vec::new();
+            for (rep, o) in seen.iter().filter(|(_, o)| o.map == *kind) {
+                let Some(rate) = o.spec.target else { continue };
+                match by_rate.iter_mut().find(|(r, _)| *r == rate) {
+                    Some((_, reps)) => reps.push(*rep),
+                    None => by_rate.push((rate, vec![*rep])),
+                }
+            }
+            assert!(by_rate.len() >= 3, "{kind:?}: {by_rate:?}");
+            for (rate, reps) in &by_rate {
+                let times = reps.len() / repeat;
+                assert!(
+                    times >= 1 && reps.len() % repeat == 0,
+                    "{kind:?} at {rate}: {reps:?}"
+                );
+                for r in 0..repeat {
+                    let n = reps.iter().filter(|&&x| x == r).count();
+                    assert_eq!(n, times, "{kind:?} at {rate}: {reps:?}");
+                }
+            }
+            let measured: usize = by_rate.iter().map(|(_, reps)| reps.len()).sum();
+            if let Some(run) = runs.get(i) {
+                assert_eq!(
+                    measured,
+                    run.steps.len(),
+                    "{kind:?}: a step bypassed the measurer"
+                );
+                assert!(run.steps.iter().any(|s| s.refine), "{kind:?}: no bisection");
+            }
+        }
     }
 
     #[test]

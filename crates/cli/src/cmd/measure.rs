@@ -16,13 +16,16 @@
 //! stop flag, ending its step as Ctrl-C would; the parent sends it when its
 //! own flag rises (Ctrl-C, the watchdog, a failed step). The child ends when
 //! its stdin closes: the parent is done, or gone, so a step under way is no
-//! one's and is abandoned with the process.
+//! one's and is abandoned with the process. A child that ends early fails
+//! the step it owed, which stops the run as a step that cannot run does
+//! (what was measured is written; one error line, with the child's own, and
+//! exit status 1): the child's stderr is read once it has ended.
 //!
 //! Only one process measures at a time: the parent waits for each step.
 
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::Path;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStderr, ChildStdin, Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::Mutex;
@@ -93,6 +96,32 @@ struct Proc {
     /// The child's stdout, line by line, read by a thread of its own so
     /// that a waiting parent can still pass a stop on.
     lines: Receiver<io::Result<String>>,
+    /// The child's stderr, read once it has ended: a child prints only
+    /// when it fails, and its one line becomes part of the run's.
+    stderr: Option<ChildStderr>,
+}
+
+impl Proc {
+    /// Why the child is gone: its exit status and its last line.
+    fn ended(&mut self, k: usize) -> String {
+        let pid = self.child.id();
+        let status = self
+            .child
+            .wait()
+            .map_or_else(|e| format!("cannot wait for it: {e}"), |s| s.to_string());
+        let mut said = String::new();
+        if let Some(mut err) = self.stderr.take() {
+            let _ = err.read_to_string(&mut said);
+        }
+        let last = said.lines().rev().find(|l| !l.trim().is_empty());
+        match last {
+            Some(l) => format!(
+                "measuring process {k} (pid {pid}) ended, {status}: {}",
+                l.trim_start_matches("mapknee: error: ")
+            ),
+            None => format!("measuring process {k} (pid {pid}) ended, {status}"),
+        }
+    }
 }
 
 /// The measuring processes of one `run`; repetition k goes to process
@@ -102,23 +131,27 @@ pub(crate) struct Children {
 }
 
 impl Children {
-    /// Starts `n` (≥ 1) measuring processes of `exe`.
+    /// Starts `n` (≥ 1) measuring processes of `exe`. On an error the
+    /// ones already started are ended.
     pub(crate) fn start(exe: &Path, n: usize) -> Result<Self, CliError> {
-        let mut procs = Vec::with_capacity(n);
+        let mut started = Children {
+            procs: Vec::with_capacity(n),
+        };
         for k in 0..n {
             let mut child = Command::new(exe)
                 .arg("measure-child")
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
-                .stderr(Stdio::inherit())
+                .stderr(Stdio::piped())
                 .spawn()
                 .map_err(|e| {
                     CliError::runtime(format!("cannot start measuring process {k}: {e}"))
                 })?;
             let stdin = child.stdin.take();
+            let stderr = child.stderr.take();
             let stdout = child.stdout.take().expect("stdout was piped");
             let (tx, lines) = mpsc::channel();
-            std::thread::Builder::new()
+            let reader = std::thread::Builder::new()
                 .name(format!("process-{k}"))
                 .spawn(move || {
                     for line in BufReader::new(stdout).lines() {
@@ -126,15 +159,22 @@ impl Children {
                             break;
                         }
                     }
-                })
-                .map_err(|e| CliError::runtime(format!("cannot start a thread: {e}")))?;
-            procs.push(Mutex::new(Proc {
+                });
+            // Held before the error is returned, so that dropping
+            // `started` ends this child too.
+            started.procs.push(Mutex::new(Proc {
                 child,
                 stdin,
                 lines,
+                stderr,
             }));
+            reader.map_err(|e| {
+                CliError::runtime(format!(
+                    "cannot start a thread to read measuring process {k}: {e}"
+                ))
+            })?;
         }
-        Ok(Children { procs })
+        Ok(started)
     }
 
     /// The step that could not be measured, with why; raises the stop flag.
@@ -155,15 +195,6 @@ impl Measurer for Children {
         let mut guard = self.procs[k].lock().unwrap_or_else(|e| e.into_inner());
         let p = &mut *guard;
         let pid = p.child.id();
-        let ended = |p: &mut Proc| {
-            let status = p
-                .child
-                .try_wait()
-                .ok()
-                .flatten()
-                .map_or_else(|| "its output closed".to_string(), |s| s.to_string());
-            format!("measuring process {k} (pid {pid}) ended: {status}")
-        };
         let mut line = match serde_json::to_vec(order) {
             Ok(l) => l,
             Err(e) => return Self::failed(order, format!("cannot encode a step order: {e}")),
@@ -174,7 +205,7 @@ impl Measurer for Children {
             None => Err(io::Error::other("closed")),
         };
         if sent.is_err() {
-            let why = ended(p);
+            let why = p.ended(k);
             return Self::failed(order, why);
         }
         let mut told = false;
@@ -186,9 +217,7 @@ impl Measurer for Children {
                     })
                 }
                 Ok(Err(_)) | Err(RecvTimeoutError::Disconnected) => {
-                    // Give the exit status a moment to be there.
-                    let _ = p.child.wait();
-                    let why = ended(p);
+                    let why = p.ended(k);
                     return Self::failed(order, why);
                 }
                 Err(RecvTimeoutError::Timeout) => {

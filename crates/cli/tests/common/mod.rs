@@ -2,7 +2,7 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 use std::process::{Command, Output};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use serde_json::Value;
 
@@ -10,9 +10,15 @@ use serde_json::Value;
 /// cores would measure each other (the calibration above all).
 static SERIAL: Mutex<()> = Mutex::new(());
 
+/// Holds the other tests of this binary off while a test runs `mapknee`
+/// its own way.
+pub(crate) fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Runs the built binary with `args`.
 pub(crate) fn mapknee(args: &[&str]) -> Output {
-    let _one_at_a_time = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _one_at_a_time = serial();
     Command::new(env!("CARGO_BIN_EXE_mapknee"))
         .args(args)
         .output()
