@@ -209,7 +209,7 @@ fn a_measuring_process_that_dies_ends_the_run_with_one_line_and_the_results() {
     ];
     let mut run = Killed(
         Command::new(env!("CARGO_BIN_EXE_mapknee"))
-            .args(&args)
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
