@@ -6,6 +6,8 @@
 //! every thread std spawns in the child fail, as a process or memory limit
 //! would.
 
+mod common;
+
 use std::process::{Command, Output};
 
 /// More stack than a 47-bit user address space holds: no thread can be
@@ -23,19 +25,11 @@ fn without_threads(args: &[&str]) -> Output {
 /// The contract, or `false` when this machine gave the threads anyway
 /// (a larger address space): then there is nothing to check here.
 fn refused_in_one_line(out: &Output, says: &str) -> bool {
-    let stderr = String::from_utf8_lossy(&out.stderr);
     if out.status.success() {
         eprintln!("threads of 128 TiB stack were granted here; nothing to check");
         return false;
     }
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    let errors: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.starts_with("mapknee: error:"))
-        .collect();
-    assert_eq!(errors.len(), 1, "{stderr}");
-    assert!(errors[0].contains(says), "{stderr}");
+    common::one_error_line(out, says);
     true
 }
 

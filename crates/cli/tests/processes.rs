@@ -125,28 +125,36 @@ fn run_with_pid(args: &[&str]) -> (u32, serde_json::Value) {
     (pid, json(&out))
 }
 
-const RUN: &[&str] = &[
-    "run",
-    "--maps",
-    "rwlock,mutex",
-    "--mix",
-    "mixed",
-    "--threads",
-    "1",
-    "--rates",
-    "2k,4k,8k",
-    "--step",
-    "20ms",
-    "--keys",
-    "1024",
-    "--format",
-    "json",
-];
+/// A small `run`: two maps, one thread, `rates`, steps of `step`,
+/// `repeat` repetitions, JSON on stdout; `more` flags after them.
+fn run_args<'a>(rates: &'a str, step: &'a str, repeat: &'a str, more: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "run",
+        "--maps",
+        "rwlock,mutex",
+        "--mix",
+        "mixed",
+        "--threads",
+        "1",
+        "--rates",
+        rates,
+        "--step",
+        step,
+        "--keys",
+        "1024",
+        "--repeat",
+        repeat,
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(more);
+    args
+}
 
 #[test]
 fn run_measures_in_one_process_per_repetition_by_default() {
     let _serial = common::serial();
-    let args = [RUN, &["--repeat", "2"]].concat();
+    let args = run_args("2k,4k,8k", "20ms", "2", &[]);
     let (parent, v) = run_with_pid(&args);
     let mut pids = Vec::new();
     for run in v["runs"].as_array().unwrap() {
@@ -166,7 +174,7 @@ fn run_measures_in_one_process_per_repetition_by_default() {
 
 #[test]
 fn processes_0_measures_in_the_run_itself() {
-    let args = [RUN, &["--repeat", "2", "--processes", "0"]].concat();
+    let args = run_args("2k,4k,8k", "20ms", "2", &["--processes", "0"]);
     let v = json(&mapknee(&args));
     for run in v["runs"].as_array().unwrap() {
         for s in run["steps"].as_array().unwrap() {
@@ -177,7 +185,7 @@ fn processes_0_measures_in_the_run_itself() {
 
 #[test]
 fn more_processes_than_repetitions_is_refused_in_one_line() {
-    let args = [RUN, &["--repeat", "2", "--processes", "3"]].concat();
+    let args = run_args("2k,4k,8k", "20ms", "2", &["--processes", "3"]);
     let out = mapknee(&args);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -188,25 +196,7 @@ fn more_processes_than_repetitions_is_refused_in_one_line() {
 #[test]
 fn a_measuring_process_that_dies_ends_the_run_with_one_line_and_the_results() {
     let _serial = common::serial();
-    let args = [
-        "run",
-        "--maps",
-        "rwlock,mutex",
-        "--mix",
-        "mixed",
-        "--threads",
-        "1",
-        "--rates",
-        "2k,4k,8k,16k",
-        "--step",
-        "300ms",
-        "--keys",
-        "1024",
-        "--repeat",
-        "2",
-        "--format",
-        "json",
-    ];
+    let args = run_args("2k,4k,8k,16k", "300ms", "2", &[]);
     let mut run = Killed(
         Command::new(env!("CARGO_BIN_EXE_mapknee"))
             .args(args)
@@ -243,18 +233,8 @@ fn a_measuring_process_that_dies_ends_the_run_with_one_line_and_the_results() {
     let out = std::mem::replace(&mut run.0, Command::new("true").spawn().unwrap())
         .wait_with_output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    let errors: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.starts_with("mapknee: error:"))
-        .collect();
-    assert_eq!(errors.len(), 1, "{stderr}");
-    assert!(
-        errors[0].contains("measuring process") && errors[0].contains("SIGKILL"),
-        "{stderr}"
-    );
+    let line = common::one_error_line(&out, "measuring process");
+    assert!(line.contains("SIGKILL"), "{line}");
     // Written as Ctrl-C writes it: the results contract, interrupted.
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
     assert_eq!(v["schema"], "mapknee/v1");

@@ -35,3 +35,18 @@ pub(crate) fn json(out: &Output) -> Value {
     );
     serde_json::from_slice(&out.stdout).expect("stdout is JSON")
 }
+
+/// The run's one error line: it failed with status 1, without a panic,
+/// and said `mapknee: error:` exactly once, mentioning `says`.
+pub(crate) fn one_error_line(out: &Output, says: &str) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("mapknee: error:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(errors[0].contains(says), "{stderr}");
+    errors[0].to_string()
+}
