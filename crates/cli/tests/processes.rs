@@ -52,6 +52,8 @@ fn a_measuring_process_answers_each_order_and_ends_with_its_input() {
     let mut stdin = child.0.stdin.take().unwrap();
     let mut answers = BufReader::new(child.0.stdout.take().unwrap()).lines();
     // Owns the pipes: dropping it closes the child's input.
+    // Calibrated and ready before it is sent anything.
+    assert_eq!(answers.next().expect("a first line").unwrap(), "ready");
     let mut ask = move |lines: &[String]| -> Step {
         for line in lines {
             writeln!(stdin, "{line}").unwrap();

@@ -12,7 +12,10 @@
 //! spread between processes.
 //!
 //! The protocol is one line of JSON each way: a [`StepOrder`] in, its
-//! [`Step`] out (with the child's pid). A line `stop` raises the child's
+//! [`Step`] out (with the child's pid). A child first says `ready`, once its
+//! clock is calibrated: that calibration spins a core for up to 200 ms, and
+//! the parent starts the children one by one and measures nothing before
+//! all are ready, so no child's start-up lands in a measured step. A line `stop` raises the child's
 //! stop flag, ending its step as Ctrl-C would; the parent sends it when its
 //! own flag rises (Ctrl-C, the watchdog, a failed step). The child ends when
 //! its stdin closes: the parent is done, or gone, so a step under way is no
@@ -43,6 +46,14 @@ const STOP_POLL: Duration = Duration::from_millis(50);
 /// How long a child that was told to end (its stdin closed) may take
 /// before it is killed.
 const END_GRACE: Duration = Duration::from_secs(2);
+
+/// How long a starting child may take to say `ready` (its clock
+/// calibration is bounded at 200 ms; the rest is slack for a loaded
+/// machine).
+const READY_WAIT: Duration = Duration::from_secs(30);
+
+/// A child's first line, once it can measure.
+const READY: &str = "ready";
 
 /// The `measure-child` command: measures every order read from stdin, in
 /// order, and writes each step as one line on stdout.
@@ -75,6 +86,9 @@ pub(crate) fn child() -> Result<Outcome, CliError> {
         })
         .map_err(|e| CliError::runtime(format!("measure-child: cannot start a thread: {e}")))?;
     let mut out = io::stdout().lock();
+    writeln!(out, "{READY}")
+        .and_then(|()| out.flush())
+        .map_err(|e| CliError::runtime(format!("measure-child: cannot answer: {e}")))?;
     for order in inbox {
         let mut step = order.run(&clock, &STOP);
         step.pid = Some(std::process::id());
@@ -173,6 +187,26 @@ impl Children {
                     "cannot start a thread to read measuring process {k}: {e}"
                 ))
             })?;
+            let p = started.procs[k]
+                .get_mut()
+                .unwrap_or_else(|e| e.into_inner());
+            match p.lines.recv_timeout(READY_WAIT) {
+                Ok(Ok(line)) if line == READY => {}
+                Ok(Ok(line)) => {
+                    return Err(CliError::runtime(format!(
+                        "measuring process {k} said {line:?} instead of {READY:?}"
+                    )))
+                }
+                Ok(Err(_)) | Err(RecvTimeoutError::Disconnected) => {
+                    return Err(CliError::runtime(p.ended(k)))
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    return Err(CliError::runtime(format!(
+                        "measuring process {k} was not ready within {} s",
+                        READY_WAIT.as_secs()
+                    )))
+                }
+            }
         }
         Ok(started)
     }
