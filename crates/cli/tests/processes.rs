@@ -11,12 +11,26 @@ use mapknee_load::{Step, StepOrder, StepSpec, Workload};
 use mapknee_maps::{HasherKind, MapKind};
 
 /// A child process killed when the test ends, also on failure.
-struct Killed(Child);
+struct Killed(Option<Child>);
+
+impl Killed {
+    fn child(&mut self) -> &mut Child {
+        self.0.as_mut().expect("still held")
+    }
+
+    /// Waits for the child to end on its own and takes its output.
+    fn output(mut self) -> std::process::Output {
+        let child = self.0.take().expect("still held");
+        child.wait_with_output().expect("its output")
+    }
+}
 
 impl Drop for Killed {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
@@ -40,17 +54,17 @@ fn order(rate: f64) -> StepOrder {
 #[test]
 fn a_measuring_process_answers_each_order_and_ends_with_its_input() {
     let _serial = common::serial();
-    let mut child = Killed(
+    let mut child = Killed(Some(
         Command::new(env!("CARGO_BIN_EXE_mapknee"))
             .arg("measure-child")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
             .expect("the binary starts"),
-    );
-    let pid = child.0.id();
-    let mut stdin = child.0.stdin.take().unwrap();
-    let mut answers = BufReader::new(child.0.stdout.take().unwrap()).lines();
+    ));
+    let pid = child.child().id();
+    let mut stdin = child.child().stdin.take().unwrap();
+    let mut answers = BufReader::new(child.child().stdout.take().unwrap()).lines();
     // Owns the pipes: dropping it closes the child's input.
     // Calibrated and ready before it is sent anything.
     assert_eq!(answers.next().expect("a first line").unwrap(), "ready");
@@ -85,7 +99,7 @@ fn a_measuring_process_answers_each_order_and_ends_with_its_input() {
     drop(ask);
 
     // Its input closed, the process ends, and cleanly.
-    let status = child.0.wait().unwrap();
+    let status = child.child().wait().unwrap();
     assert!(status.success(), "{status:?}");
 }
 
@@ -199,15 +213,15 @@ fn more_processes_than_repetitions_is_refused_in_one_line() {
 fn a_measuring_process_that_dies_ends_the_run_with_one_line_and_the_results() {
     let _serial = common::serial();
     let args = run_args("2k,4k,8k,16k", "300ms", "2", &[]);
-    let mut run = Killed(
+    let mut run = Killed(Some(
         Command::new(env!("CARGO_BIN_EXE_mapknee"))
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("the binary starts"),
-    );
-    let parent = run.0.id().to_string();
+    ));
+    let parent = run.child().id().to_string();
     // Both measuring processes, once started (pgrep lists a parent's children).
     let mut kids = Vec::new();
     for _ in 0..500 {
@@ -232,9 +246,7 @@ fn a_measuring_process_that_dies_ends_the_run_with_one_line_and_the_results() {
         .status()
         .expect("kill runs");
     assert!(killed.success());
-    let out = std::mem::replace(&mut run.0, Command::new("true").spawn().unwrap())
-        .wait_with_output()
-        .unwrap();
+    let out = run.output();
     let line = common::one_error_line(&out, "measuring process");
     assert!(line.contains("SIGKILL"), "{line}");
     // Written as Ctrl-C writes it: the results contract, interrupted.

@@ -797,15 +797,20 @@ pub fn run_map_step(
     clock: &Clock,
     stop: &AtomicBool,
 ) -> Step {
-    // The cores' placement just before the step (see `coherence`): what a
-    // shared cache line cost the workers while this step ran, give or take
-    // the host moving them again.
-    let coherence_ns = if spec.threads > 1 && spec.pin {
+    let coherence_ns = placement_before(spec, clock);
+    run_map_step_placed(kind, hasher, workload, spec, clock, stop, coherence_ns)
+}
+
+/// The cores' placement just before a step of `spec` (see `coherence`):
+/// what a shared cache line cost the workers while the step ran, give or
+/// take the host moving them again. `None` when the workers share no line
+/// across pinned cores (one thread, or unpinned).
+pub(crate) fn placement_before(spec: &StepSpec, clock: &Clock) -> Option<f64> {
+    if spec.threads > 1 && spec.pin {
         crate::coherence::line_transfer_ns(clock)
     } else {
         None
-    };
-    run_map_step_placed(kind, hasher, workload, spec, clock, stop, coherence_ns)
+    }
 }
 
 /// [`run_map_step`] with the placement already measured by the caller

@@ -24,7 +24,7 @@ use mapknee_maps::{HasherKind, MapKind};
 
 use crate::coherence::{core_shared, line_transfer_ns, PlacementGate};
 use crate::measure::{Measurer, StepOrder};
-use crate::runner::{run_map_step, StepSpec};
+use crate::runner::{placement_before, run_map_step, StepSpec};
 use crate::{Arrivals, Clock, ParseError, Placement, Point, Run, Step, Workload};
 
 /// Which offered rates a staircase runs.
@@ -476,12 +476,7 @@ pub fn run_mixes(
             spec.arrivals = cfg.arrivals;
             spec.pin = cfg.pin;
             let Some(g) = gate.as_ref().filter(|_| kind.placement_sensitive()) else {
-                // As `run_map_step` does: the placement just before the step.
-                let before = if spec.threads > 1 && spec.pin {
-                    line_transfer_ns(ctx.clock)
-                } else {
-                    None
-                };
+                let before = placement_before(&spec, ctx.clock);
                 return ctx.measure(rep, &order(kind, w, spec, before));
             };
             let mut remeasured = false;

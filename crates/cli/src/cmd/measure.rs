@@ -86,18 +86,19 @@ pub(crate) fn child() -> Result<Outcome, CliError> {
         })
         .map_err(|e| CliError::runtime(format!("measure-child: cannot start a thread: {e}")))?;
     let mut out = io::stdout().lock();
-    writeln!(out, "{READY}")
-        .and_then(|()| out.flush())
-        .map_err(|e| CliError::runtime(format!("measure-child: cannot answer: {e}")))?;
+    let mut say = |line: &[u8]| {
+        out.write_all(line)
+            .and_then(|()| out.write_all(b"\n"))
+            .and_then(|()| out.flush())
+            .map_err(|e| CliError::runtime(format!("measure-child: cannot answer: {e}")))
+    };
+    say(READY.as_bytes())?;
     for order in inbox {
         let mut step = order.run(&clock, &STOP);
         step.pid = Some(std::process::id());
-        let mut line = serde_json::to_vec(&step)
+        let line = serde_json::to_vec(&step)
             .map_err(|e| CliError::runtime(format!("measure-child: {e}")))?;
-        line.push(b'\n');
-        out.write_all(&line)
-            .and_then(|()| out.flush())
-            .map_err(|e| CliError::runtime(format!("measure-child: cannot answer: {e}")))?;
+        say(&line)?;
     }
     Ok(Outcome::Done)
 }
@@ -116,6 +117,45 @@ struct Proc {
 }
 
 impl Proc {
+    /// Sends the child one line.
+    fn send(&mut self, line: &[u8]) -> io::Result<()> {
+        let stdin = self
+            .stdin
+            .as_mut()
+            .ok_or_else(|| io::Error::other("closed"))?;
+        stdin
+            .write_all(line)
+            .and_then(|()| stdin.write_all(b"\n"))
+            .and_then(|()| stdin.flush())
+    }
+
+    /// The child's next line, waited for up to `within` (without end when
+    /// `None`), passing the stop flag on if it rises meanwhile (a child
+    /// that cannot hear it ends its step on time anyway). `Err` says why
+    /// there is none.
+    fn next_line(&mut self, k: usize, within: Option<Duration>) -> Result<String, String> {
+        let asked = Instant::now();
+        let mut told = false;
+        loop {
+            match self.lines.recv_timeout(STOP_POLL) {
+                Ok(Ok(line)) => return Ok(line),
+                Ok(Err(_)) | Err(RecvTimeoutError::Disconnected) => return Err(self.ended(k)),
+                Err(RecvTimeoutError::Timeout) => {
+                    if let Some(w) = within.filter(|&w| asked.elapsed() >= w) {
+                        return Err(format!(
+                            "measuring process {k} did not answer within {} s",
+                            w.as_secs()
+                        ));
+                    }
+                    if !told && STOP.load(Ordering::Relaxed) {
+                        told = true;
+                        let _ = self.send(b"stop");
+                    }
+                }
+            }
+        }
+    }
+
     /// Why the child is gone: its exit status and its last line.
     fn ended(&mut self, k: usize) -> String {
         let pid = self.child.id();
@@ -190,22 +230,14 @@ impl Children {
             let p = started.procs[k]
                 .get_mut()
                 .unwrap_or_else(|e| e.into_inner());
-            match p.lines.recv_timeout(READY_WAIT) {
-                Ok(Ok(line)) if line == READY => {}
-                Ok(Ok(line)) => {
+            match p.next_line(k, Some(READY_WAIT)) {
+                Ok(line) if line == READY => {}
+                Ok(line) => {
                     return Err(CliError::runtime(format!(
                         "measuring process {k} said {line:?} instead of {READY:?}"
                     )))
                 }
-                Ok(Err(_)) | Err(RecvTimeoutError::Disconnected) => {
-                    return Err(CliError::runtime(p.ended(k)))
-                }
-                Err(RecvTimeoutError::Timeout) => {
-                    return Err(CliError::runtime(format!(
-                        "measuring process {k} was not ready within {} s",
-                        READY_WAIT.as_secs()
-                    )))
-                }
+                Err(why) => return Err(CliError::runtime(why)),
             }
         }
         Ok(started)
@@ -228,43 +260,20 @@ impl Measurer for Children {
         let k = rep % self.procs.len();
         let mut guard = self.procs[k].lock().unwrap_or_else(|e| e.into_inner());
         let p = &mut *guard;
-        let pid = p.child.id();
-        let mut line = match serde_json::to_vec(order) {
+        let line = match serde_json::to_vec(order) {
             Ok(l) => l,
             Err(e) => return Self::failed(order, format!("cannot encode a step order: {e}")),
         };
-        line.push(b'\n');
-        let sent = match p.stdin.as_mut() {
-            Some(stdin) => stdin.write_all(&line).and_then(|()| stdin.flush()),
-            None => Err(io::Error::other("closed")),
-        };
-        if sent.is_err() {
+        if p.send(&line).is_err() {
             let why = p.ended(k);
             return Self::failed(order, why);
         }
-        let mut told = false;
-        loop {
-            match p.lines.recv_timeout(STOP_POLL) {
-                Ok(Ok(answer)) => {
-                    return serde_json::from_str::<Step>(&answer).unwrap_or_else(|e| {
-                        Self::failed(order, format!("measuring process {k} (pid {pid}): {e}"))
-                    })
-                }
-                Ok(Err(_)) | Err(RecvTimeoutError::Disconnected) => {
-                    let why = p.ended(k);
-                    return Self::failed(order, why);
-                }
-                Err(RecvTimeoutError::Timeout) => {
-                    if !told && STOP.load(Ordering::Relaxed) {
-                        told = true;
-                        if let Some(stdin) = p.stdin.as_mut() {
-                            // A child that cannot hear it ends its step on
-                            // time anyway; its answer or its end follows.
-                            let _ = stdin.write_all(b"stop\n").and_then(|()| stdin.flush());
-                        }
-                    }
-                }
-            }
+        match p.next_line(k, None) {
+            Ok(answer) => serde_json::from_str::<Step>(&answer).unwrap_or_else(|e| {
+                let pid = p.child.id();
+                Self::failed(order, format!("measuring process {k} (pid {pid}): {e}"))
+            }),
+            Err(why) => Self::failed(order, why),
         }
     }
 }
