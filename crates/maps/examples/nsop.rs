@@ -1,11 +1,20 @@
 //! Single-thread ns/op of SyncMap, GoMap and std's `HashMap` (all with
 //! foldhash, `u64` keys and values, 65,536 keys): get-hit, get-miss and
-//! insert of new keys into an empty map. Each figure is the median of 5
-//! passes; keys are visited in a scrambled order so the hardware
-//! prefetcher does not walk the table for us.
+//! insert of new keys into an empty map. Keys are visited in a scrambled
+//! order so the hardware prefetcher does not walk the table for us.
+//!
+//! The maps take turns: each round makes one timed pass per map, in an
+//! order that rotates every round, so a slow spell of a shared machine
+//! lands on all of them rather than on whichever ran then. Each timed pass
+//! follows an untimed one of the same map, so it finds the caches as a
+//! run of that map alone would leave them (steady state), not as the
+//! previous map left them. Printed per operation:
+//! each map's median ns/op over the rounds, and the median over rounds of
+//! std's time divided by each map's (its speed as a fraction of std's,
+//! from passes measured side by side) with the lowest and highest round.
 //!
 //! ```text
-//! cargo run --release -p mapknee-maps --example nsop
+//! cargo run --release -p mapknee-maps --example nsop [ROUNDS]
 //! ```
 
 use std::collections::HashMap;
@@ -15,7 +24,7 @@ use std::time::Instant;
 use mapknee_maps::{DefaultHashBuilder, GoMap, SyncMap};
 
 const KEYS: u64 = 65_536;
-const PASSES: usize = 5;
+const DEFAULT_ROUNDS: usize = 15;
 
 /// A bijection of `0..2^64`: scrambled keys, so neighbours in `0..KEYS`
 /// land far apart.
@@ -25,20 +34,64 @@ fn scramble(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-/// Median ns per key of `pass`, which handles `KEYS` keys.
-fn median_ns(mut pass: impl FnMut()) -> f64 {
-    let mut ns: Vec<f64> = (0..PASSES)
-        .map(|_| {
-            let t = Instant::now();
-            pass();
-            t.elapsed().as_nanos() as f64 / KEYS as f64
-        })
-        .collect();
-    ns.sort_by(f64::total_cmp);
-    ns[PASSES / 2]
+/// ns per key of one `pass`, which handles `KEYS` keys.
+fn ns_per_key(pass: &mut dyn FnMut()) -> f64 {
+    let t = Instant::now();
+    pass();
+    t.elapsed().as_nanos() as f64 / KEYS as f64
+}
+
+/// Looks up every key, summing what it finds: one pass of lookups, with
+/// the lookup inlined (a call through a pointer per key would cost as
+/// much as a lookup and hide the maps' differences). Kept out of line, one
+/// copy per map, so each map's loop is compiled on its own.
+#[inline(never)]
+fn sum(get: impl Fn(u64) -> Option<u64>, keys: &[u64]) -> u64 {
+    keys.iter()
+        .fold(0u64, |a, &k| a.wrapping_add(get(k).unwrap_or(1)))
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+/// Runs `passes` (one per map, std's last) for `rounds` rounds in rotating
+/// order and prints one line per map.
+fn compare(op: &str, rounds: usize, names: &[&str], passes: &mut [&mut dyn FnMut()]) {
+    let n = passes.len();
+    let mut ns = vec![Vec::with_capacity(rounds); n];
+    for round in 0..rounds {
+        for turn in 0..n {
+            let m = (round + turn) % n;
+            passes[m]();
+            ns[m].push(ns_per_key(passes[m]));
+        }
+    }
+    let std = &ns[n - 1];
+    for (name, times) in names.iter().zip(&ns) {
+        let ratios: Vec<f64> = std.iter().zip(times).map(|(s, t)| s / t).collect();
+        let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = ratios.iter().copied().fold(0.0, f64::max);
+        println!(
+            "{op:8} {name:8} {:6.1} ns/op  std/this {:.2} ({lo:.2}–{hi:.2})",
+            median(times.clone()),
+            median(ratios),
+        );
+    }
 }
 
 fn main() {
+    let rounds = match std::env::args().nth(1) {
+        None => DEFAULT_ROUNDS,
+        Some(a) => match a.parse::<usize>() {
+            Ok(r) if r > 0 => r,
+            _ => {
+                eprintln!("nsop: ROUNDS must be a positive integer, got {a:?}");
+                std::process::exit(2);
+            }
+        },
+    };
     let present: Vec<u64> = (0..KEYS).map(scramble).collect();
     // Scrambles of a disjoint range: never stored.
     let absent: Vec<u64> = (KEYS..2 * KEYS).map(scramble).collect();
@@ -54,57 +107,53 @@ fn main() {
         go.insert(k, k);
         std.insert(k, k);
     }
+    let names = ["syncmap", "gomap", "std"];
+    println!("{rounds} rounds, medians; std/this = std's ns over this map's ns in the same round");
 
-    let row = |name: &str, hit: f64, miss: f64, insert: f64| {
-        println!("{name:8} get-hit {hit:6.1}  get-miss {miss:6.1}  insert {insert:6.1}  ns/op");
-    };
-    let sum = |f: &dyn Fn(u64) -> Option<u64>, keys: &[u64]| {
-        keys.iter()
-            .fold(0u64, |a, &k| a.wrapping_add(f(k).unwrap_or(1)))
-    };
-
-    let hit = median_ns(|| {
-        black_box(sum(&|k| sync.load(&k), &present));
-    });
-    let miss = median_ns(|| {
-        black_box(sum(&|k| sync.load(&k), &absent));
-    });
-    let insert = median_ns(|| {
-        let m: SyncMap<u64, u64> = SyncMap::new();
-        for &k in &present {
-            m.store(k, k);
-        }
-        black_box(&m);
-    });
-    row("syncmap", hit, miss, insert);
-
-    let hit = median_ns(|| {
-        black_box(sum(&|k| go.get(&k).copied(), &present));
-    });
-    let miss = median_ns(|| {
-        black_box(sum(&|k| go.get(&k).copied(), &absent));
-    });
-    let insert = median_ns(|| {
-        let mut m: GoMap<u64, u64> = GoMap::new();
-        for &k in &present {
-            m.insert(k, k);
-        }
-        black_box(&m);
-    });
-    row("gomap", hit, miss, insert);
-
-    let hit = median_ns(|| {
-        black_box(sum(&|k| std.get(&k).copied(), &present));
-    });
-    let miss = median_ns(|| {
-        black_box(sum(&|k| std.get(&k).copied(), &absent));
-    });
-    let insert = median_ns(|| {
-        let mut m: HashMap<u64, u64, DefaultHashBuilder> = HashMap::default();
-        for &k in &present {
-            m.insert(k, k);
-        }
-        black_box(&m);
-    });
-    row("std", hit, miss, insert);
+    for (op, keys) in [("get-hit", &present), ("get-miss", &absent)] {
+        compare(
+            op,
+            rounds,
+            &names,
+            &mut [
+                &mut || {
+                    black_box(sum(|k| sync.load(&k), keys));
+                },
+                &mut || {
+                    black_box(sum(|k| go.get(&k).copied(), keys));
+                },
+                &mut || {
+                    black_box(sum(|k| std.get(&k).copied(), keys));
+                },
+            ],
+        );
+    }
+    compare(
+        "insert",
+        rounds,
+        &names,
+        &mut [
+            &mut || {
+                let m: SyncMap<u64, u64> = SyncMap::new();
+                for &k in &present {
+                    m.store(k, k);
+                }
+                black_box(&m);
+            },
+            &mut || {
+                let mut m: GoMap<u64, u64> = GoMap::new();
+                for &k in &present {
+                    m.insert(k, k);
+                }
+                black_box(&m);
+            },
+            &mut || {
+                let mut m: HashMap<u64, u64, DefaultHashBuilder> = HashMap::default();
+                for &k in &present {
+                    m.insert(k, k);
+                }
+                black_box(&m);
+            },
+        ],
+    );
 }
