@@ -234,6 +234,23 @@ pub struct FigureChange {
     pub lower_bounds: [usize; 2],
     /// What the verdict rests on.
     pub basis: Basis,
+    /// The figure as each side's runs reported it (the median over a
+    /// pooled side's files), where that is not the repetitions' median: a
+    /// run's knee is found on the curve of its steps' medians over the
+    /// repetitions, and its SLO capacity likewise, while `base`/`new` are
+    /// medians of each repetition's own knee or SLO capacity, found on one
+    /// repetition's noisier curve. `None` for the capacity, for single
+    /// runs, and when a side's run has no such figure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reported: Option<[f64; 2]>,
+    /// The change of `reported`, percent (infinite for an SLO capacity
+    /// that rose from never met, `null` in JSON).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reported_change_pct: Option<f64>,
+    /// Whether a change the repetitions would have called was held back as
+    /// within noise because the runs' reported figure moved less than the
+    /// threshold the same way (see [`hold_to_reported`]).
+    pub held_back: bool,
     /// This figure's verdict.
     pub verdict: Verdict,
 }
@@ -493,6 +510,9 @@ fn single_figure(figure: Figure, base: Option<f64>, new: Option<f64>, change: f6
         repetitions: [1, 1],
         lower_bounds: [0, 0],
         basis: Basis::ThresholdOnly,
+        reported: None,
+        reported_change_pct: None,
+        held_back: false,
         verdict: Verdict::WithinNoise,
     }
 }
@@ -707,6 +727,77 @@ fn judge(f: &mut FigureChange, base: &[f64], new: &[f64], confidence: f64, thres
     }
 }
 
+/// The median over a side's runs of what each reported for `figure`, when
+/// every run of the side reported it: its knee rate, or its SLO capacity
+/// under `objective` (0 when never met) — as its file recorded it under
+/// that objective, else read from its (repetition-merged) steps as the run
+/// would have.
+fn reported(side: &Side, figure: Figure, objective: &Objective) -> Option<f64> {
+    let values: Option<Vec<f64>> = side
+        .runs
+        .iter()
+        .map(|&(run, recorded)| match figure {
+            Figure::Knee => run.knee.as_ref().map(|k| k.ops_per_sec),
+            Figure::SloCapacity => match (&run.slo, recorded) {
+                (Some(c), Some(o)) if o == *objective => Some(c),
+                _ => None,
+            }
+            .cloned()
+            .or_else(|| slo_capacity(&run.steps, objective, &KneeRules::default()))
+            .map(|c| c.ops_per_sec.unwrap_or(0.0)),
+            Figure::Capacity | Figure::PreKneeP99 => None,
+        })
+        .collect();
+    values.map(|v| median(&v))
+}
+
+/// Holds a repeated figure's verdict to the figure the runs reported.
+///
+/// Why: with repetitions, a knee (or SLO capacity) is judged on the
+/// repetitions' own knees, each found on one repetition's curve; the run
+/// itself reports the knee of the curve of its steps' medians, which one
+/// bad step in one repetition does not move. The two can disagree by more
+/// than the threshold: in a same-build pair on the 2-vCPU development VM
+/// (`benchsuite/runs/2026-12-01-vm12/pairs`, pair 2) `syncmap` mixed's
+/// repetition knees had medians 3.70 and 2.55M/s (−31 %, an interval
+/// excluding no change) while the runs reported 3.39 and 3.25M/s (−4 %).
+/// A change is called only when both hold: the repetitions show it is not
+/// noise (interval, or separation by the threshold alone), and the figure
+/// the user reads in each run moved past the threshold the same way.
+fn hold_to_reported(
+    f: &mut FigureChange,
+    base: &Side,
+    new: &Side,
+    objective: &Objective,
+    threshold: f64,
+) {
+    if f.repetitions[0] < 2 || f.repetitions[1] < 2 {
+        return;
+    }
+    let (Some(b), Some(n)) = (
+        reported(base, f.figure, objective),
+        reported(new, f.figure, objective),
+    ) else {
+        return;
+    };
+    let change = if f.figure == Figure::SloCapacity && b == 0.0 && n > 0.0 {
+        f64::INFINITY
+    } else {
+        pct(b, n)
+    };
+    f.reported = Some([b, n]);
+    f.reported_change_pct = Some(change);
+    let follows = match f.verdict {
+        Verdict::Regressed => change < -threshold,
+        Verdict::Improved => change > threshold,
+        Verdict::WithinNoise | Verdict::NotComparable => true,
+    };
+    if !follows {
+        f.verdict = Verdict::WithinNoise;
+        f.held_back = true;
+    }
+}
+
 /// Compares the `new` files against the `base` files, each side's runs
 /// pooled by map and mix.
 ///
@@ -804,6 +895,7 @@ pub fn compare_placed(
                 .into_iter()
                 .map(|(mut f, bs, ns)| {
                     judge(&mut f, &bs, &ns, confidence, threshold_pct);
+                    hold_to_reported(&mut f, b, n, objective, threshold_pct);
                     f
                 })
                 .collect();
@@ -1071,6 +1163,48 @@ mod tests {
     }
 
     #[test]
+    fn a_knee_change_needs_the_runs_own_knees_to_move_too() {
+        let tight = |at: f64| [at, at * 1.02, at * 0.98, at * 1.01, at * 0.99];
+        let base = repeated("m", &tight(5e5), &tight(6e5));
+        let lower = repeated("m", &tight(3.3e5), &tight(6e5));
+        // The repetitions' knees a third lower, the runs' own knees too: a
+        // regression, with both changes shown.
+        let c = compare1(
+            &results(vec![base.clone()]),
+            &results(vec![lower.clone()]),
+            15.0,
+        );
+        let knee = figure(&c, Figure::Knee);
+        assert_eq!((knee.verdict, knee.held_back), (Verdict::Regressed, false));
+        assert_eq!(knee.reported, Some([5e5, 3.3e5]));
+        assert!(
+            (knee.reported_change_pct.unwrap() + 34.0).abs() < 1e-9,
+            "{knee:?}"
+        );
+        // The same repetitions, but the run reported the knee of its median
+        // curve at the base's rate: the figure a user reads did not move.
+        let mut steady = lower;
+        steady.knee.as_mut().unwrap().ops_per_sec = 4.9e5;
+        let c = compare1(
+            &results(vec![base.clone()]),
+            &results(vec![steady.clone()]),
+            15.0,
+        );
+        let knee = figure(&c, Figure::Knee);
+        assert_eq!((knee.verdict, knee.held_back), (Verdict::WithinNoise, true));
+        assert_eq!(
+            knee.basis,
+            Basis::Interval,
+            "the interval alone would call it"
+        );
+        assert_eq!(c.verdict, Verdict::WithinNoise, "{c:?}");
+        // A run's knee that moved the other way does not carry it either.
+        steady.knee.as_mut().unwrap().ops_per_sec = 7e5;
+        let c = compare1(&results(vec![base]), &results(vec![steady]), 15.0);
+        assert_eq!(figure(&c, Figure::Knee).verdict, Verdict::WithinNoise);
+    }
+
+    #[test]
     fn intervals_widen_with_the_number_of_figures_judged() {
         let knees = [5e5, 5.1e5, 4.9e5, 5.05e5, 4.95e5];
         let peaks = [6e5, 6.1e5, 5.9e5, 6.05e5, 5.95e5];
@@ -1134,6 +1268,11 @@ mod tests {
         for (rep, &c) in r.repetitions.iter_mut().zip(caps) {
             rep.slo_ops_per_sec = Some(c);
         }
+        // What the run reports: here the repetitions' median.
+        r.slo = Some(mapknee_load::SloCapacity {
+            ops_per_sec: Some(median(caps)),
+            ..Default::default()
+        });
         let mut f = results(vec![r]);
         f.slo = Some(crate::slo::DEFAULT_OBJECTIVE);
         f

@@ -157,6 +157,13 @@ fn interval(i: Option<[f64; 2]>, coverage: Option<f64>, at_least: bool) -> Strin
 /// The verdict of a figure, with what it rests on when that is the
 /// threshold alone.
 fn verdict(f: &FigureChange) -> String {
+    if f.held_back {
+        return format!(
+            "{} (the runs' own {} did not move past the threshold)",
+            f.verdict.label(),
+            f.figure.label()
+        );
+    }
     match (f.basis, f.repetitions) {
         (Basis::Interval, _) => f.verdict.label().into(),
         (Basis::ThresholdOnly, [1, 1]) => {
@@ -228,6 +235,15 @@ fn table(c: &Comparison) -> String {
                 interval(f.interval_pct, f.interval_coverage, false),
                 if judged_run { verdict(f) } else { "–".into() }
             );
+            if let (Some([b, n]), Some(change)) = (f.reported, f.reported_change_pct) {
+                let _ = writeln!(
+                    out,
+                    "    {:<13} {:<24} {:>8}",
+                    "  runs' own",
+                    format!("{} → {}", rate(b), rate(n)),
+                    pct(change),
+                );
+            }
         }
         for s in &r.steps {
             // Steps are information: name the basis only of a change called,
@@ -282,6 +298,14 @@ fn table(c: &Comparison) -> String {
             "note: with fewer than {MIN_REPETITIONS} repetitions per side no change is called \
              significant: the interval is shown with its actual coverage (cov.), but the verdict \
              rests on the threshold alone"
+        );
+    }
+    if judged.clone().any(|f| f.reported.is_some()) {
+        out.push_str(
+            "note: \"runs' own\" is the figure each run reported, found on the curve of its \
+             steps' medians over the repetitions; the line above it is the median of each \
+             repetition's own figure, and its interval; a change is called only when both moved \
+             past the threshold the same way\n",
         );
     }
     if judged.clone().any(|f| f.lower_bounds != [0, 0]) {
