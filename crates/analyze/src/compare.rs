@@ -1165,15 +1165,12 @@ mod tests {
     #[test]
     fn a_knee_change_needs_the_runs_own_knees_to_move_too() {
         let tight = |at: f64| [at, at * 1.02, at * 0.98, at * 1.01, at * 0.99];
-        let base = repeated("m", &tight(5e5), &tight(6e5));
+        let base = results(vec![repeated("m", &tight(5e5), &tight(6e5))]);
+        let against = |new: &Run| compare1(&base, &results(vec![new.clone()]), 15.0);
         let lower = repeated("m", &tight(3.3e5), &tight(6e5));
         // The repetitions' knees a third lower, the runs' own knees too: a
         // regression, with both changes shown.
-        let c = compare1(
-            &results(vec![base.clone()]),
-            &results(vec![lower.clone()]),
-            15.0,
-        );
+        let c = against(&lower);
         let knee = figure(&c, Figure::Knee);
         assert_eq!((knee.verdict, knee.held_back), (Verdict::Regressed, false));
         assert_eq!(knee.reported, Some([5e5, 3.3e5]));
@@ -1185,11 +1182,7 @@ mod tests {
         // curve at the base's rate: the figure a user reads did not move.
         let mut steady = lower;
         steady.knee.as_mut().unwrap().ops_per_sec = 4.9e5;
-        let c = compare1(
-            &results(vec![base.clone()]),
-            &results(vec![steady.clone()]),
-            15.0,
-        );
+        let c = against(&steady);
         let knee = figure(&c, Figure::Knee);
         assert_eq!((knee.verdict, knee.held_back), (Verdict::WithinNoise, true));
         assert_eq!(
@@ -1200,7 +1193,7 @@ mod tests {
         assert_eq!(c.verdict, Verdict::WithinNoise, "{c:?}");
         // A run's knee that moved the other way does not carry it either.
         steady.knee.as_mut().unwrap().ops_per_sec = 7e5;
-        let c = compare1(&results(vec![base]), &results(vec![steady]), 15.0);
+        let c = against(&steady);
         assert_eq!(figure(&c, Figure::Knee).verdict, Verdict::WithinNoise);
     }
 

@@ -22,6 +22,30 @@ fn without_threads(args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
+/// A `run` of `rwlock` on one thread and 64 keys at `rates`, steps of
+/// 10 ms, one repetition; `more` flags after them.
+fn small_run<'a>(rates: &'a str, more: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "run",
+        "--maps",
+        "rwlock",
+        "--mix",
+        "mixed",
+        "--rates",
+        rates,
+        "--step",
+        "10ms",
+        "--keys",
+        "64",
+        "--threads",
+        "1",
+        "--repeat",
+        "1",
+    ];
+    args.extend_from_slice(more);
+    args
+}
+
 /// The contract, or `false` when this machine gave the threads anyway
 /// (a larger address space): then there is nothing to check here.
 fn refused_in_one_line(out: &Output, says: &str) -> bool {
@@ -35,29 +59,12 @@ fn refused_in_one_line(out: &Output, says: &str) -> bool {
 
 #[test]
 fn a_refused_worker_thread_stops_the_run_and_keeps_the_results() {
-    let out = without_threads(&[
-        "run",
-        "--maps",
-        "rwlock",
-        "--mix",
-        "mixed",
-        "--rates",
+    // Measured in this process: with a measuring process the run's own
+    // thread that reads it is refused first (next test).
+    let out = without_threads(&small_run(
         "1000,2000",
-        "--step",
-        "10ms",
-        "--keys",
-        "64",
-        "--threads",
-        "1",
-        "--repeat",
-        "1",
-        // Measured in this process: with a measuring process the run's
-        // own thread that reads it is refused first (next test).
-        "--processes",
-        "0",
-        "--format",
-        "json",
-    ]);
+        &["--processes", "0", "--format", "json"],
+    ));
     if refused_in_one_line(&out, "cannot start worker thread 1 of 1") {
         // Written as Ctrl-C writes it: the results contract, interrupted.
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
@@ -68,23 +75,7 @@ fn a_refused_worker_thread_stops_the_run_and_keeps_the_results() {
 
 #[test]
 fn a_refused_reading_thread_ends_run_before_it_measures() {
-    let out = without_threads(&[
-        "run",
-        "--maps",
-        "rwlock",
-        "--mix",
-        "mixed",
-        "--rates",
-        "1000",
-        "--step",
-        "10ms",
-        "--keys",
-        "64",
-        "--threads",
-        "1",
-        "--repeat",
-        "1",
-    ]);
+    let out = without_threads(&small_run("1000", &[]));
     if refused_in_one_line(&out, "cannot start a thread to read measuring process 0") {
         // Nothing was measured: nothing is printed but the line.
         assert!(

@@ -1028,6 +1028,32 @@ mod tests {
         assert!(ladder(&[0.0], 5, 0.2, 1.2).is_empty());
     }
 
+    /// 256 uniform keys, half prefilled, the mixed mix, one op per txn.
+    fn small_workload() -> Workload {
+        Workload::new(256, 0.5, crate::Dist::Uniform, "mixed".parse().unwrap(), 1).unwrap()
+    }
+
+    /// An automatic staircase of one thread, three rungs and two bisection
+    /// steps, with steps and probes of `step` (warm-up a quarter of it).
+    fn small_config(step: Duration, repeat: usize, floor: bool) -> StaircaseConfig {
+        StaircaseConfig {
+            rates: Rates::Auto,
+            threads: 1,
+            step,
+            warmup: step / 4,
+            probe: step,
+            ladder_steps: 3,
+            ladder_lo: 0.2,
+            ladder_hi: 1.2,
+            refine_steps: 2,
+            repeat,
+            arrivals: Arrivals::Even,
+            hasher: HasherKind::default(),
+            pin: false,
+            floor,
+        }
+    }
+
     /// A measurer that measures here and records which repetition each
     /// order came as.
     struct Recorder {
@@ -1050,25 +1076,9 @@ mod tests {
             stop: AtomicBool::new(false),
             seen: std::sync::Mutex::new(Vec::new()),
         };
-        let workload =
-            Workload::new(256, 0.5, crate::Dist::Uniform, "mixed".parse().unwrap(), 1).unwrap();
+        let workload = small_workload();
         let repeat = 3;
-        let cfg = StaircaseConfig {
-            rates: Rates::Auto,
-            threads: 1,
-            step: Duration::from_millis(4),
-            warmup: Duration::from_millis(1),
-            probe: Duration::from_millis(4),
-            ladder_steps: 3,
-            ladder_lo: 0.2,
-            ladder_hi: 1.2,
-            refine_steps: 2,
-            repeat,
-            arrivals: Arrivals::Even,
-            hasher: HasherKind::default(),
-            pin: false,
-            floor: true,
-        };
+        let cfg = small_config(Duration::from_millis(4), repeat, true);
         // Everything from the second rung up is bad: a knee, so the
         // bisection and its confirmations run too.
         let judge = |curve: &[Step], _: &Step, s: &Step| {
@@ -1141,24 +1151,8 @@ mod tests {
         // rates keeps up, so only the judge matters here.
         let clock = Clock::new();
         let stop = AtomicBool::new(false);
-        let workload =
-            Workload::new(256, 0.5, crate::Dist::Uniform, "mixed".parse().unwrap(), 1).unwrap();
-        let cfg = StaircaseConfig {
-            rates: Rates::Auto,
-            threads: 1,
-            step: Duration::from_millis(10),
-            warmup: Duration::from_millis(2),
-            probe: Duration::from_millis(10),
-            ladder_steps: 3,
-            ladder_lo: 0.2,
-            ladder_hi: 1.2,
-            refine_steps: 2,
-            repeat: 1,
-            arrivals: Arrivals::Even,
-            hasher: HasherKind::default(),
-            pin: false,
-            floor: false,
-        };
+        let workload = small_workload();
+        let cfg = small_config(Duration::from_millis(10), 1, false);
         let judge = |_: &[Step], _: &Step, s: &Step| s.target_ops_per_sec.unwrap() >= 30_000.0;
         let runs = run_mix(
             &[MapKind::Mutex],
