@@ -729,22 +729,18 @@ fn judge(f: &mut FigureChange, base: &[f64], new: &[f64], confidence: f64, thres
 
 /// The median over a side's runs of what each reported for `figure`, when
 /// every run of the side reported it: its knee rate, or its SLO capacity
-/// under `objective` (0 when never met) — as its file recorded it under
-/// that objective, else read from its (repetition-merged) steps as the run
-/// would have.
+/// under `objective` (0 when never met), read from its (repetition-merged)
+/// steps as this build's `run` reports it — so two files written by builds
+/// that read the capacity differently (before 2026-12-02 it was the met
+/// step's rate, now the crossing) are judged by one definition.
 fn reported(side: &Side, figure: Figure, objective: &Objective) -> Option<f64> {
     let values: Option<Vec<f64>> = side
         .runs
         .iter()
-        .map(|&(run, recorded)| match figure {
+        .map(|&(run, _)| match figure {
             Figure::Knee => run.knee.as_ref().map(|k| k.ops_per_sec),
-            Figure::SloCapacity => match (&run.slo, recorded) {
-                (Some(c), Some(o)) if o == *objective => Some(c),
-                _ => None,
-            }
-            .cloned()
-            .or_else(|| slo_capacity(&run.steps, objective, &KneeRules::default()))
-            .map(|c| c.ops_per_sec.unwrap_or(0.0)),
+            Figure::SloCapacity => slo_capacity(&run.steps, objective, &KneeRules::default())
+                .map(|c| c.ops_per_sec.unwrap_or(0.0)),
             Figure::Capacity | Figure::PreKneeP99 => None,
         })
         .collect();
@@ -1261,11 +1257,26 @@ mod tests {
         for (rep, &c) in r.repetitions.iter_mut().zip(caps) {
             rep.slo_ops_per_sec = Some(c);
         }
-        // What the run reports: here the repetitions' median.
-        r.slo = Some(mapknee_load::SloCapacity {
-            ops_per_sec: Some(median(caps)),
-            ..Default::default()
-        });
+        // What the run reports, here the repetitions' median: its merged
+        // steps meet 1 ms up to that rate (the bound exactly there, so the
+        // crossing is that rate too) and break it above.
+        let cap = median(caps);
+        r.steps = [
+            (0.5, 20_000),
+            (0.7, 20_000),
+            (0.85, 20_000),
+            (1.0, 1_000_000),
+        ]
+        .into_iter()
+        .chain([(1.2, 5_000_000), (1.4, 9_000_000)])
+        .map(|(x, p99)| step(x * cap, x * cap, p99))
+        .collect();
+        r.slo = slo_capacity(
+            &r.steps,
+            &crate::slo::DEFAULT_OBJECTIVE,
+            &KneeRules::default(),
+        );
+        assert_eq!(r.slo.as_ref().and_then(|c| c.ops_per_sec), Some(cap));
         let mut f = results(vec![r]);
         f.slo = Some(crate::slo::DEFAULT_OBJECTIVE);
         f
@@ -1284,7 +1295,7 @@ mod tests {
         // Three figures decided by intervals: each asked 1 − 0.05/3.
         assert!((c.confidence - (1.0 - 0.05 / 3.0)).abs() < 1e-12);
         // Under another objective the recorded capacities do not apply:
-        // each side's steps are read instead (the same on both: no change).
+        // each side's merged steps are read instead, one sample a side.
         let other: Objective = "p99<=50us".parse().unwrap();
         let c = compare_slo(
             std::slice::from_ref(&base),
@@ -1293,9 +1304,10 @@ mod tests {
             &other,
         );
         let slo = figure(&c, Figure::SloCapacity);
-        assert_eq!(
-            (slo.repetitions, slo.verdict),
-            ([1, 1], Verdict::WithinNoise)
+        assert_eq!((slo.repetitions, slo.basis), ([1, 1], Basis::ThresholdOnly));
+        assert!(
+            (slo.change_pct - (2e5 / 3e5 - 1.0) * 100.0).abs() < 1e-6,
+            "{slo:?}"
         );
         assert_eq!(c.objective, other);
     }

@@ -239,14 +239,16 @@ mod tests {
             .iter()
             .all(|r| r.slo_ops_per_sec == Some(5e3) && r.slo_open_ended));
         // Under 500 ns, rep 0 (900 ns at 3e3, then 990, 990) broke it at
-        // 3e3; rep 1 (150 ns at 3e3, then 800, 800) at 4e3.
+        // 3e3; rep 1 (150 ns at 3e3, then 800, 800) at 4e3: each capacity
+        // lies where its p99 crosses 500 ns, between the met step and that.
         let tight: Objective = "p99<=500ns".parse().unwrap();
         let mut slo: Vec<f64> = repetition_figures(&steps, &KneeRules::default(), &tight)
             .iter()
             .map(|r| r.slo_ops_per_sec.unwrap())
             .collect();
         slo.sort_by(f64::total_cmp);
-        assert_eq!(slo, vec![2e3, 3e3]);
+        assert!(slo[0] > 2e3 && slo[0] < 3e3, "{slo:?}");
+        assert!(slo[1] > 3e3 && slo[1] < 4e3, "{slo:?}");
         assert!(repetitions(&steps[..1]).is_none());
     }
 }

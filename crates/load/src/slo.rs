@@ -180,13 +180,21 @@ impl FromStr for Objective {
 /// as `mapknee-analyze`'s `slo` module finds it (*extension*).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SloCapacity {
-    /// The highest offered rate, txn/s, at which the map kept up (completed
-    /// ≥ 95 % of the arrivals) with the objective's percentile within it,
-    /// confirmed as a knee is; `null` when it never met the objective
-    /// (its base already exceeds it).
+    /// The SLO capacity, txn/s: where the objective's percentile reaches
+    /// the bound between the highest step that met it (`met_ops_per_sec`)
+    /// and the confirmed break above it (log-log interpolation, as the knee
+    /// rate is read); that step's own rate when nothing broke or only the
+    /// throughput did. `null` when the map never met the objective (its
+    /// base already exceeds it).
     pub ops_per_sec: Option<f64>,
-    /// Whether that is the highest rate offered: the true SLO capacity is
-    /// at least this (a lower bound).
+    /// The highest offered rate, txn/s, at which the map was measured to
+    /// keep up (completed ≥ 95 % of the arrivals) with the objective's
+    /// percentile within it, confirmed as a knee is (*extension*; absent in
+    /// files from before 2026-12-02, whose `ops_per_sec` was this rate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub met_ops_per_sec: Option<f64>,
+    /// Whether the map met the objective at the highest rate offered: the
+    /// true SLO capacity is at least that (a lower bound).
     #[serde(default)]
     pub open_ended: bool,
     /// The objective's percentile at the base, ns: of the three lowest
@@ -201,7 +209,7 @@ pub struct SloCapacity {
     /// objective the machine, not the map, misses it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_floor_ns: Option<u64>,
-    /// The objective's percentile at `ops_per_sec`, ns.
+    /// The objective's percentile at `met_ops_per_sec`, ns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_ns: Option<u64>,
     /// The first offered rate that broke the objective or fell behind,

@@ -337,7 +337,7 @@ fn summary(
     if let Some(obj) = objective {
         w!(
             o,
-            r#"<p class="note">SLO capacity: the highest offered rate at which the map kept up (completed ≥ 95 % of its arrivals) with its {pct} within the objective, {}, confirmed as a knee is (the objective breaks at the first failing step whose next step fails too; one isolated failure is a spike, and good steps past the break count for nothing); “≥”: it held through the highest rate offered. Base: of the three lowest rates, the step with the median {pct}; a map whose base already exceeds the objective never meets it, and its base’s bottleneck is the cause. Maps are advised by SLO capacity; the knee says where and why latency turns up.</p>"#,
+            r#"<p class="note">SLO capacity: where the map’s {pct} reaches the objective, {}, between the highest offered rate at which it kept up (completed ≥ 95 % of its arrivals) within it and the step that broke it (log-log, as the knee rate), confirmed as a knee is (the objective breaks at the first failing step whose next step fails too; one isolated failure is a spike, and good steps past the break count for nothing); that rate itself when only the throughput broke it; “≥”: it held through the highest rate offered. Base: of the three lowest rates, the step with the median {pct}; a map whose base already exceeds the objective never meets it, and its base’s bottleneck is the cause. Maps are advised by SLO capacity; the knee says where and why latency turns up.</p>"#,
             escape(&obj.to_string()),
             pct = escape(obj.percentile.name())
         );

@@ -141,7 +141,7 @@ pub fn run(results: &Results) -> String {
     if let Some(o) = objective {
         let _ = writeln!(
             out,
-            "latency objective {o} (change with --slo): each map's SLO capacity is the highest offered rate it kept up with inside it"
+            "latency objective {o} (change with --slo): each map's SLO capacity is the rate at which its percentile reaches it, read between the highest step kept up with inside it and the step that broke it"
         );
     }
     let pairs = padding_pairs(&results.runs);
@@ -301,9 +301,10 @@ pub fn run(results: &Results) -> String {
          confirmed by a fresh step past it; the knee rate is where the p99 crosses that line \
          between the step below and that step (log-log); base: the median of the three lowest steps.\n\
          SLO capacity (p99 ≤ 1 ms unless --slo says otherwise: a map call's share of a service \
-         request's few-ms budget): the highest offered rate kept up with (≥ 95 % of arrivals) with \
-         the objective's percentile of the step (for p99, the column above) within it, confirmed by the next step as a \
-         knee is; never meets: its base (median of the three lowest steps) already exceeds it, \
+         request's few-ms budget): where the objective's percentile of the steps (for p99, the \
+         column above) reaches the bound, read (log-log) between the highest offered rate kept up with \
+         (≥ 95 % of arrivals) within it and the step that broke it, that break confirmed by the next step as a \
+         knee is (the rate kept up with itself when only the throughput broke it); never meets: its base (median of the three lowest steps) already exceeds it, \
          cause: the base's bottleneck.\n\
          bottleneck: lock-contention, syncmap-misses or growth when that mechanism holds the largest \
          measured share of the latency; cpu when the workers were >= 90 % busy (or queued no more \

@@ -330,8 +330,9 @@ fn table(c: &Comparison) -> String {
     if judged.clone().any(|f| f.figure == Figure::SloCapacity) {
         let _ = writeln!(
             out,
-            "note: SLO capacity: the highest offered rate kept up with inside the latency objective \
-             {} (never: the map's base already exceeds it)",
+            "note: SLO capacity: where the percentile reaches the latency objective {}, read \
+             between the highest offered rate kept up with inside it and the step that broke it \
+             (never: the map's base already exceeds it)",
             c.objective
         );
     }
