@@ -216,17 +216,21 @@ impl Progress for Watchdog<'_> {
 /// steps that finished: open-loop steps, capacities, scaling points. Not
 /// analysed (no knees): what a stuck run can still report.
 pub(crate) fn runs_so_far(mut skeleton: Vec<Run>, finished: Vec<Finished>) -> Vec<Run> {
+    // Each run's probe rates, in skeleton order: its capacity is read from
+    // them as a whole run reads it (`capacity_of`).
+    let mut probes: Vec<Vec<f64>> = vec![Vec::new(); skeleton.len()];
     for (map, mix, phase, step) in finished {
-        let Some(run) = skeleton
-            .iter_mut()
-            .find(|r| r.map == map && r.mix.name == mix)
+        let Some(i) = skeleton
+            .iter()
+            .position(|r| r.map == map && r.mix.name == mix)
         else {
             continue;
         };
+        let run = &mut skeleton[i];
         match phase {
             Phase::Probe => {
-                let best = run.capacity_ops_per_sec.unwrap_or(0.0);
-                run.capacity_ops_per_sec = Some(best.max(step.achieved_ops_per_sec));
+                probes[i].push(step.achieved_ops_per_sec);
+                run.capacity_ops_per_sec = mapknee_load::capacity_of(&probes[i]);
             }
             Phase::Ladder(_) | Phase::Refine(_) => run.steps.push(step),
             Phase::Floor(_) => {}
@@ -354,13 +358,16 @@ mod tests {
         };
         let finished = vec![
             ("a".into(), "mixed".into(), Phase::Probe, at(9.0)),
+            ("a".into(), "mixed".into(), Phase::Probe, at(3.0)),
+            ("a".into(), "mixed".into(), Phase::Probe, at(8.0)),
             ("a".into(), "mixed".into(), Phase::Ladder(2.0), at(2.0)),
             ("a".into(), "mixed".into(), Phase::Ladder(1.0), at(1.0)),
             ("noop".into(), "mixed".into(), Phase::Floor(1.0), at(1.0)),
         ];
         let runs = runs_so_far(vec![run("a"), run("b")], finished);
         assert_eq!(runs.len(), 1, "b measured nothing");
-        assert_eq!(runs[0].capacity_ops_per_sec, Some(9.0));
+        // Three probes: their median, as a finished run reads it.
+        assert_eq!(runs[0].capacity_ops_per_sec, Some(8.0));
         let rates: Vec<_> = runs[0].steps.iter().map(|s| s.target_ops_per_sec).collect();
         assert_eq!(rates, [Some(1.0), Some(2.0)]);
     }
