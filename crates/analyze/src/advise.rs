@@ -223,9 +223,8 @@ fn advise_mix(mix: String, mut ranking: Vec<Standing>, objective: &Objective) ->
         )
     } else {
         // The capacity is read between two steps; say what was measured at
-        // the one that met the objective (files from before 2026-12-02
-        // record no such rate: their capacity is that step).
-        let met = best.slo.met_ops_per_sec.unwrap_or(best_cap);
+        // the one that met the objective.
+        let met = best.slo.met().unwrap_or(best_cap);
         format!(
             "{} met {objective} up to {} txn/s ({pct} {there} at {}/s; {})",
             best.map,

@@ -275,8 +275,17 @@ pub fn crossing_rate(curve: &[Step], at: usize, rules: &KneeRules) -> f64 {
     if r0 >= 1.0 || r1 < 1.0 || lo <= 0.0 || rate <= lo {
         return rate;
     }
+    log_log_crossing(lo, r0, rate, r1)
+}
+
+/// The rate between `lo` and `hi` at which a figure that stands at `r0` ×
+/// its line at `lo` and `r1` × at `hi` (`r0 ≤ 1 ≤ r1`, `r0 < r1`, both
+/// rates positive) reaches the line, read on log-log axes: the knee rate
+/// ([`crossing_rate`]) and the SLO capacity ([`crate::slo::slo_capacity`])
+/// are both read this way. `lo` itself when `r0` is exactly 1.
+pub(crate) fn log_log_crossing(lo: f64, r0: f64, hi: f64, r1: f64) -> f64 {
     let t = (1.0 / r0).ln() / (r1 / r0).ln();
-    (lo.ln() + t * (rate / lo).ln()).exp()
+    lo * (hi / lo).powf(t)
 }
 
 /// Indices of the open-loop steps not cut short, by offered rate: the

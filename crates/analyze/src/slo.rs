@@ -62,7 +62,7 @@ use mapknee_load::{
     SloCapacity, Step,
 };
 
-use crate::knee::KneeRules;
+use crate::knee::{log_log_crossing, KneeRules};
 
 /// The objective used when none is given and the results record none:
 /// p99 ≤ 1 ms.
@@ -166,8 +166,7 @@ pub fn slo_capacity(
 /// Where the objective's percentile reaches its bound between `met` (within
 /// it, at offered rate `lo`) and `broke` (above it, at a higher rate): the
 /// two steps' values interpolated on log-log axes, as the knee rate is
-/// ([`crate::knee::crossing_rate`]). `None` when the two do not straddle
-/// the bound.
+/// ([`log_log_crossing`]). `None` when the two do not straddle the bound.
 ///
 /// Why not `met`'s own rate, as the capacity was read until 2026-12: the
 /// capacity lies somewhere between the two steps, and the step's rate rounds
@@ -186,8 +185,7 @@ fn crossing(met: &Step, broke: &Step, objective: &Objective, lo: f64) -> Option<
     if !(v0 <= bound && bound < v1 && lo > 0.0 && hi > lo) {
         return None;
     }
-    let t = (bound / v0).ln() / (v1 / v0).ln();
-    Some(lo * (hi / lo).powf(t))
+    Some(log_log_crossing(lo, v0 / bound, hi, v1 / bound))
 }
 
 /// Judges every run of a `run` result against `objective`: records it as

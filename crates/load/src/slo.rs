@@ -229,6 +229,12 @@ pub struct SloCapacity {
 }
 
 impl SloCapacity {
+    /// The highest offered rate measured to meet the objective: files from
+    /// before 2026-12-02 record none, and their `ops_per_sec` is that rate.
+    pub fn met(&self) -> Option<f64> {
+        self.met_ops_per_sec.or(self.ops_per_sec)
+    }
+
     /// The noise floor at the base when it misses `objective` too: then the
     /// machine, not the map, decided the verdict.
     pub fn floor_over(&self, objective: &Objective) -> Option<u64> {

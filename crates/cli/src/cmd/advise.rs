@@ -76,14 +76,13 @@ pub(crate) fn run(args: AdviseArgs) -> Result<Outcome, CliError> {
                         .unwrap_or_default();
                     let slo = match s.slo.ops_per_sec {
                         // The capacity, then what was measured at the
-                        // highest rate that met the objective (older files
-                        // record no such rate: their capacity is it).
+                        // highest rate that met the objective.
                         Some(c) => format!(
                             "{} {:>8}/s  {pct} {:>9} at {:>8}/s  base {:>9}",
                             if s.slo.open_ended { "≥ " } else { "to" },
                             fmt_rate(c),
                             fmt_ns(s.slo.at_ns.unwrap_or(0)),
-                            fmt_rate(s.slo.met_ops_per_sec.unwrap_or(c)),
+                            fmt_rate(s.slo.met().unwrap_or(c)),
                             fmt_ns(s.slo.base_ns)
                         ),
                         None => never_meets(s, &objective),
