@@ -204,3 +204,86 @@ fn panicking_hash_during_evacuation_loses_no_entry() {
     assert!(panicked > 1, "only {panicked} arms hit an evacuation");
     live.none_left("after the maps dropped");
 }
+
+/// A hasher that sends every key to one of four chains: long overflow
+/// chains, so an array's preallocated spare overflow buckets run out and
+/// heap ones follow them in the same chains.
+#[derive(Clone, Default)]
+struct FourChains(u64);
+
+impl Hasher for FourChains {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.wrapping_mul(31).wrapping_add(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, x: u64) {
+        self.0 = x;
+    }
+
+    fn finish(&self) -> u64 {
+        // Top byte (the tophash) from the key, low bits (the bucket) from
+        // the key mod 4.
+        (self.0 << 56) | (self.0 % 4)
+    }
+}
+
+impl std::hash::BuildHasher for FourChains {
+    type Hasher = FourChains;
+
+    fn build_hasher(&self) -> FourChains {
+        FourChains(0)
+    }
+}
+
+#[test]
+fn spare_and_heap_overflow_buckets_count_exactly() {
+    let live = Live::new();
+    let n = if cfg!(miri) { 150 } else { 600 };
+    {
+        let mut m: GoMap<Counted, Counted, FourChains> = GoMap::with_hasher(FourChains(0));
+        let insert = |m: &mut GoMap<Counted, Counted, FourChains>, k: u64, v: u64| {
+            m.insert(Counted::new(k, &live.keys), Counted::new(v, &live.values))
+                .map(|old| old.0)
+        };
+        let check = |m: &GoMap<Counted, Counted, FourChains>, when: &str| {
+            assert_eq!(live.keys.load(SeqCst), m.len() as isize, "live keys {when}");
+            assert_eq!(
+                live.values.load(SeqCst),
+                m.len() as isize,
+                "live values {when}"
+            );
+        };
+        for k in 0..n {
+            assert_eq!(insert(&mut m, k, k), None);
+        }
+        // n keys in four chains of 8-slot buckets need about n / 8 overflow
+        // buckets, more than the 2^(B-4) spares of a 2^B-bucket array.
+        let spares = m.bucket_count() / 16;
+        let overflow = m.growth_stats().overflow_buckets as usize;
+        assert!(
+            overflow > spares && spares > 0,
+            "{overflow} overflow buckets, {spares} spares"
+        );
+        check(&m, "after inserts");
+        for k in 0..n {
+            assert_eq!(insert(&mut m, k, k + 1), Some(k), "key {k}");
+        }
+        for k in (0..n).step_by(3) {
+            assert_eq!(m.remove(&k).map(|v| v.0), Some(k + 1));
+        }
+        check(&m, "after overwrites and removes");
+        m.clear();
+        check(&m, "after clear");
+        // The refill reuses the spares `clear` made unused again.
+        for k in 0..n {
+            assert_eq!(insert(&mut m, k, k), None);
+        }
+        for k in 0..n {
+            assert_eq!(m.get(&k).map(|v| v.0), Some(k), "key {k} after refill");
+        }
+        check(&m, "after refill");
+    }
+    live.none_left("after drop");
+}

@@ -100,9 +100,10 @@
 //! is not renewed when the map empties; overflow counts are exact at every
 //! size; overflow chains of evacuated buckets are freed at once and the
 //! finished old array at once or, when large, by one background reclaimer
-//! thread (no GC); iteration order is not randomized; `clear` frees
-//! overflow chains; the main buckets' tophash bytes live in a side array,
-//! and a lookup prefetches its bucket's keys while it reads them.
+//! thread (no GC); iteration order is not randomized; the main buckets'
+//! tophash bytes live in a side array (so an array's preallocated overflow
+//! buckets are a second allocation), and a lookup prefetches its bucket's
+//! keys while it reads them.
 //!
 //! A panicking `Hash` or `Eq` implementation leaves the map memory-safe but
 //! may lose entries, as it would in Go.
@@ -289,11 +290,8 @@ impl<K, V, S> GoMap<K, V, S> {
     /// An empty map with room for `capacity` entries, hashing with `hasher`.
     ///
     /// B is the smallest with `capacity` ≤ 6.5 · 2^B (Go's `makemap`); the
-    /// buckets are allocated now unless B is 0.
-    ///
-    /// NOTE: Go 1.19 also preallocates 2^(B−4) overflow buckets when B ≥ 4;
-    /// we allocate overflow buckets only when a chain needs one, which keeps
-    /// the overflow gauge equal to buckets actually in use.
+    /// buckets are allocated now unless B is 0, with 2^(B−4) spare overflow
+    /// buckets when B ≥ 4 (as every bucket array is; see `bucket.rs`).
     ///
     /// ```
     /// use mapknee_maps::{DefaultHashBuilder, GoMap};
@@ -461,11 +459,10 @@ impl<K, V, S> GoMap<K, V, S> {
         Iter::new(self.old.as_ref(), &self.buckets, self.count)
     }
 
-    /// Removes every entry, keeping the bucket array (as Go's `mapclear`)
-    /// and cancelling any growth in progress.
-    ///
-    /// NOTE: Go 1.19 keeps overflow buckets for reuse; we free them, so a
-    /// cleared map holds no overflow and its gauge reads 0.
+    /// Removes every entry, keeping the bucket array and its spare overflow
+    /// buckets, now unused again (as Go's `mapclear`), and cancelling any
+    /// growth in progress. Heap overflow buckets are freed, as Go leaves
+    /// them to its collector; the overflow gauge reads 0.
     ///
     /// ```
     /// let mut m = mapknee_maps::GoMap::new();
@@ -588,7 +585,7 @@ where
         // The growth work just evacuated the key's old bucket (if any):
         // the key can only be in the new array.
         let idx = hash as usize & self.mask();
-        match self.buckets.head_mut(idx).probe_mut(top, key) {
+        match self.buckets.probe_mut(idx, top, key) {
             ProbeMut::Found(v) => Some(v),
             ProbeMut::Absent(_) => None,
         }
@@ -620,7 +617,7 @@ where
         if self.old.is_none() && !self.buckets.is_empty() {
             let top = tophash(hash);
             let idx = hash as usize & self.mask();
-            match self.buckets.head_mut(idx).probe_mut(top, &key) {
+            match self.buckets.probe_mut(idx, top, &key) {
                 ProbeMut::Found(v) => return Some(mem::replace(v, value)),
                 // Go's `mapassign` checks the growth triggers before placing
                 // a new key, whether or not the chain has room.
@@ -655,7 +652,7 @@ where
             }
             let idx = hash as usize & self.mask();
             let grow = self.old.is_none() && needs_growth(self.count, self.noverflow, self.b);
-            match self.buckets.head_mut(idx).probe_mut(top, &key) {
+            match self.buckets.probe_mut(idx, top, &key) {
                 ProbeMut::Found(v) => return Some(mem::replace(v, value)),
                 ProbeMut::Absent(at) => {
                     if grow {
