@@ -347,8 +347,14 @@ impl<K, V> Spares<K, V> {
     /// cost nothing. Zeroed, every growth paid for clearing all of them
     /// (an eighth as many bytes as the new array's slots), and the spares
     /// made inserting 65,536 keys into an empty map slower, not faster
-    /// (`examples/nsop.rs`, Intel VM: std's time over GoMap's 0.595 without
-    /// spares, 0.545 with zeroed ones, medians of 6 alternated runs).
+    /// (`examples/nsop.rs`, Intel VM, medians of 6 alternated runs: std's
+    /// time over GoMap's 0.595 without spares, 0.545 with zeroed ones; with
+    /// these, 0.540 → 0.555, `benchsuite/runs/2026-12-02-vm15`).
+    ///
+    /// NOTE: Go 1.19 allocates its spares zeroed with the array (its
+    /// allocator hands out cleared memory); we initialize each one's
+    /// tophash bytes and link as we hand it out, which gives the same
+    /// empty bucket.
     fn new(len: usize) -> Self {
         let base = match Self::layout(len) {
             None => ptr::null_mut(),
