@@ -789,8 +789,8 @@ impl<'a, K, V> BucketMut<'a, K, V> {
     ///
     /// `spares` must be the spares of the array whose chain this bucket is
     /// in: a spare lives only as long as its array. Private to this file,
-    /// whose callers take both from one array ([`BucketArray::probe_mut`],
-    /// [`BucketArray::evacuation_targets`]).
+    /// whose callers take both from one array
+    /// (`BucketArray::head_and_spares`, [`BucketArray::evacuation_targets`]).
     fn push_overflow(self, spares: &mut Spares<K, V>) -> BucketMut<'a, K, V> {
         debug_assert!(
             self.slots.overflow.get().is_none(),
@@ -1062,11 +1062,20 @@ impl<K, V> BucketArray<K, V> {
     /// if out of bounds.
     #[inline]
     pub(crate) fn head_mut(&mut self, i: usize) -> BucketMut<'_, K, V> {
+        self.head_and_spares(i).0
+    }
+
+    /// Bucket `i`, mutably and prefetched, with this array's spares: the
+    /// only pairing under which a chain may take a spare (see
+    /// `push_overflow`). Panics if out of bounds.
+    #[inline]
+    fn head_and_spares(&mut self, i: usize) -> (BucketMut<'_, K, V>, &mut Spares<K, V>) {
         prefetch(&self.slots[i]);
-        BucketMut {
+        let head = BucketMut {
             tophash: &mut self.tophash[i],
             slots: &mut self.slots[i],
-        }
+        };
+        (head, &mut self.spares)
     }
 
     /// Looks for `key` (tophash `top`) in bucket `i`'s chain, in one walk:
@@ -1082,12 +1091,8 @@ impl<K, V> BucketArray<K, V> {
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
-        prefetch(&self.slots[i]);
-        let head = BucketMut {
-            tophash: &mut self.tophash[i],
-            slots: &mut self.slots[i],
-        };
-        head.probe_mut(&mut self.spares, top, key)
+        let (head, spares) = self.head_and_spares(i);
+        head.probe_mut(spares, top, key)
     }
 
     /// Where evacuation puts the entries of one old chain: bucket `x`, and
@@ -1100,32 +1105,27 @@ impl<K, V> BucketArray<K, V> {
         y: Option<usize>,
     ) -> EvacuationTargets<'_, K, V> {
         self.prefetch_all(x);
-        let (x, y) = match y {
-            None => {
-                let x = BucketMut {
-                    tophash: &mut self.tophash[x],
-                    slots: &mut self.slots[x],
-                };
-                (x, None)
-            }
-            Some(y) => {
-                assert!(x < y, "bucket pair out of order");
-                self.prefetch_all(y);
-                let (top_lo, top_hi) = self.tophash.split_at_mut(y);
-                let (slots_lo, slots_hi) = self.slots.split_at_mut(y);
-                let x = BucketMut {
-                    tophash: &mut top_lo[x],
-                    slots: &mut slots_lo[x],
-                };
-                let y = BucketMut {
-                    tophash: &mut top_hi[0],
-                    slots: &mut slots_hi[0],
-                };
-                (x, Some(y))
-            }
+        let Some(y) = y else {
+            let (x, spares) = self.head_and_spares(x);
+            return EvacuationTargets {
+                dst: [(Some(x), 0), (None, 0)],
+                spares,
+            };
+        };
+        assert!(x < y, "bucket pair out of order");
+        self.prefetch_all(y);
+        let (top_lo, top_hi) = self.tophash.split_at_mut(y);
+        let (slots_lo, slots_hi) = self.slots.split_at_mut(y);
+        let x = BucketMut {
+            tophash: &mut top_lo[x],
+            slots: &mut slots_lo[x],
+        };
+        let y = BucketMut {
+            tophash: &mut top_hi[0],
+            slots: &mut slots_hi[0],
         };
         EvacuationTargets {
-            dst: [(Some(x), 0), (y, 0)],
+            dst: [(Some(x), 0), (Some(y), 0)],
             spares: &mut self.spares,
         }
     }
@@ -1464,7 +1464,7 @@ mod tests {
         for i in 0..8 {
             a.head_mut(1).put(i, 10, i.to_string(), "v".into());
         }
-        let (head, spares) = a.head_with_spares(1);
+        let (head, spares) = a.head_and_spares(1);
         head.push_overflow(spares)
             .put(0, 11, "k2".into(), "v2".into());
         assert_eq!(
@@ -1496,23 +1496,12 @@ mod tests {
     fn long_chains_drop_without_recursion() {
         let n = if cfg!(miri) { 100 } else { 200_000 };
         let mut a = BucketArray::<u64, u64>::zeroed(1);
-        let (mut b, spares) = a.head_with_spares(0);
+        let (mut b, spares) = a.head_and_spares(0);
         for i in 0..n {
             b.put(0, 7, i, i);
             b = b.push_overflow(spares);
         }
         drop(a);
-    }
-
-    impl<K, V> BucketArray<K, V> {
-        /// Bucket `i` with its array's spares, to build chains by hand.
-        fn head_with_spares(&mut self, i: usize) -> (BucketMut<'_, K, V>, &mut Spares<K, V>) {
-            let head = BucketMut {
-                tophash: &mut self.tophash[i],
-                slots: &mut self.slots[i],
-            };
-            (head, &mut self.spares)
-        }
     }
 
     /// Chains take the array's spares first, then heap buckets; freeing a
@@ -1530,7 +1519,7 @@ mod tests {
             }
         };
         for j in [3, 5] {
-            let (mut head, spares) = a.head_with_spares(j);
+            let (mut head, spares) = a.head_and_spares(j);
             fill(&mut head, "h");
             let mut o = head.push_overflow(spares);
             fill(&mut o, "o");
@@ -1550,7 +1539,7 @@ mod tests {
         assert_eq!(a.head(5).find(9, "o7"), None);
         a.clear();
         assert_eq!(a.spares.next, 0);
-        let (head, spares) = a.head_with_spares(7);
+        let (head, spares) = a.head_and_spares(7);
         let mut o = head.push_overflow(spares);
         assert_eq!(o.as_ref().word(), 0, "a reused spare is empty");
         o.put(1, 9, "again".into(), "v".into());
@@ -1602,7 +1591,7 @@ mod tests {
     #[test]
     fn mark_empty_rest_crosses_buckets() {
         let mut a = BucketArray::<u8, u8>::zeroed(1);
-        let (mut head, spares) = a.head_with_spares(0);
+        let (mut head, spares) = a.head_and_spares(0);
         for i in 0..8 {
             head.put(i, 9, i as u8, 0);
         }
