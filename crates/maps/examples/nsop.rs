@@ -1,6 +1,7 @@
 //! Single-thread ns/op of SyncMap, GoMap and std's `HashMap` (all with
 //! foldhash, `u64` keys and values, 65,536 keys): get-hit, get-miss and
-//! insert of new keys into an empty map. Keys are visited in a scrambled
+//! insert of new keys into an empty map; then ShardedMap against dashmap:
+//! get-hit, get-miss, and remove + insert of present keys. Keys are visited in a scrambled
 //! order so the hardware prefetcher does not walk the table for us.
 //!
 //! The maps take turns: each round makes one timed pass per map, in an
@@ -10,8 +11,9 @@
 //! run of that map alone would leave them (steady state), not as the
 //! previous map left them. Printed per operation:
 //! each map's median ns/op over the rounds, and the median over rounds of
-//! std's time divided by each map's (its speed as a fraction of std's,
-//! from passes measured side by side) with the lowest and highest round.
+//! the reference map's time (std's, or dashmap's for ShardedMap) divided
+//! by each map's (its speed as a fraction of the reference's, from passes
+//! measured side by side) with the lowest and highest round.
 //!
 //! ```text
 //! cargo run --release -p mapknee-maps --example nsop [ROUNDS]
@@ -21,7 +23,9 @@ use std::collections::HashMap;
 use std::hint::black_box;
 use std::time::Instant;
 
-use mapknee_maps::{DefaultHashBuilder, GoMap, SyncMap};
+use mapknee_maps::{
+    default_shards, ConcurrentMap, DashMapAdapter, DefaultHashBuilder, GoMap, ShardedMap, SyncMap,
+};
 
 const KEYS: u64 = 65_536;
 const DEFAULT_ROUNDS: usize = 15;
@@ -56,8 +60,8 @@ fn median(mut xs: Vec<f64>) -> f64 {
     xs[xs.len() / 2]
 }
 
-/// Runs `passes` (one per map, std's last) for `rounds` rounds in rotating
-/// order and prints one line per map.
+/// Runs `passes` (one per map, the reference map's last) for `rounds`
+/// rounds in rotating order and prints one line per map.
 fn compare(op: &str, rounds: usize, names: &[&str], passes: &mut [&mut dyn FnMut()]) {
     let n = passes.len();
     let mut ns = vec![Vec::with_capacity(rounds); n];
@@ -68,13 +72,14 @@ fn compare(op: &str, rounds: usize, names: &[&str], passes: &mut [&mut dyn FnMut
             ns[m].push(ns_per_key(passes[m]));
         }
     }
-    let std = &ns[n - 1];
+    let reference = &ns[n - 1];
+    let ref_name = names[n - 1];
     for (name, times) in names.iter().zip(&ns) {
-        let ratios: Vec<f64> = std.iter().zip(times).map(|(s, t)| s / t).collect();
+        let ratios: Vec<f64> = reference.iter().zip(times).map(|(r, t)| r / t).collect();
         let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
         let hi = ratios.iter().copied().fold(0.0, f64::max);
         println!(
-            "{op:8} {name:8} {:6.1} ns/op  std/this {:.2} ({lo:.2}–{hi:.2})",
+            "{op:8} {name:8} {:6.1} ns/op  {ref_name}/this {:.2} ({lo:.2}–{hi:.2})",
             median(times.clone()),
             median(ratios),
         );
@@ -108,7 +113,9 @@ fn main() {
         std.insert(k, k);
     }
     let names = ["syncmap", "gomap", "std"];
-    println!("{rounds} rounds, medians; std/this = std's ns over this map's ns in the same round");
+    println!(
+        "{rounds} rounds, medians; REF/this = the reference map's ns (std's, then dashmap's) over this map's ns in the same round"
+    );
 
     for (op, keys) in [("get-hit", &present), ("get-miss", &absent)] {
         compare(
@@ -153,6 +160,58 @@ fn main() {
                     m.insert(k, k);
                 }
                 black_box(&m);
+            },
+        ],
+    );
+
+    // ShardedMap against its closest peer, dashmap (same shard count, both
+    // presized, both through the `ConcurrentMap` trait as the load engine
+    // calls them): the reference is dashmap here.
+    let sharded: ShardedMap<u64, u64> = ShardedMap::with_capacity_and_hasher(
+        default_shards(),
+        true,
+        KEYS as usize,
+        Default::default(),
+    );
+    let dash: DashMapAdapter<u64, u64> =
+        DashMapAdapter::with_capacity_and_hasher(KEYS as usize, Default::default());
+    for &k in &present {
+        sharded.insert(k, k);
+        dash.insert(k, k);
+    }
+    let peers = ["sharded", "dashmap"];
+    for (op, keys) in [("get-hit", &present), ("get-miss", &absent)] {
+        compare(
+            op,
+            rounds,
+            &peers,
+            &mut [
+                &mut || {
+                    black_box(sum(|k| sharded.get(&k), keys));
+                },
+                &mut || {
+                    black_box(sum(|k| dash.get(&k), keys));
+                },
+            ],
+        );
+    }
+    // Each key removed and put back: a write-heavy mix's two writes.
+    compare(
+        "remove+insert",
+        rounds,
+        &peers,
+        &mut [
+            &mut || {
+                for &k in &present {
+                    black_box(sharded.remove(&k));
+                    black_box(sharded.insert(k, k));
+                }
+            },
+            &mut || {
+                for &k in &present {
+                    black_box(dash.remove(&k));
+                    black_box(dash.insert(k, k));
+                }
             },
         ],
     );
