@@ -1,8 +1,9 @@
 //! Single-thread ns/op of SyncMap, GoMap and std's `HashMap` (all with
 //! foldhash, `u64` keys and values, 65,536 keys): get-hit, get-miss and
 //! insert of new keys into an empty map; then ShardedMap against dashmap:
-//! get-hit, get-miss, and remove + insert of present keys. Keys are visited in a scrambled
-//! order so the hardware prefetcher does not walk the table for us.
+//! get-hit, get-miss, and remove + insert of present keys. Keys are visited
+//! in a scrambled order so the hardware prefetcher does not walk the table
+//! for us.
 //!
 //! The maps take turns: each round makes one timed pass per map, in an
 //! order that rotates every round, so a slow spell of a shared machine
@@ -79,7 +80,7 @@ fn compare(op: &str, rounds: usize, names: &[&str], passes: &mut [&mut dyn FnMut
         let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
         let hi = ratios.iter().copied().fold(0.0, f64::max);
         println!(
-            "{op:8} {name:8} {:6.1} ns/op  {ref_name}/this {:.2} ({lo:.2}–{hi:.2})",
+            "{op:13} {name:8} {:6.1} ns/op  {ref_name}/this {:.2} ({lo:.2}–{hi:.2})",
             median(times.clone()),
             median(ratios),
         );

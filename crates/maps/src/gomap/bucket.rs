@@ -1021,7 +1021,8 @@ impl<K, V> BucketArray<K, V> {
             // `vec!` of zeros allocates with `alloc_zeroed`.
             tophash: vec![[EMPTY_REST; BUCKET_SLOTS]; n].into_boxed_slice(),
             slots: zeroed_slots(n),
-            spares: Spares::new(if n >= 16 { n / 16 } else { 0 }),
+            // 2^(B−4) for 2^B ≥ 16 buckets; none below (the division gives 0).
+            spares: Spares::new(n / 16),
         }
     }
 
