@@ -13,9 +13,7 @@
 //!    (confirmed by the next one being bad too, or being the last) and the
 //!    step below it, at most `refine_steps` extra steps. "Bad" is the
 //!    caller's judgement (the analysis crate's knee rules); the load engine
-//!    does not decide what a knee is. With `repeat` > 1 the bisection runs
-//!    on the first pass over the ladder, and its rates join the later
-//!    passes (see [`run_mixes`]).
+//!    does not decide what a knee is.
 
 use std::fmt;
 use std::str::FromStr;
@@ -357,16 +355,11 @@ impl Climb<'_> {
 /// Every phase interleaves everything it can, so that no map and no mix
 /// meets the machine in a state the others did not: the capacity probes,
 /// then `repeat` whole passes over the ladders — each pass climbs every
-/// mix's ladder in turn, every map (and the `noop` floor) at every rate.
-/// After the first pass the bisection runs on that pass's curves, one
-/// round at a time across all mixes and maps, and every rate it measured
-/// joins the later passes. A repetition of a step, bisection rates
-/// included, is thus minutes from the others, and its spread holds the
-/// drift a run made minutes later would see: a slow spell of the host
-/// lands in one pass, not in all of a mix's steps. Last, a map whose knee
-/// the median of the passes brackets more widely than `refine_steps`
-/// halvings of a rung (the first pass was the odd one out) is bisected
-/// again, each midpoint's repetitions back to back.
+/// mix's ladder in turn, every map (and the `noop` floor) at every rate —
+/// then the bisection, one round at a time across all mixes and maps. A
+/// repetition of a step is thus minutes from the others, and its spread
+/// holds the drift a run made minutes later would see: a slow spell of the
+/// host lands in one pass, not in all of a mix's steps.
 ///
 /// `past(curve, at, step)` says whether `step` is past the knee line drawn
 /// at `at`'s rate on the map's curve so far (see [`Past`]); `fold` folds
@@ -585,25 +578,17 @@ pub fn run_mixes(
         c.floor_p99 = vec![Vec::new(); c.rates.len()];
     }
 
-    // Per mix and map, the rates the first pass's bisection measured
-    // beyond the ladder: every later pass measures them again (see 3.).
-    let mut extras: Vec<Vec<Vec<f64>>> = climbs
-        .iter()
-        .map(|c| vec![Vec::new(); c.runs.len()])
-        .collect();
-
-    // 2. One pass over the ladders, with the noise floor (the no-op map at
-    // every ladder rate, unless it is one of the maps measured), then each
-    // map's extra rates. `false` when the run was stopped.
+    // 2. The ladder passes, with the noise floor: the no-op map at every
+    // ladder rate, unless it is one of the maps measured.
     let floor = cfg.floor && !maps.contains(&MapKind::Noop);
-    let pass = |climbs: &mut [Climb<'_>], extras: &[Vec<Vec<f64>>], rep: usize| -> bool {
-        for (c, extra) in climbs.iter_mut().zip(extras) {
+    for rep in 0..repeat {
+        for c in &mut climbs {
             let mix = c.workload.mix.name.as_str();
             for r in 0..c.rates.len() {
                 let rate = c.rates[r];
                 if floor {
                     if ctx.stopped() {
-                        return false;
+                        return finish(climbs);
                     }
                     let phase = Phase::Floor(rate);
                     progress.step_started("noop", mix, &phase);
@@ -615,7 +600,7 @@ pub fn run_mixes(
                 }
                 for (i, kind) in maps.iter().enumerate() {
                     if ctx.stopped() {
-                        return false;
+                        return finish(climbs);
                     }
                     let phase = Phase::Ladder(rate);
                     progress.step_started(&names[i], mix, &phase);
@@ -624,66 +609,40 @@ pub fn run_mixes(
                     c.runs[i].steps.push(step);
                 }
             }
-            for (i, kind) in maps.iter().enumerate() {
-                for &rate in &extra[i] {
-                    if ctx.stopped() {
-                        return false;
-                    }
-                    let phase = Phase::Refine(rate);
-                    progress.step_started(&names[i], mix, &phase);
-                    let mut step = step_at(rep, c.workload, kind, rate, &mut c.runs[i].placement);
-                    step.refine = true;
-                    progress.step_finished(&names[i], mix, &phase, &step);
-                    c.runs[i].steps.push(step);
-                }
+        }
+    }
+    // The floor at each ladder rate is the median of its repetitions; steps
+    // between two ladder rates (bisection) get it interpolated.
+    for c in &mut climbs {
+        c.floors = c
+            .rates
+            .iter()
+            .zip(&c.floor_p99)
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(&r, v)| {
+                let mut v = v.clone();
+                v.sort_unstable();
+                (r, v[(v.len() - 1) / 2])
+            })
+            .collect();
+        let floors = c.floors.clone();
+        for run in &mut c.runs {
+            for step in &mut run.steps {
+                step.floor_p99_ns = step
+                    .target_ops_per_sec
+                    .and_then(|r| floor_between(&floors, r));
             }
         }
-        true
-    };
-    // The floor at each ladder rate is the median of its repetitions so
-    // far; every other step (bisection) gets it interpolated.
-    let set_floors = |climbs: &mut [Climb<'_>]| {
-        for c in climbs {
-            c.floors = c
-                .rates
-                .iter()
-                .zip(&c.floor_p99)
-                .filter(|(_, v)| !v.is_empty())
-                .map(|(&r, v)| {
-                    let mut v = v.clone();
-                    v.sort_unstable();
-                    (r, v[(v.len() - 1) / 2])
-                })
-                .collect();
-            let floors = c.floors.clone();
-            for run in &mut c.runs {
-                for step in &mut run.steps {
-                    step.floor_p99_ns = step
-                        .target_ops_per_sec
-                        .and_then(|r| floor_between(&floors, r));
-                }
-            }
-        }
-    };
-    let refine = cfg.rates == Rates::Auto && cfg.refine_steps > 0;
-    if !refine {
-        for rep in 0..repeat {
-            if !pass(&mut climbs, &extras, rep) {
-                return finish(climbs);
-            }
-        }
-        set_floors(&mut climbs);
+    }
+    if cfg.rates != Rates::Auto || cfg.refine_steps == 0 || ctx.stopped() {
         return finish(climbs);
     }
 
-    // Runs `todo` (mix, map, rate) steps as repetitions `reps`, the
-    // repetitions as whole passes over the list; returns each entry's steps.
-    let run_round = |climbs: &mut [Climb<'_>],
-                     todo: &[(usize, usize, f64)],
-                     reps: std::ops::Range<usize>|
-     -> Vec<Vec<Step>> {
+    // Runs `todo` (mix, map, rate) steps `repeat` times, the repetitions
+    // as whole passes over the list; returns each entry's steps.
+    let run_round = |climbs: &mut [Climb<'_>], todo: &[(usize, usize, f64)]| -> Vec<Vec<Step>> {
         let mut taken = vec![Vec::new(); todo.len()];
-        for rep in reps {
+        for rep in 0..repeat {
             for (t, &(m, i, rate)) in todo.iter().enumerate() {
                 if ctx.stopped() {
                     return taken;
@@ -714,159 +673,107 @@ pub fn run_mixes(
         let knee = first_knee(&curve, past);
         (curve, knee)
     };
-    // The ladder's rung ratio per mix, and the bracket width, relative to
-    // its lower end, that `refine_steps` halvings of one rung leave (a
-    // hair wider, for rounding).
-    let rung = |c: &Climb<'_>| match c.rates.as_slice() {
-        [a, b, ..] => b / a,
-        _ => 1.2,
-    };
-    let narrow = |c: &Climb<'_>| (rung(c) - 1.0) * 0.5f64.powi(cfg.refine_steps as i32) * 1.001;
 
-    // Confirms each map's knee (3.) and bisects it (4.) on the curve
-    // measured so far, each step as repetitions `reps`; a map whose bracket
-    // is already no wider than `refine_steps` halvings of a rung is left as
-    // it is. Returns the (mix, map, rate) steps it measured.
-    let refine_knees = |climbs: &mut Vec<Climb<'_>>,
-                        reps: std::ops::Range<usize>|
-     -> Vec<(usize, usize, f64)> {
-        let mut measured = Vec::new();
-        // 3. A ladder whose first bad step is its last has no
-        // confirmation: measure one rung higher before calling it a knee.
-        let mut todo = Vec::new();
-        for (m, c) in climbs.iter().enumerate() {
-            let ratio = rung(c);
-            for (i, run) in c.runs.iter().enumerate() {
-                let (curve, knee) = verdicts(run);
-                let last_past = curve.last().is_some_and(|l| past(&curve, l, l));
-                if last_past && knee.is_none() {
-                    let top = curve.last().map_or(0.0, rate_of);
-                    todo.push((m, i, (top * ratio).round()));
-                }
+    // 3. A ladder whose first bad step is its last has no confirmation:
+    // measure one rung higher before calling it a knee.
+    let mut todo = Vec::new();
+    for (m, c) in climbs.iter().enumerate() {
+        let ratio = match c.rates.as_slice() {
+            [a, b, ..] => b / a,
+            _ => 1.2,
+        };
+        for (i, run) in c.runs.iter().enumerate() {
+            let (curve, knee) = verdicts(run);
+            let last_past = curve.last().is_some_and(|l| past(&curve, l, l));
+            if last_past && knee.is_none() {
+                let top = curve.last().map_or(0.0, rate_of);
+                todo.push((m, i, (top * ratio).round()));
             }
         }
-        run_round(climbs, &todo, reps.clone());
-        measured.extend_from_slice(&todo);
+    }
+    run_round(&mut climbs, &todo);
 
-        // 4. Bisect each map between its last good and first confirmed bad
-        // rate. A midpoint judged bad is confirmed by a fresh measurement
-        // just past it; unconfirmed, it was a spike and counts as good.
-        for c in climbs.iter_mut() {
-            let narrow = narrow(c);
-            for (i, run) in c.runs.iter().enumerate() {
-                let (curve, knee) = verdicts(run);
-                c.brackets[i] = knee
-                    .filter(|&k| k > 0)
-                    .map(|k| (rate_of(&curve[k - 1]), rate_of(&curve[k])))
-                    .filter(|(good, bad)| (bad - good) / good > narrow);
-            }
+    // 4. Bisect each map between its last good and first confirmed bad
+    // rate. A midpoint judged bad is confirmed by a fresh measurement just
+    // past it; unconfirmed, it was a spike and counts as good.
+    for c in &mut climbs {
+        for (i, run) in c.runs.iter().enumerate() {
+            let (curve, knee) = verdicts(run);
+            c.brackets[i] = knee
+                .filter(|&k| k > 0)
+                .map(|k| (rate_of(&curve[k - 1]), rate_of(&curve[k])));
         }
-        for _ in 0..cfg.refine_steps {
-            let mids: Vec<(usize, usize, f64)> = climbs
-                .iter()
-                .enumerate()
-                .flat_map(|(m, c)| {
-                    c.brackets.iter().enumerate().filter_map(move |(i, b)| {
-                        b.map(|(good, bad)| (m, i, ((good + bad) / 2.0).round()))
-                    })
+    }
+    for _ in 0..cfg.refine_steps {
+        let mids: Vec<(usize, usize, f64)> = climbs
+            .iter()
+            .enumerate()
+            .flat_map(|(m, c)| {
+                c.brackets.iter().enumerate().filter_map(move |(i, b)| {
+                    b.map(|(good, bad)| (m, i, ((good + bad) / 2.0).round()))
                 })
-                .collect();
-            let taken = run_round(climbs, &mids, reps.clone());
-            measured.extend_from_slice(&mids);
-            // Each midpoint as one step (its repetitions folded): the line a
-            // midpoint is judged against, and its confirmation too.
-            let at: Vec<Option<Step>> = taken
-                .iter()
-                .zip(&mids)
-                .map(|(t, &(m, i, _))| {
-                    let placed = Placement::placed(t, climbs[m].runs[i].placement.as_ref());
-                    (!placed.is_empty()).then(|| fold(&placed))
-                })
-                .collect();
-            // Whether every repetition of `steps` ran outside the run's
-            // reference placement.
-            let unplaced = |run: &Run, steps: &[Step]| {
-                run.placement
+            })
+            .collect();
+        let taken = run_round(&mut climbs, &mids);
+        // Each midpoint as one step (its repetitions folded): the line a
+        // midpoint is judged against, and its confirmation too.
+        let at: Vec<Option<Step>> = taken
+            .iter()
+            .zip(&mids)
+            .map(|(t, &(m, i, _))| {
+                let placed = Placement::placed(t, climbs[m].runs[i].placement.as_ref());
+                (!placed.is_empty()).then(|| fold(&placed))
+            })
+            .collect();
+        // Whether every repetition of `steps` ran outside the run's
+        // reference placement.
+        let unplaced = |run: &Run, steps: &[Step]| {
+            run.placement
+                .as_ref()
+                .is_some_and(|p| !steps.is_empty() && steps.iter().all(|s| !p.admits(s)))
+        };
+        let bad_mids: Vec<usize> = (0..mids.len())
+            .filter(|&t| {
+                let (m, i, _) = mids[t];
+                at[t]
                     .as_ref()
-                    .is_some_and(|p| !steps.is_empty() && steps.iter().all(|s| !p.admits(s)))
+                    .is_some_and(|a| judge(&climbs[m].runs[i], a, &taken[t]))
+            })
+            .collect();
+        let confirms: Vec<(usize, usize, f64)> = bad_mids
+            .iter()
+            .filter_map(|&t| {
+                let (m, i, mid) = mids[t];
+                let (_, bad) = climbs[m].brackets[i]?;
+                let past = (mid * CONFIRM_PAST).round();
+                (past < bad).then_some((m, i, past))
+            })
+            .collect();
+        let again = run_round(&mut climbs, &confirms);
+        for (t, &(m, i, mid)) in mids.iter().enumerate() {
+            let Some((good, bad)) = climbs[m].brackets[i] else {
+                continue;
             };
-            let bad_mids: Vec<usize> = (0..mids.len())
-                .filter(|&t| {
-                    let (m, i, _) = mids[t];
-                    at[t]
-                        .as_ref()
-                        .is_some_and(|a| judge(&climbs[m].runs[i], a, &taken[t]))
-                })
-                .collect();
-            let confirms: Vec<(usize, usize, f64)> = bad_mids
-                .iter()
-                .filter_map(|&t| {
-                    let (m, i, mid) = mids[t];
-                    let (_, bad) = climbs[m].brackets[i]?;
-                    let past = (mid * CONFIRM_PAST).round();
-                    (past < bad).then_some((m, i, past))
-                })
-                .collect();
-            let again = run_round(climbs, &confirms, reps.clone());
-            measured.extend_from_slice(&confirms);
-            for (t, &(m, i, mid)) in mids.iter().enumerate() {
-                let Some((good, bad)) = climbs[m].brackets[i] else {
-                    continue;
+            let run = &climbs[m].runs[i];
+            let confirm = confirms.iter().position(|&(cm, ci, _)| (cm, ci) == (m, i));
+            if unplaced(run, &taken[t]) || confirm.is_some_and(|k| unplaced(run, &again[k])) {
+                // Measured on another placement only: that says nothing
+                // about this one. The bracket stays, and the next
+                // round measures the same midpoint again.
+                continue;
+            }
+            let confirmed = bad_mids.contains(&t)
+                && match confirm {
+                    Some(k) => at[t].as_ref().is_some_and(|a| judge(run, a, &again[k])),
+                    // Nothing between the midpoint and the bracket's top:
+                    // the top, already confirmed, is the fresh measurement.
+                    None => true,
                 };
-                let run = &climbs[m].runs[i];
-                let confirm = confirms.iter().position(|&(cm, ci, _)| (cm, ci) == (m, i));
-                if unplaced(run, &taken[t]) || confirm.is_some_and(|k| unplaced(run, &again[k])) {
-                    // Measured on another placement only: that says nothing
-                    // about this one. The bracket stays, and the next
-                    // round measures the same midpoint again.
-                    continue;
-                }
-                let confirmed = bad_mids.contains(&t)
-                    && match confirm {
-                        Some(k) => at[t].as_ref().is_some_and(|a| judge(run, a, &again[k])),
-                        // Nothing between the midpoint and the bracket's
-                        // top: the top, already confirmed, is the fresh
-                        // measurement.
-                        None => true,
-                    };
-                climbs[m].brackets[i] = Some(if confirmed { (good, mid) } else { (mid, bad) });
-            }
-            if ctx.stopped() {
-                break;
-            }
+            climbs[m].brackets[i] = Some(if confirmed { (good, mid) } else { (mid, bad) });
         }
-        measured
-    };
-
-    // The schedule. Why the bisection runs after the *first* pass and its
-    // rates then join the later passes: a knee lies between two bisection
-    // rates (a ladder rung is ~1.5x wide on the default run, the knee is
-    // drawn within a tenth of that), so the bisection's steps decide it.
-    // Measured after all passes, a midpoint's repetitions ran within
-    // seconds of each other at the run's end: whatever the host did then
-    // was in all five, and two runs' knees differed by that share
-    // (~6 % per map and mix on the Intel VM, benchsuite/runs/2026-12-02-vm14
-    // "What the noise is made of"). Measured in every pass, a midpoint's
-    // repetitions are minutes apart like the ladder's. What the first pass
-    // alone could not bracket (its repetition disagreed with the median of
-    // all) is bisected again at the end, as before.
-    if !pass(&mut climbs, &extras, 0) {
-        return finish(climbs);
-    }
-    set_floors(&mut climbs);
-    for (m, i, rate) in refine_knees(&mut climbs, 0..1) {
-        if !extras[m][i].contains(&rate) {
-            extras[m][i].push(rate);
+        if ctx.stopped() {
+            break;
         }
-    }
-    for rep in 1..repeat {
-        if ctx.stopped() || !pass(&mut climbs, &extras, rep) {
-            return finish(climbs);
-        }
-    }
-    set_floors(&mut climbs);
-    if repeat > 1 && !ctx.stopped() {
-        refine_knees(&mut climbs, 0..repeat);
     }
     finish(climbs)
 }
@@ -1281,95 +1188,6 @@ mod tests {
                 assert!(run.steps.iter().any(|s| s.refine), "{kind:?}: no bisection");
             }
         }
-    }
-
-    /// The bisection runs after the first pass, and its rates join every
-    /// later pass: between two repetitions of a bisection rate lies a
-    /// whole ladder pass, as between two of a ladder rate. A bracket the
-    /// first pass already narrowed is not bisected again at the end.
-    #[test]
-    fn bisection_rates_are_measured_in_every_pass() {
-        let rec = Recorder {
-            clock: Clock::new(),
-            stop: AtomicBool::new(false),
-            seen: std::sync::Mutex::new(Vec::new()),
-        };
-        let workload = small_workload();
-        let repeat = 3;
-        let cfg = small_config(Duration::from_millis(4), repeat, false);
-        // Bad from 1.5x the second rung up: the knee lies inside the top
-        // rung, the same for every repetition.
-        let judge = |curve: &[Step], _: &Step, s: &Step| {
-            curve.len() > 1 && rate_of(s) >= rate_of(&curve[1]) * 1.5
-        };
-        let runs = run_mix(
-            &[MapKind::Mutex],
-            &workload,
-            &cfg,
-            &judge,
-            &median_step,
-            &NoProgress,
-            Ctx {
-                clock: &rec.clock,
-                stop: &rec.stop,
-                measurer: Some(&rec),
-            },
-        );
-        let seen: Vec<(usize, f64)> = rec
-            .seen
-            .into_inner()
-            .unwrap()
-            .into_iter()
-            .filter_map(|(rep, o)| Some((rep, o.spec.target?)))
-            .collect();
-        let run = &runs[0];
-        let refined: Vec<f64> = run.steps.iter().filter(|s| s.refine).map(rate_of).collect();
-        let ladder: Vec<f64> = run
-            .steps
-            .iter()
-            .filter(|s| !s.refine)
-            .map(rate_of)
-            .collect();
-        // Top confirmation, midpoint, its confirmation, second midpoint.
-        assert_eq!(refined.len(), 4 * repeat, "{:?}", run.steps);
-        for &rate in &refined {
-            let at: Vec<usize> = (0..repeat)
-                .map(|rep| seen.iter().position(|&x| x == (rep, rate)).unwrap())
-                .collect();
-            for rep in 1..repeat {
-                let between = &seen[at[rep - 1]..at[rep]];
-                assert!(
-                    between
-                        .iter()
-                        .any(|&(r, x)| r == rep && ladder.contains(&x)),
-                    "{rate}: no pass between repetitions {} and {rep}: {seen:?}",
-                    rep - 1
-                );
-            }
-        }
-        // The knee's bracket, the last good and first bad rate, is two of
-        // those rates, narrower than a rung.
-        let mut rungs = ladder.clone();
-        rungs.dedup();
-        let line = rungs[1] * 1.5;
-        let good = refined
-            .iter()
-            .copied()
-            .filter(|&r| r < line)
-            .fold(0.0, f64::max);
-        let bad = refined
-            .iter()
-            .copied()
-            .filter(|&r| r >= line)
-            .fold(f64::MAX, f64::min);
-        assert!(
-            ladder.iter().all(|&r| r <= rungs[1] || r >= bad),
-            "{ladder:?}"
-        );
-        assert!(
-            good > rungs[1] && bad / good < rungs[2] / rungs[1],
-            "{good} .. {bad}"
-        );
     }
 
     #[test]
