@@ -88,7 +88,12 @@ fn standing(run: &Run, objective: &Objective) -> Option<Standing> {
         knee_ops_per_sec: knee,
         bottleneck: run.knee.as_ref().map(|k| k.bottleneck.clone()),
         p99_ns_at_hold: held.unwrap_or(first).latency_ns.p99,
-        slo: slo_capacity(&run.steps, objective, &KneeRules::default())?,
+        slo: slo_capacity(
+            &run.steps,
+            run.capacity_ops_per_sec,
+            objective,
+            &KneeRules::default(),
+        )?,
     })
 }
 

@@ -551,7 +551,12 @@ fn slo_samples(side: &Side, objective: &Objective) -> Vec<(f64, bool)> {
                 reps.iter()
                     .map(|r| (r.slo_ops_per_sec.unwrap_or(0.0), r.slo_open_ended)),
             );
-        } else if let Some(c) = slo_capacity(&run.steps, objective, &KneeRules::default()) {
+        } else if let Some(c) = slo_capacity(
+            &run.steps,
+            run.capacity_ops_per_sec,
+            objective,
+            &KneeRules::default(),
+        ) {
             out.push((c.ops_per_sec.unwrap_or(0.0), c.open_ended));
         }
     }
@@ -739,8 +744,13 @@ fn reported(side: &Side, figure: Figure, objective: &Objective) -> Option<f64> {
         .iter()
         .map(|&(run, _)| match figure {
             Figure::Knee => run.knee.as_ref().map(|k| k.ops_per_sec),
-            Figure::SloCapacity => slo_capacity(&run.steps, objective, &KneeRules::default())
-                .map(|c| c.ops_per_sec.unwrap_or(0.0)),
+            Figure::SloCapacity => slo_capacity(
+                &run.steps,
+                run.capacity_ops_per_sec,
+                objective,
+                &KneeRules::default(),
+            )
+            .map(|c| c.ops_per_sec.unwrap_or(0.0)),
             Figure::Capacity | Figure::PreKneeP99 => None,
         })
         .collect();
@@ -1273,6 +1283,7 @@ mod tests {
         .collect();
         r.slo = slo_capacity(
             &r.steps,
+            r.capacity_ops_per_sec,
             &crate::slo::DEFAULT_OBJECTIVE,
             &KneeRules::default(),
         );

@@ -122,10 +122,12 @@ pub fn repetitions(steps: &[Step]) -> Option<Vec<Vec<Step>>> {
 }
 
 /// Each repetition analysed alone (see [`repetition_of`]), with its SLO
-/// capacity under `objective`. Their spread is the noise a single run
-/// carries.
+/// capacity under `objective` (`capacity`, the map's closed-loop capacity,
+/// confirms a last step that fell behind past it: see
+/// [`slo_capacity`]). Their spread is the noise a single run carries.
 pub fn repetition_figures(
     steps: &[Step],
+    capacity: Option<f64>,
     rules: &KneeRules,
     objective: &Objective,
 ) -> Vec<Repetition> {
@@ -137,7 +139,7 @@ pub fn repetition_figures(
         .map(|r| {
             let knee = find_knee(r, rules).map(|k| k.ops_per_sec);
             let mut figures = repetition_of(r, knee, rules);
-            if let Some(slo) = slo_capacity(r, objective, rules) {
+            if let Some(slo) = slo_capacity(r, capacity, objective, rules) {
                 // Never met counts as 0: compare reads it as the worst.
                 figures.slo_ops_per_sec = Some(slo.ops_per_sec.unwrap_or(0.0));
                 figures.slo_open_ended = slo.open_ended;
@@ -184,7 +186,7 @@ pub fn repetition_of(steps: &[Step], knee: Option<f64>, rules: &KneeRules) -> Re
 /// `run.repetitions`, then merges its steps ([`merge_steps`]). Call
 /// [`attach_knee_range`] after [`crate::analyze_run`].
 pub fn merge(run: &mut Run, rules: &KneeRules, objective: &Objective) {
-    run.repetitions = repetition_figures(&run.steps, rules, objective);
+    run.repetitions = repetition_figures(&run.steps, run.capacity_ops_per_sec, rules, objective);
     run.steps = merge_steps(&run.steps, run.placement.as_ref());
 }
 
@@ -224,7 +226,7 @@ mod tests {
         assert_eq!(reps.len(), 2);
         assert!(reps.iter().all(|r| r.len() == 5));
         let objective = crate::slo::DEFAULT_OBJECTIVE;
-        let figures = repetition_figures(&steps, &KneeRules::default(), &objective);
+        let figures = repetition_figures(&steps, None, &KneeRules::default(), &objective);
         let mut knees: Vec<f64> = figures.iter().map(|r| r.knee_ops_per_sec).collect();
         knees.sort_by(f64::total_cmp);
         // Each where its p99 crosses the line, between the step below and
@@ -242,7 +244,7 @@ mod tests {
         // 3e3; rep 1 (150 ns at 3e3, then 800, 800) at 4e3: each capacity
         // lies where its p99 crosses 500 ns, between the met step and that.
         let tight: Objective = "p99<=500ns".parse().unwrap();
-        let mut slo: Vec<f64> = repetition_figures(&steps, &KneeRules::default(), &tight)
+        let mut slo: Vec<f64> = repetition_figures(&steps, None, &KneeRules::default(), &tight)
             .iter()
             .map(|r| r.slo_ops_per_sec.unwrap())
             .collect();

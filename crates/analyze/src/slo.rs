@@ -21,7 +21,10 @@
 //! - the objective is **broken** at the first step that fails and whose
 //!   next step — a fresh measurement — fails too ([`first_confirmed`]); one
 //!   isolated failure (a preemption) does not end the capacity, and a
-//!   failing last step with nothing past it confirms nothing;
+//!   failing last step with nothing past it confirms nothing — unless it
+//!   fell behind at an offered rate above the map's closed-loop capacity:
+//!   the capacity probes, measured apart from it, already showed that the
+//!   map cannot carry that rate (see [`slo_capacity`] for why this matters);
 //! - the highest step below the break that meets the objective is where it
 //!   was last *met*; a good step past the break, among failures, is a lucky
 //!   measurement and counts for nothing;
@@ -115,9 +118,25 @@ pub fn failures(step: &Step, objective: &Objective, rules: &KneeRules) -> Vec<&'
 }
 
 /// The SLO capacity of one staircase (see the module docs), or `None`
-/// when it has no open-loop step.
+/// when it has no open-loop step. `capacity` is the map's closed-loop
+/// capacity (the run's probes), if known: a last step that fell behind
+/// above it is a confirmed break.
+///
+/// Why the capacity confirms a last step: the bisection refines the knee,
+/// not the SLO capacity, so when a fast map's knee lies below a ladder
+/// rung, its only step past that rung is the ladder's top (1.2 × the
+/// largest capacity), which it cannot keep up with and which has nothing
+/// past it. Unconfirmed, that break was ignored and the capacity read as
+/// the rung itself, a whole rung (~1.5× on the default run) below where
+/// the run that happened to bisect above the rung read it: in 165 of 2,071
+/// stored SLO capacities (every one a top step offered above the map's
+/// closed-loop capacity that completed 53–80 % of its arrivals), and in
+/// three of the six same-build default pairs of 2026-12-02 this made
+/// `compare` call `sharded`'s or `dashmap`'s write-heavy SLO capacity
+/// regressed or improved by 19–36 % (4.57M/s against 5.7–6.2M/s).
 pub fn slo_capacity(
     steps: &[Step],
+    capacity: Option<f64>,
     objective: &Objective,
     rules: &KneeRules,
 ) -> Option<SloCapacity> {
@@ -136,7 +155,14 @@ pub fn slo_capacity(
     }
     let why: Vec<Vec<&str>> = open.iter().map(|s| failures(s, objective, rules)).collect();
     let bad: Vec<bool> = why.iter().map(|w| !w.is_empty()).collect();
-    let broken = first_confirmed(&bad);
+    let beyond_capacity = |s: &Step| {
+        capacity.is_some_and(|c| c > 0.0 && s.target_ops_per_sec.is_some_and(|r| r > c))
+            && rules.saturated(s)
+    };
+    let broken = first_confirmed(&bad).or_else(|| {
+        let last = open.len().checked_sub(1)?;
+        (bad[last] && beyond_capacity(open[last])).then_some(last)
+    });
     if let Some(b) = broken {
         cap.broken_at_ops_per_sec = open[b].target_ops_per_sec;
         cap.broken_by = Some(why[b].join("+"));
@@ -204,7 +230,12 @@ pub fn attach(results: &mut Results, objective: &Objective) {
 
 /// Sets `run.slo` against `objective`.
 pub fn attach_run(run: &mut Run, objective: &Objective) {
-    run.slo = slo_capacity(&run.steps, objective, &KneeRules::default());
+    run.slo = slo_capacity(
+        &run.steps,
+        run.capacity_ops_per_sec,
+        objective,
+        &KneeRules::default(),
+    );
 }
 
 /// The objective to judge `results` by: the one given, else the one the
@@ -221,7 +252,7 @@ mod tests {
     const MS: u64 = 1_000_000;
 
     fn cap(steps: &[Step]) -> SloCapacity {
-        slo_capacity(steps, &DEFAULT_OBJECTIVE, &KneeRules::default()).unwrap()
+        slo_capacity(steps, None, &DEFAULT_OBJECTIVE, &KneeRules::default()).unwrap()
     }
 
     /// Offered rates 1e4, 2e4, ... with these p99s, every step kept up.
@@ -284,6 +315,57 @@ mod tests {
         }
         let c = cap(&behind);
         assert_eq!((c.ops_per_sec, c.met_ops_per_sec), (Some(2e4), Some(2e4)));
+    }
+
+    #[test]
+    fn a_last_step_behind_past_the_closed_loop_capacity_confirms_the_break() {
+        // Met at 5e4 with 400 µs; the last step, 6e4, fell behind (70 % of
+        // its arrivals) with a p99 of 9 ms, and nothing was measured past it.
+        let mut steps = ladder(&[20_000, 25_000, 30_000, 40_000, 400_000, 9 * MS]);
+        let top = &mut steps[5];
+        top.ops = top.ops * 7 / 10;
+        top.achieved_ops_per_sec *= 0.7;
+        let with = |capacity: Option<f64>| {
+            slo_capacity(&steps, capacity, &DEFAULT_OBJECTIVE, &KneeRules::default()).unwrap()
+        };
+        // The probes measured 5.5e4 closed-loop: the map cannot carry 6e4,
+        // so the break is confirmed and the crossing read towards it.
+        let c = with(Some(5.5e4));
+        assert_eq!(c.broken_at_ops_per_sec, Some(6e4));
+        assert_eq!(c.broken_by.as_deref(), Some("p99+throughput"));
+        let t = 2.5f64.ln() / 22.5f64.ln();
+        let expected = 5e4 * 1.2f64.powf(t);
+        assert!((c.ops_per_sec.unwrap() - expected).abs() < 1.0, "{c:?}");
+        assert_eq!(c.met_ops_per_sec, Some(5e4));
+        assert!(!c.open_ended);
+        // No capacity known, or one above the step's rate: the last step
+        // confirms nothing, and the capacity is the met step's rate.
+        for capacity in [None, Some(7e4)] {
+            let c = with(capacity);
+            assert_eq!(c.broken_at_ops_per_sec, None, "{capacity:?}");
+            assert_eq!(c.ops_per_sec, Some(5e4), "{capacity:?}");
+        }
+        // A last step past the capacity that kept up, its p99 over the
+        // bound: a spike like any other, not confirmed by the capacity.
+        let mut kept_up = ladder(&[20_000, 25_000, 30_000, 40_000, 400_000, 9 * MS]);
+        let c = slo_capacity(
+            &kept_up,
+            Some(5.5e4),
+            &DEFAULT_OBJECTIVE,
+            &KneeRules::default(),
+        );
+        assert_eq!(c.unwrap().broken_at_ops_per_sec, None);
+        kept_up.pop();
+        let c = slo_capacity(
+            &kept_up,
+            Some(1e4),
+            &DEFAULT_OBJECTIVE,
+            &KneeRules::default(),
+        );
+        assert!(
+            c.unwrap().open_ended,
+            "every step met, whatever the capacity"
+        );
     }
 
     #[test]
@@ -401,13 +483,13 @@ mod tests {
         }
         let tight: Objective = "p99<=100us".parse().unwrap();
         let r = KneeRules::default();
-        let c = slo_capacity(&steps, &tight, &r).unwrap();
+        let c = slo_capacity(&steps, None, &tight, &r).unwrap();
         assert_eq!(
             (c.met_ops_per_sec, c.broken_by.as_deref()),
             (Some(3e4), Some("p99"))
         );
         let deep: Objective = "p99.9<=1ms".parse().unwrap();
-        let c = slo_capacity(&steps, &deep, &r).unwrap();
+        let c = slo_capacity(&steps, None, &deep, &r).unwrap();
         assert_eq!((c.met_ops_per_sec, c.at_ns), (Some(3e4), Some(90_000)));
         assert_eq!(c.broken_by.as_deref(), Some("p99.9"));
         // The default lets all of them through.
@@ -426,6 +508,6 @@ mod tests {
         });
         let c = cap(&steps);
         assert_eq!((c.ops_per_sec, c.open_ended), (Some(3e4), true));
-        assert!(slo_capacity(&[], &DEFAULT_OBJECTIVE, &KneeRules::default()).is_none());
+        assert!(slo_capacity(&[], None, &DEFAULT_OBJECTIVE, &KneeRules::default()).is_none());
     }
 }
