@@ -17,8 +17,7 @@ use mapknee_load::short::{fmt_ns, fmt_rate as rate};
 use mapknee_load::{Objective, Results, Run, SloCapacity};
 use serde::Serialize;
 
-use crate::knee::KneeRules;
-use crate::slo::slo_capacity;
+use crate::slo::run_slo_capacity;
 
 /// Maps within this fraction of the best are called a tie.
 pub const TIE_FRACTION: f64 = 0.10;
@@ -88,12 +87,7 @@ fn standing(run: &Run, objective: &Objective) -> Option<Standing> {
         knee_ops_per_sec: knee,
         bottleneck: run.knee.as_ref().map(|k| k.bottleneck.clone()),
         p99_ns_at_hold: held.unwrap_or(first).latency_ns.p99,
-        slo: slo_capacity(
-            &run.steps,
-            run.capacity_ops_per_sec,
-            objective,
-            &KneeRules::default(),
-        )?,
+        slo: run_slo_capacity(run, objective)?,
     })
 }
 

@@ -65,7 +65,7 @@ use serde::Serialize;
 
 use crate::knee::KneeRules;
 use crate::repeat::repetition_of;
-use crate::slo::{objective_for, slo_capacity};
+use crate::slo::{objective_for, run_slo_capacity};
 use crate::stats::{median, ratio_ci};
 
 /// The default noise threshold, percent: a change smaller than this is
@@ -551,12 +551,7 @@ fn slo_samples(side: &Side, objective: &Objective) -> Vec<(f64, bool)> {
                 reps.iter()
                     .map(|r| (r.slo_ops_per_sec.unwrap_or(0.0), r.slo_open_ended)),
             );
-        } else if let Some(c) = slo_capacity(
-            &run.steps,
-            run.capacity_ops_per_sec,
-            objective,
-            &KneeRules::default(),
-        ) {
+        } else if let Some(c) = run_slo_capacity(run, objective) {
             out.push((c.ops_per_sec.unwrap_or(0.0), c.open_ended));
         }
     }
@@ -744,13 +739,9 @@ fn reported(side: &Side, figure: Figure, objective: &Objective) -> Option<f64> {
         .iter()
         .map(|&(run, _)| match figure {
             Figure::Knee => run.knee.as_ref().map(|k| k.ops_per_sec),
-            Figure::SloCapacity => slo_capacity(
-                &run.steps,
-                run.capacity_ops_per_sec,
-                objective,
-                &KneeRules::default(),
-            )
-            .map(|c| c.ops_per_sec.unwrap_or(0.0)),
+            Figure::SloCapacity => {
+                run_slo_capacity(run, objective).map(|c| c.ops_per_sec.unwrap_or(0.0))
+            }
             Figure::Capacity | Figure::PreKneeP99 => None,
         })
         .collect();
@@ -1281,12 +1272,7 @@ mod tests {
         .chain([(1.2, 5_000_000), (1.4, 9_000_000)])
         .map(|(x, p99)| step(x * cap, x * cap, p99))
         .collect();
-        r.slo = slo_capacity(
-            &r.steps,
-            r.capacity_ops_per_sec,
-            &crate::slo::DEFAULT_OBJECTIVE,
-            &KneeRules::default(),
-        );
+        r.slo = crate::slo::run_slo_capacity(&r, &crate::slo::DEFAULT_OBJECTIVE);
         assert_eq!(r.slo.as_ref().and_then(|c| c.ops_per_sec), Some(cap));
         let mut f = results(vec![r]);
         f.slo = Some(crate::slo::DEFAULT_OBJECTIVE);

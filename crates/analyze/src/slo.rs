@@ -230,12 +230,18 @@ pub fn attach(results: &mut Results, objective: &Objective) {
 
 /// Sets `run.slo` against `objective`.
 pub fn attach_run(run: &mut Run, objective: &Objective) {
-    run.slo = slo_capacity(
+    run.slo = run_slo_capacity(run, objective);
+}
+
+/// [`slo_capacity`] of `run`'s steps, its closed-loop capacity confirming
+/// a last step that fell behind past it, under the default knee rules.
+pub fn run_slo_capacity(run: &Run, objective: &Objective) -> Option<SloCapacity> {
+    slo_capacity(
         &run.steps,
         run.capacity_ops_per_sec,
         objective,
         &KneeRules::default(),
-    );
+    )
 }
 
 /// The objective to judge `results` by: the one given, else the one the

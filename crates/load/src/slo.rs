@@ -213,7 +213,8 @@ pub struct SloCapacity {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_ns: Option<u64>,
     /// The first offered rate that broke the objective or fell behind,
-    /// confirmed by the next step, txn/s; `null` when none did.
+    /// confirmed by the next step (the last step: by falling behind above
+    /// the map's closed-loop capacity), txn/s; `null` when none did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub broken_at_ops_per_sec: Option<f64>,
     /// What broke there: the percentile's name (e.g. `p99`), `throughput`,

@@ -27,9 +27,10 @@ use shard_lock::{ReadGuard, RwLock, WriteGuard};
 /// a line in hand, no thread-slot lookup, and no increment can be lost (the
 /// next writer's acquisition orders after this one's release). Readers share
 /// the lock, so their count must stay per thread or they would contend on
-/// it. Measured single-thread against dashmap, which counts nothing
-/// (`benchsuite/runs/2026-12-02-vm17/`): the striped write count was what
-/// kept `remove` + `insert` ~14 % behind dashmap.
+/// it. Measured single-thread against dashmap (`nsop`, ten alternations,
+/// `benchsuite/runs/2026-12-02-vm17/`): `remove` + `insert` at 0.930 and
+/// 0.935 of dashmap's speed against 0.895 and 0.920 with the striped count
+/// — a small gain, inside what code placement moves between two builds.
 struct Shard<K, V> {
     lock: RwLock<HashTable<(K, V)>>,
     /// Write acquisitions, each added by its writer while it holds `lock`;

@@ -304,7 +304,7 @@ pub fn run(results: &Results) -> String {
          request's few-ms budget): where the objective's percentile of the steps (for p99, the \
          column above) reaches the bound, read (log-log) between the highest offered rate kept up with \
          (≥ 95 % of arrivals) within it and the step that broke it, that break confirmed by the next step as a \
-         knee is (the rate kept up with itself when only the throughput broke it); never meets: its base (median of the three lowest steps) already exceeds it, \
+         knee is, or, for the last step, by falling behind above the map's closed-loop capacity (the rate kept up with itself when only the throughput broke it); never meets: its base (median of the three lowest steps) already exceeds it, \
          cause: the base's bottleneck.\n\
          bottleneck: lock-contention, syncmap-misses or growth when that mechanism holds the largest \
          measured share of the latency; cpu when the workers were >= 90 % busy (or queued no more \
