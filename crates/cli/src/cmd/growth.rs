@@ -303,6 +303,20 @@ fn grow_in_child(exe: &Path, map: &GrowthMap, s: &GrowthSettings) -> Result<Grow
     let out = read(child.stdout.as_mut().map(|p| p as _));
     let err = read(child.stderr.as_mut().map(|p| p as _));
     let status = status.map_err(failed)?;
+    // A terminal's Ctrl-C reaches the child and this process together, but
+    // this process only learns of it when ctrlc's handler thread runs, which
+    // can be after the child is gone: wait for it, so that the interruption
+    // is reported as one (exit 130, the whole rounds written), not as a
+    // failed child. A SIGINT sent to the child alone stays a failure.
+    if std::os::unix::process::ExitStatusExt::signal(&status) == Some(libc::SIGINT) {
+        let waited = Instant::now();
+        while !STOP.load(Ordering::SeqCst) && waited.elapsed() < Duration::from_secs(2) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if STOP.load(Ordering::SeqCst) {
+            return Err(failed("interrupted by Ctrl-C".to_string()));
+        }
+    }
     if !status.success() {
         let err = String::from_utf8_lossy(&err);
         let why = err
