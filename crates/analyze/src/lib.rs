@@ -76,7 +76,7 @@ pub fn analyze_run(run: &mut Run, rules: &KneeRules, thresholds: &Thresholds) {
         step.bottleneck = Some(a.bottleneck.label().to_string());
         step.bottleneck_figures = Some(a.figures);
     }
-    let Some(at) = find_knee(&run.steps, rules) else {
+    let Some(at) = find_knee(&run.steps, run.capacity_ops_per_sec, rules) else {
         run.knee = None;
         return;
     };

@@ -137,7 +137,7 @@ pub fn repetition_figures(
     reps.iter()
         .filter(|r| r.len() >= 2)
         .map(|r| {
-            let knee = find_knee(r, rules).map(|k| k.ops_per_sec);
+            let knee = find_knee(r, capacity, rules).map(|k| k.ops_per_sec);
             let mut figures = repetition_of(r, knee, rules);
             if let Some(slo) = slo_capacity(r, capacity, objective, rules) {
                 // Never met counts as 0: compare reads it as the worst.
@@ -252,5 +252,35 @@ mod tests {
         assert!(slo[0] > 2e3 && slo[0] < 3e3, "{slo:?}");
         assert!(slo[1] > 3e3 && slo[1] < 4e3, "{slo:?}");
         assert!(repetitions(&steps[..1]).is_none());
+    }
+
+    #[test]
+    fn a_repetition_behind_only_at_the_top_past_capacity_has_a_knee() {
+        // Rep 0 breaks at 3e3, confirmed by 4e3 (the run's knee). Rep 1
+        // kept under its line through 3e3 and fell behind only at the top,
+        // 4e3, with nothing past it: no knee of its own (a lower bound at
+        // 4e3) unless the capacity (3.5e3) says the map cannot carry 4e3.
+        let steps = vec![
+            step(1e3, 1e3, 100),
+            step(1e3, 1e3, 100),
+            step(2e3, 2e3, 100),
+            step(2e3, 2e3, 100),
+            step(3e3, 3e3, 900),
+            step(3e3, 3e3, 150),
+            step(4e3, 3.2e3, 9_000),
+            step(4e3, 3.2e3, 9_000),
+        ];
+        let objective = crate::slo::DEFAULT_OBJECTIVE;
+        let rules = KneeRules::default();
+        let unconfirmed = repetition_figures(&steps, None, &rules, &objective);
+        assert_eq!(
+            unconfirmed.iter().map(|r| r.knee_found).collect::<Vec<_>>(),
+            [true, false]
+        );
+        assert_eq!(unconfirmed[1].knee_ops_per_sec, 4e3);
+        let confirmed = repetition_figures(&steps, Some(3.5e3), &rules, &objective);
+        assert!(confirmed.iter().all(|r| r.knee_found), "{confirmed:?}");
+        let k = confirmed[1].knee_ops_per_sec;
+        assert!(k > 3e3 && k < 4e3, "{k}");
     }
 }

@@ -155,13 +155,9 @@ pub fn slo_capacity(
     }
     let why: Vec<Vec<&str>> = open.iter().map(|s| failures(s, objective, rules)).collect();
     let bad: Vec<bool> = why.iter().map(|w| !w.is_empty()).collect();
-    let beyond_capacity = |s: &Step| {
-        capacity.is_some_and(|c| c > 0.0 && s.target_ops_per_sec.is_some_and(|r| r > c))
-            && rules.saturated(s)
-    };
     let broken = first_confirmed(&bad).or_else(|| {
         let last = open.len().checked_sub(1)?;
-        (bad[last] && beyond_capacity(open[last])).then_some(last)
+        (bad[last] && rules.behind_past_capacity(open[last], capacity)).then_some(last)
     });
     if let Some(b) = broken {
         cap.broken_at_ops_per_sec = open[b].target_ops_per_sec;
