@@ -159,6 +159,18 @@ fn bad_input_is_one_line_and_exit_2() {
         (&["growth", "--inserts", "0"][..], "--inserts"),
         (&["growth", "--threads", "0"][..], "--threads"),
         (&["growth", "--inserts", "many"][..], "many"),
+        // The internal child flag, typed: the limits hold for it too.
+        (
+            &[
+                "growth",
+                "--maps",
+                "rwlock",
+                "--child",
+                "--inserts",
+                "99999999999999",
+            ][..],
+            "at most",
+        ),
     ] {
         let out = mapknee(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");

@@ -82,17 +82,18 @@ impl GrowthSettings {
         if args.child && maps.len() != 1 {
             return Err(CliError::usage("--child grows exactly one map"));
         }
-        // The parent checked these figures before starting any child.
-        if !args.child {
-            crate::limits::check_growth(
-                &maps,
-                inserts,
-                threads,
-                repeat,
-                &crate::limits::Host::detect(),
-            )
-            .map_err(CliError::usage)?;
-        }
+        // A child is checked too, for its one growth: the parent checked
+        // the whole study before starting any, but `--child` can be typed,
+        // and a figure the limits refuse must be one line and exit status
+        // 2 there as well, not a failed allocation.
+        crate::limits::check_growth(
+            &maps,
+            inserts,
+            threads,
+            if args.child { 1 } else { repeat },
+            &crate::limits::Host::detect(),
+        )
+        .map_err(CliError::usage)?;
         Ok(GrowthSettings {
             maps,
             inserts,
