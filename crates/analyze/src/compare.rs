@@ -336,6 +336,78 @@ pub struct Comparison {
     /// Runs were judged even where their placements differed
     /// (`--across-placements`).
     pub across_placements: bool,
+    /// How the paired runs' capacities moved together (see
+    /// [`CapacityShift`]); `None` with fewer than [`SHIFT_MIN_RUNS`] runs
+    /// paired with a capacity on both sides.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capacity_shift: Option<CapacityShift>,
+}
+
+/// The fewest paired runs whose capacities [`CapacityShift`] summarises:
+/// with fewer, one map's own change would be called everyone's.
+pub const SHIFT_MIN_RUNS: usize = 3;
+
+/// The capacity change every paired run shares: its median over the runs
+/// and how many moved that way.
+///
+/// Why: on a shared VM the machine itself changes speed between runs
+/// minutes apart. On the 2-core AMD host of 2026-12-02 two back-to-back
+/// default runs of one build read every map's closed-loop capacity higher
+/// in the second, by a median of +28.8 % (15 of 15 the same way), while the
+/// start-up harness cost (one core, no map) read 29.4 and 29.0 ns; the
+/// knees followed, and `compare` called 11 of 15 runs improved. A shift
+/// that every map shares is the machine's (or a change to the harness or
+/// to every map alike), not one map's: `compare` says so beside its
+/// verdicts, which it does not correct for it (the shift could be real).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CapacityShift {
+    /// The median of the runs' capacity changes, percent.
+    pub median_pct: f64,
+    /// Runs whose capacity moved the median's way (or not at all when the
+    /// median is 0).
+    pub same_way: usize,
+    /// Runs with a capacity on both sides.
+    pub runs: usize,
+}
+
+impl CapacityShift {
+    /// The shift of `changes` (percent, finite), or `None` with fewer than
+    /// [`SHIFT_MIN_RUNS`].
+    ///
+    /// ```
+    /// use mapknee_analyze::compare::CapacityShift;
+    /// let s = CapacityShift::of(&[30.0, 25.0, -2.0, 40.0]).unwrap();
+    /// assert_eq!((s.median_pct, s.same_way, s.runs), (27.5, 3, 4));
+    /// assert!(CapacityShift::of(&[30.0, 25.0]).is_none());
+    /// ```
+    pub fn of(changes: &[f64]) -> Option<Self> {
+        let mut xs: Vec<f64> = changes.iter().copied().filter(|x| x.is_finite()).collect();
+        if xs.len() < SHIFT_MIN_RUNS {
+            return None;
+        }
+        xs.sort_by(f64::total_cmp);
+        let n = xs.len();
+        let median = if n % 2 == 1 {
+            xs[n / 2]
+        } else {
+            (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+        };
+        let same_way = xs
+            .iter()
+            .filter(|&&x| x.signum() == median.signum() || (median == 0.0 && x == 0.0))
+            .count();
+        Some(CapacityShift {
+            median_pct: median,
+            same_way,
+            runs: n,
+        })
+    }
+
+    /// Whether the runs moved together: the median past `threshold_pct`
+    /// and at least four in five runs the same way.
+    pub fn shared(&self, threshold_pct: f64) -> bool {
+        self.median_pct.abs() > threshold_pct && 5 * self.same_way >= 4 * self.runs
+    }
 }
 
 fn pct(base: f64, new: f64) -> f64 {
@@ -921,7 +993,14 @@ pub fn compare_placed(
         .collect();
     let family_coverage = (!decided.is_empty())
         .then(|| (1.0 - decided.iter().map(|c| 1.0 - c).sum::<f64>()).max(0.0));
+    let capacity_changes: Vec<f64> = runs
+        .iter()
+        .flat_map(|r| &r.figures)
+        .filter(|f| f.figure == Figure::Capacity)
+        .map(|f| f.change_pct)
+        .collect();
     Comparison {
+        capacity_shift: CapacityShift::of(&capacity_changes),
         threshold_pct,
         objective: *objective,
         confidence,
@@ -1045,6 +1124,32 @@ mod tests {
         let c = compare1(&slower, &base, DEFAULT_THRESHOLD_PCT);
         assert_eq!(c.verdict, Verdict::Improved);
         assert_eq!(c.runs[0].steps.len(), 3);
+    }
+
+    #[test]
+    fn capacities_that_move_together_are_summarised() {
+        let steps = || vec![step(1e5, 1e5, 1000), step(2e5, 2e5, 1000)];
+        let side = |scale: &[f64]| {
+            let maps = ["rwlock", "sharded", "dashmap", "syncmap"];
+            results(
+                maps.iter()
+                    .zip(scale)
+                    .map(|(m, k)| run(m, "mixed", 1e6 * k, steps()))
+                    .collect(),
+            )
+        };
+        let base = side(&[1.0; 4]);
+        // Three of four maps 30-40 % faster, one 5 % slower: a shared shift.
+        let c = compare1(&base, &side(&[1.3, 1.4, 1.35, 0.95]), 15.0);
+        let s = c.capacity_shift.expect("four runs paired");
+        assert_eq!((s.same_way, s.runs), (3, 4));
+        assert!((s.median_pct - 32.5).abs() < 1e-9, "{s:?}");
+        assert!(!s.shared(15.0), "3 of 4 is not four in five");
+        let c = compare1(&base, &side(&[1.3, 1.4, 1.35, 1.2]), 15.0);
+        assert!(c.capacity_shift.unwrap().shared(15.0));
+        // One map's own change is not everyone's.
+        let c = compare1(&base, &side(&[1.0, 1.0, 1.5, 1.0]), 15.0);
+        assert!(!c.capacity_shift.unwrap().shared(15.0));
     }
 
     #[test]

@@ -64,7 +64,7 @@ pub(crate) fn run(args: CompareArgs) -> Result<Outcome, CliError> {
             "{}",
             serde_json::to_string_pretty(&c).map_err(|e| CliError::runtime(e.to_string()))?
         ),
-        _ => print!("{}{}", machines(&base, &new), table(&c)),
+        _ => print!("{}{}{}", machines(&base, &new), shift_note(&c), table(&c)),
     }
     Ok(match c.verdict {
         Verdict::Regressed => Outcome::Regressed,
@@ -124,6 +124,23 @@ fn machines(base: &[Results], new: &[Results]) -> String {
         );
     }
     out
+}
+
+/// A note when the maps' capacities moved together past the threshold
+/// (see [`mapknee_analyze::compare::CapacityShift`]), else nothing.
+fn shift_note(c: &Comparison) -> String {
+    match c.capacity_shift {
+        Some(s) if s.shared(c.threshold_pct) => format!(
+            "note: the maps' closed-loop capacities moved together, a median {} ({} of {} runs \
+             the same way): a shift every map shares is most likely the machine's speed (a \
+             shared VM's moves between runs minutes apart) or a change to the harness or to \
+             every map alike, not one map's; the verdicts below are not corrected for it\n",
+            pct(s.median_pct),
+            s.same_way,
+            s.runs
+        ),
+        _ => String::new(),
+    }
 }
 
 /// A signed percentage, to 0.1 % below ±100 % and to 1 % above; `+∞ %`
