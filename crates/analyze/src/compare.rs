@@ -363,8 +363,7 @@ pub const SHIFT_MIN_RUNS: usize = 3;
 pub struct CapacityShift {
     /// The median of the runs' capacity changes, percent.
     pub median_pct: f64,
-    /// Runs whose capacity moved the median's way (or not at all when the
-    /// median is 0).
+    /// Runs whose capacity moved the median's way.
     pub same_way: usize,
     /// Runs with a capacity on both sides.
     pub runs: usize,
@@ -381,25 +380,15 @@ impl CapacityShift {
     /// assert!(CapacityShift::of(&[30.0, 25.0]).is_none());
     /// ```
     pub fn of(changes: &[f64]) -> Option<Self> {
-        let mut xs: Vec<f64> = changes.iter().copied().filter(|x| x.is_finite()).collect();
+        let xs: Vec<f64> = changes.iter().copied().filter(|x| x.is_finite()).collect();
         if xs.len() < SHIFT_MIN_RUNS {
             return None;
         }
-        xs.sort_by(f64::total_cmp);
-        let n = xs.len();
-        let median = if n % 2 == 1 {
-            xs[n / 2]
-        } else {
-            (xs[n / 2 - 1] + xs[n / 2]) / 2.0
-        };
-        let same_way = xs
-            .iter()
-            .filter(|&&x| x.signum() == median.signum() || (median == 0.0 && x == 0.0))
-            .count();
+        let median = crate::stats::median(&xs);
         Some(CapacityShift {
             median_pct: median,
-            same_way,
-            runs: n,
+            same_way: xs.iter().filter(|&&x| x * median > 0.0).count(),
+            runs: xs.len(),
         })
     }
 

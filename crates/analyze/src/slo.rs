@@ -155,9 +155,12 @@ pub fn slo_capacity(
     }
     let why: Vec<Vec<&str>> = open.iter().map(|s| failures(s, objective, rules)).collect();
     let bad: Vec<bool> = why.iter().map(|w| !w.is_empty()).collect();
+    // A step behind past the capacity is saturated, so `bad` already.
     let broken = first_confirmed(&bad).or_else(|| {
         let last = open.len().checked_sub(1)?;
-        (bad[last] && rules.behind_past_capacity(open[last], capacity)).then_some(last)
+        rules
+            .behind_past_capacity(open[last], capacity)
+            .then_some(last)
     });
     if let Some(b) = broken {
         cap.broken_at_ops_per_sec = open[b].target_ops_per_sec;

@@ -268,6 +268,15 @@ fn grow_in_child(exe: &Path, map: &GrowthMap, s: &GrowthSettings) -> Result<Grow
     let deadline = Instant::now().checked_add(child_deadline(map, s.inserts));
     let status = loop {
         match child.try_wait() {
+            // A terminal's Ctrl-C reaches the child and this process
+            // together, but this process learns of it only when ctrlc's
+            // handler thread runs, which can be after the child is gone:
+            // wait for it, so that the interruption is reported as one
+            // (exit 130, the whole rounds written), not as a failed child.
+            // A SIGINT sent to the child alone stays a failure.
+            Ok(Some(status)) if died_of_sigint(&status) && stop_within(Duration::from_secs(2)) => {
+                break Err("interrupted by Ctrl-C".to_string());
+            }
             Ok(Some(status)) => break Ok(status),
             // Ctrl-C: the terminal interrupted the child too; one started
             // some other way is stopped here.
@@ -304,20 +313,6 @@ fn grow_in_child(exe: &Path, map: &GrowthMap, s: &GrowthSettings) -> Result<Grow
     let out = read(child.stdout.as_mut().map(|p| p as _));
     let err = read(child.stderr.as_mut().map(|p| p as _));
     let status = status.map_err(failed)?;
-    // A terminal's Ctrl-C reaches the child and this process together, but
-    // this process only learns of it when ctrlc's handler thread runs, which
-    // can be after the child is gone: wait for it, so that the interruption
-    // is reported as one (exit 130, the whole rounds written), not as a
-    // failed child. A SIGINT sent to the child alone stays a failure.
-    if std::os::unix::process::ExitStatusExt::signal(&status) == Some(libc::SIGINT) {
-        let waited = Instant::now();
-        while !STOP.load(Ordering::SeqCst) && waited.elapsed() < Duration::from_secs(2) {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        if STOP.load(Ordering::SeqCst) {
-            return Err(failed("interrupted by Ctrl-C".to_string()));
-        }
-    }
     if !status.success() {
         let err = String::from_utf8_lossy(&err);
         let why = err
@@ -330,6 +325,19 @@ fn grow_in_child(exe: &Path, map: &GrowthMap, s: &GrowthSettings) -> Result<Grow
     }
     serde_json::from_slice(&out)
         .map_err(|e| failed(format!("its child process printed no run: {e}")))
+}
+
+fn died_of_sigint(status: &std::process::ExitStatus) -> bool {
+    std::os::unix::process::ExitStatusExt::signal(status) == Some(libc::SIGINT)
+}
+
+/// Whether this process's stop flag (Ctrl-C) is up, or rises within `wait`.
+fn stop_within(wait: Duration) -> bool {
+    let since = Instant::now();
+    while !STOP.load(Ordering::SeqCst) && since.elapsed() < wait {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    STOP.load(Ordering::SeqCst)
 }
 
 /// `--child`: one growth of the one map, printed as one line of JSON.
