@@ -93,30 +93,40 @@ pub fn fold(group: &[Step]) -> Step {
     rep
 }
 
-/// Splits repeated steps into repetitions: the k-th step at each offered
-/// rate (in the order they ran) belongs to repetition k. `None` when no
-/// rate was repeated.
+/// Splits repeated steps into repetitions, by [`Step::repetition`]; in
+/// files from before it, the k-th step at each offered rate (in the order
+/// they ran) belongs to repetition k. `None` when there is only one.
 pub fn repetitions(steps: &[Step]) -> Option<Vec<Vec<Step>>> {
-    let mut seen: Vec<(f64, usize)> = Vec::new();
     let mut reps: Vec<Vec<Step>> = Vec::new();
-    for s in steps.iter().filter(|s| !s.interrupted) {
-        let Some(rate) = s.target_ops_per_sec else {
-            continue;
-        };
-        let k = match seen.iter_mut().find(|(r, _)| *r == rate) {
-            Some((_, n)) => {
-                *n += 1;
-                *n - 1
-            }
-            None => {
-                seen.push((rate, 1));
-                0
-            }
-        };
+    let mut put = |k: usize, s: &Step| {
         if reps.len() <= k {
             reps.resize_with(k + 1, Vec::new);
         }
         reps[k].push(s.clone());
+    };
+    let open = steps
+        .iter()
+        .filter(|s| !s.interrupted && s.target_ops_per_sec.is_some());
+    if steps.iter().any(|s| s.repetition.is_some()) {
+        for s in open {
+            put(s.repetition.unwrap_or(0) as usize, s);
+        }
+    } else {
+        let mut seen: Vec<(f64, usize)> = Vec::new();
+        for s in open {
+            let rate = s.target_ops_per_sec.unwrap_or(0.0);
+            let k = match seen.iter_mut().find(|(r, _)| *r == rate) {
+                Some((_, n)) => {
+                    *n += 1;
+                    *n - 1
+                }
+                None => {
+                    seen.push((rate, 1));
+                    0
+                }
+            };
+            put(k, s);
+        }
     }
     (reps.len() > 1).then_some(reps)
 }
@@ -128,6 +138,7 @@ pub fn repetitions(steps: &[Step]) -> Option<Vec<Vec<Step>>> {
 pub fn repetition_figures(
     steps: &[Step],
     capacity: Option<f64>,
+    placement: Option<&Placement>,
     rules: &KneeRules,
     objective: &Objective,
 ) -> Vec<Repetition> {
@@ -135,8 +146,12 @@ pub fn repetition_figures(
         return Vec::new();
     };
     reps.iter()
+        // One step per rate, as the staircase judged it while bisecting
+        // (a midpoint measured again after the host moved the cores).
+        .map(|r| merge_steps(r, placement))
         .filter(|r| r.len() >= 2)
         .map(|r| {
+            let r = r.as_slice();
             let knee = find_knee(r, capacity, rules).map(|k| k.ops_per_sec);
             let mut figures = repetition_of(r, knee, rules);
             if let Some(slo) = slo_capacity(r, capacity, objective, rules) {
@@ -186,17 +201,33 @@ pub fn repetition_of(steps: &[Step], knee: Option<f64>, rules: &KneeRules) -> Re
 /// `run.repetitions`, then merges its steps ([`merge_steps`]). Call
 /// [`attach_knee_range`] after [`crate::analyze_run`].
 pub fn merge(run: &mut Run, rules: &KneeRules, objective: &Objective) {
-    run.repetitions = repetition_figures(&run.steps, run.capacity_ops_per_sec, rules, objective);
+    run.repetitions = repetition_figures(
+        &run.steps,
+        run.capacity_ops_per_sec,
+        run.placement.as_ref(),
+        rules,
+        objective,
+    );
     run.steps = merge_steps(&run.steps, run.placement.as_ref());
 }
 
-/// Attaches the repetitions' knee range to the run's knee.
+/// Reads the run's knee off its repetitions: the median of their knees
+/// (a repetition without one counts at its highest rate, a lower bound, as
+/// `compare` counts it), with their range. Each repetition found its knee
+/// on its own steps, bisection included (see `mapknee_load::run_mixes`),
+/// so the median is of independent readings; the rule and the cause stay
+/// those read at the knee of the run's folded curve. A run without
+/// repetitions keeps the knee of its one curve.
 pub fn attach_knee_range(run: &mut Run) {
-    let knees = run.repetitions.iter().map(|r| r.knee_ops_per_sec);
-    let lo = knees.clone().fold(f64::INFINITY, f64::min);
-    let hi = knees.fold(0.0, f64::max);
-    if let (Some(knee), false) = (run.knee.as_mut(), run.repetitions.is_empty()) {
-        knee.ops_per_sec_range = Some([lo.min(knee.ops_per_sec), hi.max(knee.ops_per_sec)]);
+    if run.repetitions.is_empty() {
+        return;
+    }
+    let knees: Vec<f64> = run.repetitions.iter().map(|r| r.knee_ops_per_sec).collect();
+    let lo = knees.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = knees.iter().copied().fold(0.0, f64::max);
+    if let Some(knee) = run.knee.as_mut() {
+        knee.ops_per_sec = median(&knees);
+        knee.ops_per_sec_range = Some([lo, hi]);
     }
 }
 
@@ -226,7 +257,7 @@ mod tests {
         assert_eq!(reps.len(), 2);
         assert!(reps.iter().all(|r| r.len() == 5));
         let objective = crate::slo::DEFAULT_OBJECTIVE;
-        let figures = repetition_figures(&steps, None, &KneeRules::default(), &objective);
+        let figures = repetition_figures(&steps, None, None, &KneeRules::default(), &objective);
         let mut knees: Vec<f64> = figures.iter().map(|r| r.knee_ops_per_sec).collect();
         knees.sort_by(f64::total_cmp);
         // Each where its p99 crosses the line, between the step below and
@@ -244,14 +275,71 @@ mod tests {
         // 3e3; rep 1 (150 ns at 3e3, then 800, 800) at 4e3: each capacity
         // lies where its p99 crosses 500 ns, between the met step and that.
         let tight: Objective = "p99<=500ns".parse().unwrap();
-        let mut slo: Vec<f64> = repetition_figures(&steps, None, &KneeRules::default(), &tight)
-            .iter()
-            .map(|r| r.slo_ops_per_sec.unwrap())
-            .collect();
+        let mut slo: Vec<f64> =
+            repetition_figures(&steps, None, None, &KneeRules::default(), &tight)
+                .iter()
+                .map(|r| r.slo_ops_per_sec.unwrap())
+                .collect();
         slo.sort_by(f64::total_cmp);
         assert!(slo[0] > 2e3 && slo[0] < 3e3, "{slo:?}");
         assert!(slo[1] > 3e3 && slo[1] < 4e3, "{slo:?}");
         assert!(repetitions(&steps[..1]).is_none());
+    }
+
+    #[test]
+    fn repetitions_follow_their_marks_and_the_run_knee_is_their_median() {
+        // Three repetitions over one ladder (1k–4k), each bisected on its
+        // own: rep 0 breaks at 2k, rep 1 at 3k, rep 2 at 4k (confirmed at
+        // 5k, a rung only it measured); their midpoints, 1.5k, 2.5k and
+        // 3.5k, are rates no other repetition measured. Listed in an order
+        // that pairing by rate would misread.
+        let mark = |rep: u32, rate: f64, p99: u64| Step {
+            repetition: Some(rep),
+            ..step(rate, rate, p99)
+        };
+        let mut steps = Vec::new();
+        for rate in [1e3, 2e3, 3e3, 4e3] {
+            for (rep, breaks) in [(0, 2e3), (1, 3e3), (2, 4e3)] {
+                steps.push(mark(rep, rate, if rate >= breaks { 900 } else { 100 }));
+            }
+        }
+        steps.push(mark(2, 5e3, 900));
+        steps.push(mark(2, 3.5e3, 100));
+        steps.push(mark(1, 2.5e3, 100));
+        steps.push(mark(0, 1.5e3, 100));
+        let reps = repetitions(&steps).unwrap();
+        let sizes: Vec<usize> = reps.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [5, 5, 6]);
+        assert!(reps
+            .iter()
+            .enumerate()
+            .all(|(k, r)| r.iter().all(|s| s.repetition == Some(k as u32))));
+        let objective = crate::slo::DEFAULT_OBJECTIVE;
+        let figures = repetition_figures(&steps, None, None, &KneeRules::default(), &objective);
+        let knees: Vec<f64> = figures.iter().map(|r| r.knee_ops_per_sec).collect();
+        // Each between its own midpoint and its break.
+        for (k, (lo, hi)) in [(1.5e3, 2e3), (2.5e3, 3e3), (3.5e3, 4e3)]
+            .into_iter()
+            .enumerate()
+        {
+            assert!(knees[k] > lo && knees[k] < hi, "{knees:?}");
+        }
+        let mut run = crate::fixtures::run("rwlock", "mixed", 6e3, steps);
+        run.repetitions = figures;
+        run.knee = Some(mapknee_load::Knee {
+            ops_per_sec: 1.0,
+            rule: "p99x3".into(),
+            bottleneck: "cpu".into(),
+            kneedle_ops_per_sec: None,
+            kneedle: None,
+            ops_per_sec_range: None,
+            mm1_ops_per_sec: None,
+            reference_model: None,
+        });
+        attach_knee_range(&mut run);
+        let knee = run.knee.unwrap();
+        assert_eq!(knee.ops_per_sec, knees[1]);
+        assert_eq!(knee.ops_per_sec_range, Some([knees[0], knees[2]]));
     }
 
     #[test]
@@ -272,13 +360,13 @@ mod tests {
         ];
         let objective = crate::slo::DEFAULT_OBJECTIVE;
         let rules = KneeRules::default();
-        let unconfirmed = repetition_figures(&steps, None, &rules, &objective);
+        let unconfirmed = repetition_figures(&steps, None, None, &rules, &objective);
         assert_eq!(
             unconfirmed.iter().map(|r| r.knee_found).collect::<Vec<_>>(),
             [true, false]
         );
         assert_eq!(unconfirmed[1].knee_ops_per_sec, 4e3);
-        let confirmed = repetition_figures(&steps, Some(3.5e3), &rules, &objective);
+        let confirmed = repetition_figures(&steps, Some(3.5e3), None, &rules, &objective);
         assert!(confirmed.iter().all(|r| r.knee_found), "{confirmed:?}");
         let k = confirmed[1].knee_ops_per_sec;
         assert!(k > 3e3 && k < 4e3, "{k}");

@@ -516,6 +516,14 @@ pub struct Step {
     /// as there are processes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
+    /// Which of the run's repetitions (0-based) this step belongs to, when
+    /// the run repeated its staircase (*extension*). Each repetition
+    /// bisects its own knee, so its bisection steps sit at rates no other
+    /// repetition measured and the rate alone no longer tells the
+    /// repetitions apart. Absent in files from before 2026-12-02, whose
+    /// k-th step at each rate is repetition k.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repetition: Option<u32>,
 }
 
 impl Default for Step {
@@ -547,6 +555,7 @@ impl Default for Step {
             failed: None,
             ebpf: None,
             pid: None,
+            repetition: None,
         }
     }
 }
@@ -692,7 +701,9 @@ pub struct Point {
 /// fixtures name only the fields they set.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Knee {
-    /// The offered rate of the first step that crossed a rule, txn/s.
+    /// The knee, txn/s: where the p99 crosses the knee step's line. With
+    /// `--repeat N`, the median of the repetitions' knees, each found on
+    /// its own steps (its own bisection included).
     pub ops_per_sec: f64,
     /// Which rule fired (`p99x3`, `throughput`).
     pub rule: String,
@@ -708,9 +719,8 @@ pub struct Knee {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kneedle: Option<String>,
     /// With `--repeat N`: the lowest and highest knee found when each
-    /// repetition's steps are analysed on their own, widened to include the
-    /// median knee, txn/s (*extension*). A repetition with no knee counts as
-    /// its highest offered rate.
+    /// repetition's steps are analysed on their own, txn/s (*extension*). A
+    /// repetition with no knee counts as its highest offered rate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ops_per_sec_range: Option<[f64; 2]>,
     /// The queueing reference knee: the rate at which a queue with the

@@ -331,6 +331,9 @@ pub fn run_mix(
     .unwrap_or_default()
 }
 
+/// A step to run in a refinement round: (mix, map, repetition, rate).
+type Todo = (usize, usize, usize, f64);
+
 /// One mix's staircase while it is being climbed.
 struct Climb<'w> {
     workload: &'w Workload,
@@ -340,8 +343,9 @@ struct Climb<'w> {
     floor_p99: Vec<Vec<u64>>,
     /// (rate, floor) at the ladder rates that have one.
     floors: Vec<(f64, u64)>,
-    /// Per map: (last good, first confirmed bad) rate, while bisecting.
-    brackets: Vec<Option<(f64, f64)>>,
+    /// Per map, per repetition: (last good, first confirmed bad) rate,
+    /// while bisecting.
+    brackets: Vec<Vec<Option<(f64, f64)>>>,
 }
 
 impl Climb<'_> {
@@ -391,7 +395,7 @@ pub fn run_mixes(
             rates: Vec::new(),
             floor_p99: Vec::new(),
             floors: Vec::new(),
-            brackets: vec![None; maps.len()],
+            brackets: vec![Vec::new(); maps.len()],
         })
         .collect();
     let finish = |climbs: Vec<Climb<'_>>| -> Vec<Vec<Run>> {
@@ -501,7 +505,7 @@ pub fn run_mixes(
     // (`MapKind::placement_sensitive`), so they never wait and their runs
     // keep no placement record.
     // Repetition `rep` of the step at `rate`.
-    let step_at =
+    let step_in =
         |rep: usize, w: &Workload, kind: &MapKind, rate: f64, tally: &mut Option<Placement>| {
             let mut spec = StepSpec::open(cfg.threads, rate, cfg.warmup, cfg.step);
             spec.arrivals = cfg.arrivals;
@@ -527,6 +531,13 @@ pub fn run_mixes(
                 }
                 return step;
             }
+        };
+    // `step_in`, the step marked as repetition `rep`'s when the run repeats.
+    let step_at =
+        |rep: usize, w: &Workload, kind: &MapKind, rate: f64, tally: &mut Option<Placement>| {
+            let mut step = step_in(rep, w, kind, rate, tally);
+            step.repetition = (repeat > 1).then_some(rep as u32);
+            step
         };
 
     // The ladders, from the probes run in the reference placement: a map
@@ -638,12 +649,13 @@ pub fn run_mixes(
         return finish(climbs);
     }
 
-    // Runs `todo` (mix, map, rate) steps `repeat` times, the repetitions
-    // as whole passes over the list; returns each entry's steps.
-    let run_round = |climbs: &mut [Climb<'_>], todo: &[(usize, usize, f64)]| -> Vec<Vec<Step>> {
-        let mut taken = vec![Vec::new(); todo.len()];
+    // Runs each `todo` entry (mix, map, repetition, rate) once, as that
+    // repetition's step, the entries of one repetition together (a pass);
+    // returns each entry's step (`None` once stopped).
+    let run_round = |climbs: &mut [Climb<'_>], todo: &[Todo]| -> Vec<Option<Step>> {
+        let mut taken = vec![None; todo.len()];
         for rep in 0..repeat {
-            for (t, &(m, i, rate)) in todo.iter().enumerate() {
+            for (t, &(m, i, _, rate)) in todo.iter().enumerate().filter(|(_, e)| e.2 == rep) {
                 if ctx.stopped() {
                     return taken;
                 }
@@ -656,120 +668,132 @@ pub fn run_mixes(
                 step.floor_p99_ns = c.floor_at(rate);
                 progress.step_finished(&names[i], mix, &phase, &step);
                 c.runs[i].steps.push(step.clone());
-                taken[t].push(step);
+                taken[t] = Some(step);
             }
         }
         taken
     };
-    // Whether `steps` (one rate's repetitions) are past the line drawn at
-    // `at` on the run's curve so far.
-    let judge = |run: &Run, at: &Step, steps: &[Step]| -> bool {
-        let curve = representatives(&run.steps, run.placement.as_ref(), fold);
-        let steps = Placement::placed(steps, run.placement.as_ref());
-        !steps.is_empty() && !curve.is_empty() && past(&curve, at, &fold(&steps))
-    };
-    let verdicts = |run: &Run| -> (Vec<Step>, Option<usize>) {
-        let curve = representatives(&run.steps, run.placement.as_ref(), fold);
+    // Repetition `rep`'s own curve (one step per rate: see
+    // [`repetition_curve`]) and its first confirmed knee on it.
+    let verdicts = |run: &Run, rep: usize| -> (Vec<Step>, Option<usize>) {
+        let curve = repetition_curve(&run.steps, rep, run.placement.as_ref(), fold);
         let knee = first_knee(&curve, past);
         (curve, knee)
     };
+    // Whether `step`, repetition `rep`'s, is past the line drawn at `at` on
+    // that repetition's curve so far.
+    let judge = |run: &Run, rep: usize, at: &Step, step: &Step| -> bool {
+        let (curve, _) = verdicts(run, rep);
+        !curve.is_empty() && past(&curve, at, step)
+    };
+    // Whether `step` ran outside the run's reference placement.
+    let unplaced = |run: &Run, step: &Step| run.placement.as_ref().is_some_and(|p| !p.admits(step));
 
-    // 3. A ladder whose first bad step is its last has no confirmation:
-    // measure one rung higher before calling it a knee.
-    let mut todo = Vec::new();
+    // Each repetition finds its own knee: its own ladder pass, its own
+    // confirmation of the top and its own bisection, judged on its own
+    // steps alone. Until 2026-12-02 the repetitions shared one bisection,
+    // steered by their folded curve, so every repetition's knee was read
+    // between the same two rates: on the development VM `syncmap` mixed's
+    // five repetitions read 5.06–6.63M/s in one run and 7.48–7.72M/s in
+    // the next (`benchsuite/runs/2026-12-02-vm18/pairs`, a3 and b3), as the
+    // folded step at 5.44M/s fell on one side of its line or the other.
+    // The run's knee is the median of its repetitions' (the analysis), so
+    // each repetition's path is one independent draw, not the run's only
+    // one.
+
+    // 3. A repetition whose first bad step is its last has no
+    // confirmation: measure one rung higher before calling it a knee.
+    let mut todo: Vec<Todo> = Vec::new();
     for (m, c) in climbs.iter().enumerate() {
         let ratio = match c.rates.as_slice() {
             [a, b, ..] => b / a,
             _ => 1.2,
         };
         for (i, run) in c.runs.iter().enumerate() {
-            let (curve, knee) = verdicts(run);
-            let last_past = curve.last().is_some_and(|l| past(&curve, l, l));
-            if last_past && knee.is_none() {
-                let top = curve.last().map_or(0.0, rate_of);
-                todo.push((m, i, (top * ratio).round()));
+            for rep in 0..repeat {
+                let (curve, knee) = verdicts(run, rep);
+                let last_past = curve.last().is_some_and(|l| past(&curve, l, l));
+                if last_past && knee.is_none() {
+                    let top = curve.last().map_or(0.0, rate_of);
+                    todo.push((m, i, rep, (top * ratio).round()));
+                }
             }
         }
     }
     run_round(&mut climbs, &todo);
 
-    // 4. Bisect each map between its last good and first confirmed bad
-    // rate. A midpoint judged bad is confirmed by a fresh measurement just
-    // past it; unconfirmed, it was a spike and counts as good.
+    // 4. Bisect each map's repetitions, each between its last good and
+    // first confirmed bad rate. A midpoint judged bad is confirmed by a
+    // fresh measurement just past it; unconfirmed, it was a spike and
+    // counts as good.
     for c in &mut climbs {
         for (i, run) in c.runs.iter().enumerate() {
-            let (curve, knee) = verdicts(run);
-            c.brackets[i] = knee
-                .filter(|&k| k > 0)
-                .map(|k| (rate_of(&curve[k - 1]), rate_of(&curve[k])));
+            c.brackets[i] = (0..repeat)
+                .map(|rep| {
+                    let (curve, knee) = verdicts(run, rep);
+                    knee.filter(|&k| k > 0)
+                        .map(|k| (rate_of(&curve[k - 1]), rate_of(&curve[k])))
+                })
+                .collect();
         }
     }
     for _ in 0..cfg.refine_steps {
-        let mids: Vec<(usize, usize, f64)> = climbs
+        let mids: Vec<Todo> = climbs
             .iter()
             .enumerate()
             .flat_map(|(m, c)| {
-                c.brackets.iter().enumerate().filter_map(move |(i, b)| {
-                    b.map(|(good, bad)| (m, i, ((good + bad) / 2.0).round()))
+                c.brackets.iter().enumerate().flat_map(move |(i, reps)| {
+                    reps.iter().enumerate().filter_map(move |(rep, b)| {
+                        b.map(|(good, bad)| (m, i, rep, ((good + bad) / 2.0).round()))
+                    })
                 })
             })
             .collect();
         let taken = run_round(&mut climbs, &mids);
-        // Each midpoint as one step (its repetitions folded): the line a
-        // midpoint is judged against, and its confirmation too.
-        let at: Vec<Option<Step>> = taken
-            .iter()
-            .zip(&mids)
-            .map(|(t, &(m, i, _))| {
-                let placed = Placement::placed(t, climbs[m].runs[i].placement.as_ref());
-                (!placed.is_empty()).then(|| fold(&placed))
-            })
-            .collect();
-        // Whether every repetition of `steps` ran outside the run's
-        // reference placement.
-        let unplaced = |run: &Run, steps: &[Step]| {
-            run.placement
-                .as_ref()
-                .is_some_and(|p| !steps.is_empty() && steps.iter().all(|s| !p.admits(s)))
-        };
         let bad_mids: Vec<usize> = (0..mids.len())
             .filter(|&t| {
-                let (m, i, _) = mids[t];
-                at[t]
+                let (m, i, rep, _) = mids[t];
+                taken[t]
                     .as_ref()
-                    .is_some_and(|a| judge(&climbs[m].runs[i], a, &taken[t]))
+                    .is_some_and(|s| judge(&climbs[m].runs[i], rep, s, s))
             })
             .collect();
-        let confirms: Vec<(usize, usize, f64)> = bad_mids
+        let confirms: Vec<Todo> = bad_mids
             .iter()
             .filter_map(|&t| {
-                let (m, i, mid) = mids[t];
-                let (_, bad) = climbs[m].brackets[i]?;
+                let (m, i, rep, mid) = mids[t];
+                let (_, bad) = climbs[m].brackets[i][rep]?;
                 let past = (mid * CONFIRM_PAST).round();
-                (past < bad).then_some((m, i, past))
+                (past < bad).then_some((m, i, rep, past))
             })
             .collect();
         let again = run_round(&mut climbs, &confirms);
-        for (t, &(m, i, mid)) in mids.iter().enumerate() {
-            let Some((good, bad)) = climbs[m].brackets[i] else {
+        for (t, &(m, i, rep, mid)) in mids.iter().enumerate() {
+            let (Some((good, bad)), Some(at)) = (climbs[m].brackets[i][rep], taken[t].as_ref())
+            else {
                 continue;
             };
             let run = &climbs[m].runs[i];
-            let confirm = confirms.iter().position(|&(cm, ci, _)| (cm, ci) == (m, i));
-            if unplaced(run, &taken[t]) || confirm.is_some_and(|k| unplaced(run, &again[k])) {
-                // Measured on another placement only: that says nothing
-                // about this one. The bracket stays, and the next
-                // round measures the same midpoint again.
+            let confirm = confirms
+                .iter()
+                .position(|&(cm, ci, cr, _)| (cm, ci, cr) == (m, i, rep))
+                .map(|k| again[k].as_ref());
+            if unplaced(run, at) || confirm.flatten().is_some_and(|s| unplaced(run, s)) {
+                // Measured on another placement: that says nothing about
+                // this one. The bracket stays, and the next round
+                // measures the same midpoint again.
                 continue;
             }
             let confirmed = bad_mids.contains(&t)
                 && match confirm {
-                    Some(k) => at[t].as_ref().is_some_and(|a| judge(run, a, &again[k])),
+                    Some(Some(s)) => judge(run, rep, at, s),
+                    // Stopped before the confirmation ran.
+                    Some(None) => false,
                     // Nothing between the midpoint and the bracket's top:
                     // the top, already confirmed, is the fresh measurement.
                     None => true,
                 };
-            climbs[m].brackets[i] = Some(if confirmed { (good, mid) } else { (mid, bad) });
+            climbs[m].brackets[i][rep] = Some(if confirmed { (good, mid) } else { (mid, bad) });
         }
         if ctx.stopped() {
             break;
@@ -959,6 +983,26 @@ pub fn representatives(
         out.push(fold(&Placement::placed(&group, placement)));
     }
     out
+}
+
+/// Repetition `rep`'s own curve: the steps of `steps` that belong to it
+/// ([`Step::repetition`]; a step without one belongs to repetition 0, as
+/// every step of an unrepeated run does) as [`representatives`] folds
+/// them: one step per rate, by rate. A rate the repetition measured more
+/// than once — a bisection midpoint measured again after the host moved
+/// the cores — is folded from its measurements in `placement`'s band.
+pub fn repetition_curve(
+    steps: &[Step],
+    rep: usize,
+    placement: Option<&Placement>,
+    fold: &dyn Fn(&[Step]) -> Step,
+) -> Vec<Step> {
+    let mine: Vec<Step> = steps
+        .iter()
+        .filter(|s| s.repetition.map_or(0, |r| r as usize) == rep)
+        .cloned()
+        .collect();
+    representatives(&mine, placement, fold)
 }
 
 /// How a closed-loop scaling sweep runs.
@@ -1187,6 +1231,76 @@ mod tests {
                 );
                 assert!(run.steps.iter().any(|s| s.refine), "{kind:?}: no bisection");
             }
+        }
+    }
+
+    #[test]
+    fn each_repetition_bisects_its_own_knee() {
+        // Repetition 0 turns bad at 1.5 × the lowest rung, repetition 1 at
+        // 4 ×: with rungs ~2.45× apart, 0's knee is the second rung and 1's
+        // the third (the last, so a rung past it is measured to confirm
+        // it). Each must bisect its own bracket, not the other's.
+        let clock = Clock::new();
+        let stop = AtomicBool::new(false);
+        let workload = small_workload();
+        let cfg = small_config(Duration::from_millis(4), 2, false);
+        // The repetition's own curve starts at the lowest rung.
+        let judge = |curve: &[Step], _: &Step, s: &Step| {
+            let lo = curve.first().map_or(f64::INFINITY, rate_of);
+            let at = [1.5, 4.0][s.repetition.expect("a repeated run's step") as usize];
+            rate_of(s) >= at * lo
+        };
+        let runs = run_mix(
+            &[MapKind::Mutex],
+            &workload,
+            &cfg,
+            &judge,
+            &median_step,
+            &NoProgress,
+            Ctx {
+                clock: &clock,
+                stop: &stop,
+                measurer: None,
+            },
+        );
+        let run = &runs[0];
+        let rungs: Vec<f64> = {
+            let mut r: Vec<f64> = run
+                .steps
+                .iter()
+                .filter(|s| !s.refine)
+                .map(rate_of)
+                .collect();
+            r.dedup();
+            r
+        };
+        assert_eq!(rungs.len(), 3, "{rungs:?}");
+        let refined = |rep: u32| -> Vec<f64> {
+            run.steps
+                .iter()
+                .filter(|s| s.refine && s.repetition == Some(rep))
+                .map(rate_of)
+                .collect()
+        };
+        let (zero, one) = (refined(0), refined(1));
+        // Two midpoints each (a confirmation too when a midpoint is bad
+        // and room is left below the bracket's top).
+        assert!(zero.len() >= 2, "{zero:?}");
+        assert!(
+            zero.iter().all(|&r| rungs[0] < r && r < rungs[1]),
+            "{zero:?} {rungs:?}"
+        );
+        let (top, mids): (Vec<f64>, Vec<f64>) = one.iter().partition(|&&r| r > rungs[2]);
+        assert_eq!(top.len(), 1, "one confirmation past the top: {one:?}");
+        assert!(mids.len() >= 2, "{one:?}");
+        assert!(
+            mids.iter().all(|&r| rungs[1] < r && r < rungs[2]),
+            "{mids:?} {rungs:?}"
+        );
+        // Each repetition's curve is its own: its ladder and its steps.
+        for rep in 0..2 {
+            let curve = repetition_curve(&run.steps, rep, None, &median_step);
+            assert_eq!(curve.len(), 3 + refined(rep as u32).len(), "{rep}");
         }
     }
 
