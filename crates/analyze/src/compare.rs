@@ -437,9 +437,19 @@ fn overall(verdicts: impl Iterator<Item = Verdict> + Clone) -> Verdict {
 }
 
 fn compare_steps(base: &Run, new: &Run, threshold: f64) -> Vec<StepChange> {
-    let new_steps = open_loop_steps(&new.steps);
+    // With repetitions, each bisects its own knee: a rate measured once is
+    // one repetition's midpoint, and another run's step near that rate
+    // another repetition's. Only rates every repetition measured (the
+    // ladder's, folded) are set side by side.
+    let repeated = |run: &Run| !run.repetitions.is_empty();
+    let shared = |run: &Run, s: &Step| !repeated(run) || s.repeats > 1;
+    let new_steps: Vec<&Step> = open_loop_steps(&new.steps)
+        .into_iter()
+        .filter(|s| shared(new, s))
+        .collect();
     open_loop_steps(&base.steps)
         .into_iter()
+        .filter(|s| shared(base, s))
         .filter_map(|b| {
             let t = b.target_ops_per_sec?;
             let n = new_steps.iter().find(|n| {

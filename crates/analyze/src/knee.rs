@@ -41,8 +41,12 @@
 //!   generated in its window (with Poisson arrivals these differ from the
 //!   nominal rate by chance).
 //!
-//! With `--repeat`, steps and base are both the median-p99 repetition of
-//! their rate: the same statistic on both sides of the comparison.
+//! With `--repeat`, each repetition's knee is found on its own steps, base
+//! included (the staircase bisects each repetition's knee on its own), and
+//! the run's knee is the median of theirs
+//! ([`crate::repeat::attach_knee_range`]). On the folded curve, where the
+//! rule and the cause are read, steps and base are both the median-p99
+//! repetition of their rate: the same statistic on both sides.
 //!
 //! The knee step is the first step, by offered rate, past its line *and
 //! confirmed*: the next higher step — a fresh measurement — is past the

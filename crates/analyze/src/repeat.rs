@@ -231,6 +231,24 @@ pub fn attach_knee_range(run: &mut Run) {
     }
 }
 
+/// Reads the run's SLO capacity off its repetitions, as
+/// [`attach_knee_range`] reads the knee: the median of their SLO
+/// capacities (one that never met the objective counts as 0, as `compare`
+/// counts it; a median of 0 is "never met"), open-ended when most of them
+/// were. Call after [`crate::slo::attach_run`]; the base and the highest
+/// rate met stay those of the folded curve. Only when every repetition
+/// recorded one.
+pub fn attach_slo_median(run: &mut Run) {
+    let caps: Option<Vec<f64>> = run.repetitions.iter().map(|r| r.slo_ops_per_sec).collect();
+    let (Some(caps), Some(slo)) = (caps.filter(|c| !c.is_empty()), run.slo.as_mut()) else {
+        return;
+    };
+    let m = median(&caps);
+    slo.ops_per_sec = (m > 0.0).then_some(m);
+    let open = run.repetitions.iter().filter(|r| r.slo_open_ended).count();
+    slo.open_ended = 2 * open > caps.len();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,6 +358,39 @@ mod tests {
         let knee = run.knee.unwrap();
         assert_eq!(knee.ops_per_sec, knees[1]);
         assert_eq!(knee.ops_per_sec_range, Some([knees[0], knees[2]]));
+    }
+
+    #[test]
+    fn the_run_slo_capacity_is_the_repetitions_median() {
+        let rep = |slo: f64, open: bool| Repetition {
+            slo_ops_per_sec: Some(slo),
+            slo_open_ended: open,
+            ..repetition_of(&[], None, &KneeRules::default())
+        };
+        let mut run = crate::fixtures::run("rwlock", "mixed", 6e3, Vec::new());
+        let folded = mapknee_load::SloCapacity {
+            ops_per_sec: Some(1.0),
+            ..Default::default()
+        };
+        run.slo = Some(folded.clone());
+        run.repetitions = vec![
+            rep(3e3, false),
+            rep(0.0, false),
+            rep(5e3, true),
+            rep(4e3, true),
+        ];
+        attach_slo_median(&mut run);
+        let slo = run.slo.clone().unwrap();
+        assert_eq!((slo.ops_per_sec, slo.open_ended), (Some(3.5e3), false));
+        // Most never met it: never met.
+        run.repetitions = vec![rep(0.0, false), rep(0.0, false), rep(5e3, true)];
+        attach_slo_median(&mut run);
+        assert_eq!(run.slo.as_ref().unwrap().ops_per_sec, None);
+        // A repetition without one: the folded curve's stays.
+        run.slo = Some(folded.clone());
+        run.repetitions[0].slo_ops_per_sec = None;
+        attach_slo_median(&mut run);
+        assert_eq!(run.slo, Some(folded));
     }
 
     #[test]

@@ -428,8 +428,10 @@ fn steps_per_mix(rates: &Rates, ladder: usize, refine: usize, maps: usize, floor
         Rates::Explicit(r) => r.len(),
     };
     let per_map = match rates {
+        // The top confirmed, the knee step confirmed close by, and per
+        // bisection round a midpoint and its confirmation.
         Rates::Auto => rungs
-            .saturating_add(1)
+            .saturating_add(2)
             .saturating_add(refine.saturating_mul(2)),
         Rates::Explicit(_) => rungs,
     };

@@ -319,10 +319,11 @@ fn table(c: &Comparison) -> String {
     }
     if judged.clone().any(|f| f.reported.is_some()) {
         out.push_str(
-            "note: \"runs' own\" is the figure each run reported, found on the curve of its \
-             steps' medians over the repetitions; the line above it is the median of each \
-             repetition's own figure, and its interval; a change is called only when both moved \
-             past the threshold the same way\n",
+            "note: \"runs' own\" is the figure each run reported (its knee and SLO capacity: \
+             the median of its repetitions' own, in files from 2026-12-02 on, found on the curve \
+             of its steps' medians before; its capacity: the median of its probes); the line \
+             above it is the median of each repetition's own figure, and its interval; a change \
+             is called only when both moved past the threshold the same way\n",
         );
     }
     if judged.clone().any(|f| f.lower_bounds != [0, 0]) {

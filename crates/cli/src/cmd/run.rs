@@ -91,6 +91,7 @@ pub(crate) fn run_with(
             analyze_run(run, &rules, &thresholds);
             mapknee_analyze::slo::attach_run(run, &s.slo);
             mapknee_analyze::repeat::attach_knee_range(run);
+            mapknee_analyze::repeat::attach_slo_median(run);
             if let Some(k) = &run.knee {
                 bar.println(&format!(
                     "mapknee: {} · {}: knee at {}/s ({}, {})",
