@@ -44,7 +44,7 @@
 //! With `--repeat`, each repetition's knee is found on its own steps, base
 //! included (the staircase bisects each repetition's knee on its own), and
 //! the run's knee is the median of theirs
-//! ([`crate::repeat::attach_knee_range`]). On the folded curve, where the
+//! ([`crate::repeat::attach_medians`]). On the folded curve, where the
 //! rule and the cause are read, steps and base are both the median-p99
 //! repetition of their rate: the same statistic on both sides.
 //!

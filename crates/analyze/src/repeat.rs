@@ -199,7 +199,7 @@ pub fn repetition_of(steps: &[Step], knee: Option<f64>, rules: &KneeRules) -> Re
 /// Folds a run's repetitions: records each repetition's figures (see
 /// [`repetition_figures`]; its SLO capacity under `objective`) in
 /// `run.repetitions`, then merges its steps ([`merge_steps`]). Call
-/// [`attach_knee_range`] after [`crate::analyze_run`].
+/// [`attach_medians`] after [`crate::analyze_run`].
 pub fn merge(run: &mut Run, rules: &KneeRules, objective: &Objective) {
     run.repetitions = repetition_figures(
         &run.steps,
@@ -211,14 +211,21 @@ pub fn merge(run: &mut Run, rules: &KneeRules, objective: &Objective) {
     run.steps = merge_steps(&run.steps, run.placement.as_ref());
 }
 
-/// Reads the run's knee off its repetitions: the median of their knees
-/// (a repetition without one counts at its highest rate, a lower bound, as
-/// `compare` counts it), with their range. Each repetition found its knee
-/// on its own steps, bisection included (see `mapknee_load::run_mixes`),
-/// so the median is of independent readings; the rule and the cause stay
-/// those read at the knee of the run's folded curve. A run without
-/// repetitions keeps the knee of its one curve.
-pub fn attach_knee_range(run: &mut Run) {
+/// Reads the run's knee and SLO capacity off its repetitions (call after
+/// [`crate::analyze_run`] and [`crate::slo::attach_run`]); a run without
+/// repetitions keeps those of its one curve.
+///
+/// - The knee: the median of the repetitions' knees (one without a knee
+///   counts at its highest rate, a lower bound, as `compare` counts it),
+///   with their range. Each repetition found its knee on its own steps,
+///   bisection included (see `mapknee_load::run_mixes`), so the median is
+///   of independent readings; the rule and the cause stay those read at
+///   the knee of the run's folded curve.
+/// - The SLO capacity, when every repetition recorded one: the median of
+///   theirs (one that never met the objective counts as 0, as `compare`
+///   counts it; a median of 0 is "never met"), open-ended when most of them
+///   were; the base and the highest rate met stay the folded curve's.
+pub fn attach_medians(run: &mut Run) {
     if run.repetitions.is_empty() {
         return;
     }
@@ -229,24 +236,13 @@ pub fn attach_knee_range(run: &mut Run) {
         knee.ops_per_sec = median(&knees);
         knee.ops_per_sec_range = Some([lo, hi]);
     }
-}
-
-/// Reads the run's SLO capacity off its repetitions, as
-/// [`attach_knee_range`] reads the knee: the median of their SLO
-/// capacities (one that never met the objective counts as 0, as `compare`
-/// counts it; a median of 0 is "never met"), open-ended when most of them
-/// were. Call after [`crate::slo::attach_run`]; the base and the highest
-/// rate met stay those of the folded curve. Only when every repetition
-/// recorded one.
-pub fn attach_slo_median(run: &mut Run) {
     let caps: Option<Vec<f64>> = run.repetitions.iter().map(|r| r.slo_ops_per_sec).collect();
-    let (Some(caps), Some(slo)) = (caps.filter(|c| !c.is_empty()), run.slo.as_mut()) else {
-        return;
-    };
-    let m = median(&caps);
-    slo.ops_per_sec = (m > 0.0).then_some(m);
-    let open = run.repetitions.iter().filter(|r| r.slo_open_ended).count();
-    slo.open_ended = 2 * open > caps.len();
+    if let (Some(caps), Some(slo)) = (caps, run.slo.as_mut()) {
+        let m = median(&caps);
+        slo.ops_per_sec = (m > 0.0).then_some(m);
+        let open = run.repetitions.iter().filter(|r| r.slo_open_ended).count();
+        slo.open_ended = 2 * open > caps.len();
+    }
 }
 
 #[cfg(test)]
@@ -354,7 +350,7 @@ mod tests {
             mm1_ops_per_sec: None,
             reference_model: None,
         });
-        attach_knee_range(&mut run);
+        attach_medians(&mut run);
         let knee = run.knee.unwrap();
         assert_eq!(knee.ops_per_sec, knees[1]);
         assert_eq!(knee.ops_per_sec_range, Some([knees[0], knees[2]]));
@@ -379,17 +375,17 @@ mod tests {
             rep(5e3, true),
             rep(4e3, true),
         ];
-        attach_slo_median(&mut run);
+        attach_medians(&mut run);
         let slo = run.slo.clone().unwrap();
         assert_eq!((slo.ops_per_sec, slo.open_ended), (Some(3.5e3), false));
         // Most never met it: never met.
         run.repetitions = vec![rep(0.0, false), rep(0.0, false), rep(5e3, true)];
-        attach_slo_median(&mut run);
+        attach_medians(&mut run);
         assert_eq!(run.slo.as_ref().unwrap().ops_per_sec, None);
         // A repetition without one: the folded curve's stays.
         run.slo = Some(folded.clone());
         run.repetitions[0].slo_ops_per_sec = None;
-        attach_slo_median(&mut run);
+        attach_medians(&mut run);
         assert_eq!(run.slo, Some(folded));
     }
 

@@ -418,21 +418,17 @@ impl ScaleSettings {
     }
 }
 
-/// Steps one mix takes at most (each repeated `--repeat` times): every map
-/// climbs the ladder; with `auto`, a map may add one rung past the top (to
-/// confirm a knee at the top) and each bisection step may need a fresh
-/// confirmation; the noise floor adds one `noop` step per ladder rate.
+/// Steps one mix plans (each repeated `--repeat` times): every map climbs
+/// the ladder, with `auto` its confirmations and bisection too
+/// ([`mapknee_load::auto_steps_per_map`]); the noise floor adds one `noop`
+/// step per ladder rate.
 fn steps_per_mix(rates: &Rates, ladder: usize, refine: usize, maps: usize, floor: bool) -> usize {
     let rungs = match rates {
         Rates::Auto => ladder,
         Rates::Explicit(r) => r.len(),
     };
     let per_map = match rates {
-        // The top confirmed, the knee step confirmed close by, and per
-        // bisection round a midpoint and its confirmation.
-        Rates::Auto => rungs
-            .saturating_add(2)
-            .saturating_add(refine.saturating_mul(2)),
+        Rates::Auto => mapknee_load::auto_steps_per_map(ladder, refine),
         Rates::Explicit(_) => rungs,
     };
     maps.saturating_mul(per_map)

@@ -58,10 +58,10 @@ pub use runner::{
 };
 pub use slo::{Objective, Percentile, SloCapacity};
 pub use staircase::{
-    baseline, capacity_of, first_confirmed, first_knee, ladder, median_step, parse_rate,
-    repetition_curve, representatives, run_baseline, run_baseline_by, run_mix, run_mixes,
-    run_scale, Ctx, NoProgress, Past, Phase, Progress, Rates, ScaleConfig, StaircaseConfig,
-    MAX_RANGE_STEPS, PROBES,
+    auto_steps_per_map, baseline, capacity_of, first_confirmed, first_knee, ladder, median_step,
+    parse_rate, repetition_curve, representatives, run_baseline, run_baseline_by, run_mix,
+    run_mixes, run_scale, Ctx, NoProgress, Past, Phase, Progress, Rates, ScaleConfig,
+    StaircaseConfig, MAX_RANGE_STEPS, PROBES,
 };
 pub use workload::{prefill, TxnGen, Workload, DEFAULT_KEYS, DEFAULT_PREFILL};
 

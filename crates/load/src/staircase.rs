@@ -307,6 +307,17 @@ pub fn ladder(capacities: &[f64], n: usize, lo: f64, hi: f64) -> Vec<f64> {
     (0..n).map(|i| grid(start + stride * i as f64)).collect()
 }
 
+/// The steps an `auto` staircase plans per map and repetition: its
+/// `ladder_steps` rungs, the top measured one rung higher, the knee step
+/// confirmed just past it, and per bisection round (`refine_steps`) a
+/// midpoint and its confirmation. The run's step length (from its time
+/// budget) and its placement-waiting allowance both count on it.
+pub fn auto_steps_per_map(ladder_steps: usize, refine_steps: usize) -> usize {
+    ladder_steps
+        .saturating_add(2)
+        .saturating_add(refine_steps.saturating_mul(2))
+}
+
 /// Runs the staircase for every map under one workload: [`run_mixes`]
 /// with one mix.
 pub fn run_mix(
@@ -489,7 +500,7 @@ pub fn run_mixes(
         let per_pass = climbs.len()
             * match &cfg.rates {
                 Rates::Explicit(r) => r.len(),
-                Rates::Auto => cfg.ladder_steps + 2 + 2 * cfg.refine_steps,
+                Rates::Auto => auto_steps_per_map(cfg.ladder_steps, cfg.refine_steps),
             };
         let planned = (cfg.warmup + cfg.step) * (per_pass * maps.len() * repeat) as u32;
         gate = PlacementGate::from_survey(
@@ -675,15 +686,17 @@ pub fn run_mixes(
     };
     // Repetition `rep`'s own curve (one step per rate: see
     // [`repetition_curve`]) and its first confirmed knee on it.
+    let curve_of =
+        |run: &Run, rep: usize| repetition_curve(&run.steps, rep, run.placement.as_ref(), fold);
     let verdicts = |run: &Run, rep: usize| -> (Vec<Step>, Option<usize>) {
-        let curve = repetition_curve(&run.steps, rep, run.placement.as_ref(), fold);
+        let curve = curve_of(run, rep);
         let knee = first_knee(&curve, past);
         (curve, knee)
     };
     // Whether `step`, repetition `rep`'s, is past the line drawn at `at` on
     // that repetition's curve so far.
     let judge = |run: &Run, rep: usize, at: &Step, step: &Step| -> bool {
-        let (curve, _) = verdicts(run, rep);
+        let curve = curve_of(run, rep);
         !curve.is_empty() && past(&curve, at, step)
     };
     // Whether `step` ran outside the run's reference placement.
@@ -1174,6 +1187,28 @@ mod tests {
         }
     }
 
+    /// The mutex map climbed in this process under `cfg` (the small
+    /// workload), its steps judged by `judge` alone: the run.
+    fn climb_mutex(cfg: &StaircaseConfig, judge: &Past<'_>) -> Run {
+        let (clock, stop) = (Clock::new(), AtomicBool::new(false));
+        let ctx = Ctx {
+            clock: &clock,
+            stop: &stop,
+            measurer: None,
+        };
+        let workload = small_workload();
+        run_mix(
+            &[MapKind::Mutex],
+            &workload,
+            cfg,
+            judge,
+            &median_step,
+            &NoProgress,
+            ctx,
+        )
+        .remove(0)
+    }
+
     /// A measurer that measures here and records which repetition each
     /// order came as.
     struct Recorder {
@@ -1271,9 +1306,6 @@ mod tests {
         // 4 ×: with rungs ~2.45× apart, 0's knee is the second rung and 1's
         // the third (the last, so a rung past it is measured to confirm
         // it). Each must bisect its own bracket, not the other's.
-        let clock = Clock::new();
-        let stop = AtomicBool::new(false);
-        let workload = small_workload();
         let cfg = small_config(Duration::from_millis(4), 2, false);
         // The repetition's own curve starts at the lowest rung.
         let judge = |curve: &[Step], _: &Step, s: &Step| {
@@ -1281,20 +1313,7 @@ mod tests {
             let at = [1.5, 4.0][s.repetition.expect("a repeated run's step") as usize];
             rate_of(s) >= at * lo
         };
-        let runs = run_mix(
-            &[MapKind::Mutex],
-            &workload,
-            &cfg,
-            &judge,
-            &median_step,
-            &NoProgress,
-            Ctx {
-                clock: &clock,
-                stop: &stop,
-                measurer: None,
-            },
-        );
-        let run = &runs[0];
+        let run = &climb_mutex(&cfg, &judge);
         let rungs: Vec<f64> = {
             let mut r: Vec<f64> = run
                 .steps
@@ -1346,29 +1365,13 @@ mod tests {
         // step is bad. The knee must be bisected above the spike, between
         // it and the third rung — not between the first two rungs, where
         // the next rung alone would have confirmed it.
-        let clock = Clock::new();
-        let stop = AtomicBool::new(false);
-        let workload = small_workload();
         let cfg = small_config(Duration::from_millis(4), 1, false);
         let judge = |curve: &[Step], _: &Step, s: &Step| {
             let lo = curve.first().map_or(f64::INFINITY, rate_of);
             let x = rate_of(s) / lo;
             (!s.refine && (1.5..3.0).contains(&x)) || x >= 4.0
         };
-        let runs = run_mix(
-            &[MapKind::Mutex],
-            &workload,
-            &cfg,
-            &judge,
-            &median_step,
-            &NoProgress,
-            Ctx {
-                clock: &clock,
-                stop: &stop,
-                measurer: None,
-            },
-        );
-        let run = &runs[0];
+        let run = &climb_mutex(&cfg, &judge);
         let rungs: Vec<f64> = run
             .steps
             .iter()
@@ -1407,25 +1410,9 @@ mod tests {
     fn bisection_narrows_the_knee_on_a_fake_judge() {
         // A judge that calls every rate >= 30,000 bad; a mutex map at low
         // rates keeps up, so only the judge matters here.
-        let clock = Clock::new();
-        let stop = AtomicBool::new(false);
-        let workload = small_workload();
         let cfg = small_config(Duration::from_millis(10), 1, false);
         let judge = |_: &[Step], _: &Step, s: &Step| s.target_ops_per_sec.unwrap() >= 30_000.0;
-        let runs = run_mix(
-            &[MapKind::Mutex],
-            &workload,
-            &cfg,
-            &judge,
-            &median_step,
-            &NoProgress,
-            Ctx {
-                clock: &clock,
-                stop: &stop,
-                measurer: None,
-            },
-        );
-        let run = &runs[0];
+        let run = &climb_mutex(&cfg, &judge);
         let cap = run.capacity_ops_per_sec.unwrap();
         assert!(cap > 0.0);
         let rates: Vec<f64> = run

@@ -90,8 +90,7 @@ pub(crate) fn run_with(
             mapknee_analyze::repeat::merge(run, &rules, &s.slo);
             analyze_run(run, &rules, &thresholds);
             mapknee_analyze::slo::attach_run(run, &s.slo);
-            mapknee_analyze::repeat::attach_knee_range(run);
-            mapknee_analyze::repeat::attach_slo_median(run);
+            mapknee_analyze::repeat::attach_medians(run);
             if let Some(k) = &run.knee {
                 bar.println(&format!(
                     "mapknee: {} · {}: knee at {}/s ({}, {})",
