@@ -877,7 +877,7 @@ fn hold_to_reported(
 /// #   interrupted: false, decay: vec![], slo: None, runs: vec![Run { map: "rwlock".into(),
 /// #   mix: "mixed".parse().unwrap(), threads: 2, keys: 1, prefill: 0.5, dist: "uniform".into(),
 /// #   ops_per_txn: 1, arrivals: "even".into(), capacity_ops_per_sec: None, steps: vec![],
-/// #   points: vec![], usl: None, repetitions: vec![], placement: None, slo: None, knee: Some(Knee { ops_per_sec: knee,
+/// #   points: vec![], usl: None, repetitions: vec![], placement: None, slo: None, preempted: None, knee: Some(Knee { ops_per_sec: knee,
 /// #   rule: "p99x3".into(), bottleneck: "cpu".into(), ..Default::default() }) }] } }
 /// // Five single-run files per side (`file(knee)`: one rwlock run with
 /// // that knee) pool into five repetitions each: enough for an interval.

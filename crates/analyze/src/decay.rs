@@ -125,7 +125,7 @@ struct Usable<'a> {
 /// # let run = |mix: &str, d: f64| Run { map: "m".into(), mix: mix.parse().unwrap(), threads: 2,
 /// #   keys: 1, prefill: 0.5, dist: "uniform".into(), ops_per_txn: 1, arrivals: "even".into(),
 /// #   capacity_ops_per_sec: Some(1e6), points: vec![], knee: None, usl: None,
-/// #   repetitions: vec![], placement: None, slo: None, steps: (1..=9).map(|i| {
+/// #   repetitions: vec![], placement: None, slo: None, preempted: None, steps: (1..=9).map(|i| {
 /// #       let rho = f64::from(i) / 10.0;
 /// #       let w = if mix == "mixed" { 0.1 } else { 0.5 };
 /// #       // an M/M/1 tail, steepened by writes (b = 1, d = `d`)

@@ -41,5 +41,6 @@ pub(crate) fn run(map: &str, mix: &str, capacity: f64, steps: Vec<Step>) -> Run 
         repetitions: Vec::new(),
         placement: None,
         slo: None,
+        preempted: None,
     }
 }

@@ -58,7 +58,7 @@ use mapknee_load::{Knee, Run};
 /// # let mut run = Run { map: "rwlock".into(), mix: "mixed".parse().unwrap(), threads: 2,
 /// #   keys: 1, prefill: 0.5, dist: "uniform".into(), ops_per_txn: 1, arrivals: "even".into(),
 /// #   capacity_ops_per_sec: None, steps: vec![], points: vec![], knee: None, usl: None,
-/// #   repetitions: vec![], placement: None, slo: None };
+/// #   repetitions: vec![], placement: None, slo: None, preempted: None };
 /// run.steps = vec![step(1e3, 1e3, 1_000), step(2e3, 2e3, 1_200), step(3e3, 3e3, 1_100),
 ///                  step(4e3, 3e3, 50_000), step(5e3, 3e3, 90_000)];
 /// analyze_run(&mut run, &KneeRules::default(), &Thresholds::default());

@@ -302,7 +302,8 @@ impl RunSettings {
         let per_mix = steps_per_mix(&rates, ladder, refine, common.maps.len(), floor);
 
         // Derive the step from the budget: every mix gets an equal share,
-        // spent on the probes and `per_mix` steps (each repeated) of
+        // spent on the probes and `per_mix` steps (each repeated, and up to
+        // `PREEMPTED_REMEASURE_SHARE` of them measured again) of
         // warm-up (1/6) + measurement (5/6) + fixed overhead. Saturating:
         // counts come from flags and files, and are bounded only later
         // (limits), against the machine.
@@ -311,8 +312,11 @@ impl RunSettings {
             let probes = probe.saturating_mul(count(
                 common.maps.len().saturating_mul(mapknee_load::PROBES),
             ));
-            let per_step =
-                per_mix_time.saturating_sub(probes) / count(per_mix.saturating_mul(repeat).max(1));
+            // The steps measured again after a long preemption come out
+            // of the same budget.
+            let per_step = (per_mix_time.saturating_sub(probes)
+                / count(per_mix.saturating_mul(repeat).max(1)))
+            .div_f64(1.0 + mapknee_load::PREEMPTED_REMEASURE_SHARE);
             let per_step = per_step.saturating_sub(STEP_OVERHEAD);
             (per_step * 5 / 6).clamp(MIN_STEP, MAX_STEP)
         });

@@ -350,6 +350,7 @@ mod tests {
             repetitions: Vec::new(),
             placement: None,
             slo: None,
+            preempted: None,
         };
         let at = |r: f64| Step {
             target_ops_per_sec: Some(r),

@@ -287,6 +287,7 @@ fn slow_base_file(path: &Path, slow_ns: u64) {
         repetitions: vec![],
         placement: None,
         slo: None,
+        preempted: None,
     };
     let rates = [100e3, 200e3, 400e3, 800e3, 1.6e6];
     // syncmap: flat at `slow_ns` (its own base is slow, so it knees late:
@@ -501,6 +502,7 @@ fn placed_run_file(path: &Path, knee: f64, placement: Option<mapknee_load::Place
         repetitions: vec![],
         placement,
         slo: None,
+        preempted: None,
     };
     let results = Results {
         schema: SCHEMA.into(),

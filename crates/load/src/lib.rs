@@ -30,6 +30,7 @@ pub mod growth;
 pub mod hist;
 mod measure;
 mod mix;
+mod preempt;
 mod results;
 mod rng;
 mod runner;
@@ -46,10 +47,14 @@ pub use dist::{Dist, DEFAULT_MISS, DISTRIBUTIONS};
 pub use hist::Percentiles;
 pub use measure::{Measurer, StepOrder};
 pub use mix::{Mix, Op, NAMED_MIXES};
+pub use preempt::{
+    cpu_time_ns, preempted_by_machine, process_cpu_ns, run_delay_ns, PREEMPTED_MIN,
+    PREEMPTED_REMEASURE_SHARE, PREEMPTED_SHARE,
+};
 pub use results::{
     line_transfer_summary, open_loop_curve, open_loop_steps, typical_over_windows, Decay,
-    HttpSetup, Knee, Machine, Placement, Point, Repetition, Results, Run, Stalls, Step, Usl,
-    Window, SCHEMA,
+    HttpSetup, Knee, Machine, Placement, Point, Preempted, Repetition, Results, Run, Stalls, Step,
+    Usl, Window, SCHEMA,
 };
 pub use rng::FastRng;
 pub use runner::{

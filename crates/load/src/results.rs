@@ -246,6 +246,40 @@ pub struct Run {
     /// (*extension*; `run` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slo: Option<SloCapacity>,
+    /// Map steps a worker of which was kept off its core for over
+    /// [`crate::PREEMPTED_SHARE`] of the step (*extension*; `None` when
+    /// none was).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preempted: Option<Preempted>,
+}
+
+/// A run's steps during which the machine kept a worker off its core for
+/// too long (see [`Step::preempted_ns`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Preempted {
+    /// Steps measured again because of it.
+    pub remeasured: u32,
+    /// Steps kept although it happened to them: the second measurement
+    /// was preempted too, or the run's allowance for measuring again
+    /// ([`crate::PREEMPTED_REMEASURE_SHARE`]) was spent.
+    pub kept: u32,
+}
+
+impl Preempted {
+    /// The runs' records added up; `None` when no run has one.
+    ///
+    /// ```
+    /// use mapknee_load::Preempted;
+    /// let p = |r, k| Preempted { remeasured: r, kept: k };
+    /// let t = Preempted::total([Some(p(2, 1)), None, Some(p(3, 0))].iter().flatten());
+    /// assert_eq!(t, Some(p(5, 1)));
+    /// ```
+    pub fn total<'a>(runs: impl Iterator<Item = &'a Preempted>) -> Option<Preempted> {
+        runs.copied().reduce(|a, b| Preempted {
+            remeasured: a.remeasured + b.remeasured,
+            kept: a.kept + b.kept,
+        })
+    }
 }
 
 impl Run {
@@ -274,6 +308,7 @@ impl Run {
             repetitions: Vec::new(),
             placement: None,
             slo: None,
+            preempted: None,
         }
     }
 }
@@ -491,6 +526,17 @@ pub struct Step {
     /// a worker waiting for its next arrival. See [`Stalls`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stalls: Option<Stalls>,
+    /// The longest any worker of this step was kept off its core while it
+    /// could run, ns, less the CPU time the measuring process's other
+    /// threads (the step's coordinator, a map's own background thread)
+    /// used meanwhile ([`crate::preempted_by_machine`]) (*extension*; Linux's per-thread `run_delay`, from just
+    /// before the step's start to the worker's last transaction; `null`
+    /// where the kernel does not say). A pause inside a
+    /// transaction shows here but not in `stalls`. A map step preempted
+    /// for over 1 % of its length is measured once more
+    /// ([`crate::PREEMPTED_SHARE`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preempted_ns: Option<u64>,
     /// The actual coverage of `p99_ci_ns`, 0..1 (*extension*): exact for
     /// any distribution, 1 − 2·P(B < k) for B ~ Binomial(repeats, 1/2)
     /// when the interval is the k-th order statistics from each end; 0.75
@@ -551,6 +597,7 @@ impl Default for Step {
             coherence_ns: None,
             floor_p99_ns: None,
             stalls: None,
+            preempted_ns: None,
             p99_ci_coverage: None,
             failed: None,
             ebpf: None,

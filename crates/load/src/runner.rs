@@ -317,6 +317,9 @@ struct WorkerOut {
     backlog: u64,
     /// When this worker stopped issuing (ns on the step clock).
     stopped_at: u64,
+    /// Its CPU time and how long it was kept off its core while runnable,
+    /// from before `t0` to its end (`None`: the kernel does not say).
+    sched: Option<crate::preempt::SchedTimes>,
 }
 
 struct Times {
@@ -480,6 +483,9 @@ fn worker<M: ConcurrentMap<u64, u64>>(
     let mut cursor = WindowCursor::new(lane, (thread == 0).then_some(&sample as _));
     let (mut ops, mut arrivals) = (0u64, 0u64);
     let mut stalls = StallMeter::new();
+    // Read before `t0` and after the last transaction: a file read, never
+    // inside the timed region.
+    let sched_before = crate::preempt::SchedTimes::now();
 
     gen.prepare();
     let mut now = pace(clock, times.t0, stop, times, &mut stalls, &mut cursor);
@@ -538,6 +544,9 @@ fn worker<M: ConcurrentMap<u64, u64>>(
         arrivals,
         backlog,
         stopped_at: now.min(times.end),
+        sched: sched_before
+            .zip(crate::preempt::SchedTimes::now())
+            .map(|(before, after)| before.until(after)),
     }
 }
 
@@ -598,6 +607,9 @@ fn measure_step<M: ConcurrentMap<u64, u64>>(
     };
 
     let mut failed = None;
+    // The process's CPU time while the workers run (see
+    // `crate::process_cpu_ns`).
+    let process_before = crate::process_cpu_ns();
     let (outs, first) = std::thread::scope(|s| {
         let mut handles = Vec::with_capacity(spec.threads);
         for i in 0..spec.threads {
@@ -649,6 +661,13 @@ fn measure_step<M: ConcurrentMap<u64, u64>>(
             .collect();
         (outs, first)
     });
+    let process_ns = process_before
+        .zip(crate::process_cpu_ns())
+        .map(|(before, after)| after.saturating_sub(before));
+    let workers: Option<Vec<(u64, u64)>> = outs
+        .iter()
+        .map(|o| o.sched.map(|t| (t.cpu_ns, t.delay_ns)))
+        .collect();
     // Every worker has finished: every slot is the coordinator's now, and
     // the counters hold the whole step.
     timeline.drain(&lanes);
@@ -737,6 +756,7 @@ fn measure_step<M: ConcurrentMap<u64, u64>>(
         typical_p99_ns,
         stalls,
         failed,
+        preempted_ns: workers.and_then(|w| crate::preempted_by_machine(&w, process_ns)),
         ..Step::default()
     };
     (step, latency)
@@ -1035,6 +1055,11 @@ mod tests {
             &stop,
         );
         assert_eq!(closed.stalls, None);
+        // Where the kernel tells a thread its run delay, every step carries
+        // its workers' (a machine without schedstat: neither does).
+        let told = crate::run_delay_ns().is_some();
+        assert_eq!(open.preempted_ns.is_some(), told);
+        assert_eq!(closed.preempted_ns.is_some(), told);
     }
 
     #[test]

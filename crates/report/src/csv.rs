@@ -43,7 +43,7 @@ pub fn render(results: &Results) -> String {
          service_p50_ns,service_p90_ns,service_p99_ns,service_p999_ns,service_max_ns,service_mean_ns,\
          refine,interrupted,bottleneck,knee_ops_per_sec,knee_rule,knee_bottleneck,\
          typical_p99_ns,floor_p99_ns,coherence_ns,in_reference_placement,\
-         capacity_ops_per_sec,slo_ops_per_sec,typical_stall_ns\n",
+         capacity_ops_per_sec,slo_ops_per_sec,typical_stall_ns,preempted_ns\n",
     );
     for r in &results.runs {
         let (knee_rate, knee_rule, knee_b) = match &r.knee {
@@ -68,7 +68,7 @@ pub fn render(results: &Results) -> String {
             let (l, v) = (&s.latency_ns, &s.service_ns);
             let _ = writeln!(
                 out,
-                "{},{},{},{},{},{},{},{},{:.1},{},{},{},{},{},{},{:.1},{},{},{},{},{},{:.1},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{:.1},{},{},{},{},{},{},{:.1},{},{},{},{},{},{:.1},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
                 field(&r.map),
                 field(&r.mix.name),
                 r.threads,
@@ -104,6 +104,7 @@ pub fn render(results: &Results) -> String {
                 capacity,
                 slo,
                 whole(s.stalls.map(|st| st.typical_longest_ns)),
+                whole(s.preempted_ns),
             );
         }
     }

@@ -401,6 +401,7 @@ pub(crate) fn run(args: HttpArgs) -> Result<Outcome, CliError> {
             repetitions: Vec::new(),
             placement: None,
             slo: None,
+            preempted: None,
         };
         if run.steps.is_empty() {
             continue;

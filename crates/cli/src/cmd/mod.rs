@@ -175,6 +175,9 @@ pub(crate) fn finish(
     if let Some(w) = placement_warning(&machine) {
         eprintln!("mapknee: warning: {w}");
     }
+    if let Some(n) = preempted_note(&runs) {
+        eprintln!("mapknee: {n}");
+    }
     let results = mapknee_load::Results {
         schema: mapknee_load::SCHEMA.into(),
         kind: kind.into(),
@@ -301,9 +304,62 @@ pub(crate) fn placement_warning(m: &Machine) -> Option<String> {
     })
 }
 
+/// One line when the machine kept a worker off its core for over
+/// [`mapknee_load::PREEMPTED_SHARE`] of a map step: how many steps were
+/// measured again, and how many kept so.
+pub(crate) fn preempted_note(runs: &[mapknee_load::Run]) -> Option<String> {
+    let p = mapknee_load::Preempted::total(runs.iter().filter_map(|r| r.preempted.as_ref()))?;
+    let share = mapknee_load::PREEMPTED_SHARE * 100.0;
+    let min = mapknee_load::PREEMPTED_MIN.as_micros();
+    let kept = if p.kept > 0 {
+        format!(
+            "; warning: {} step(s) kept although preempted so (measured again and preempted \
+             again, or the run's allowance spent): their p99 may be the machine's pause",
+            p.kept
+        )
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "{} map step(s) measured again: the machine kept a worker off its core for over {share:.0} % \
+         of the step (and {min} µs), a pause that alone can set its p99 (README: what the harness \
+         does not do){kept}",
+        p.remeasured
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn preempted_steps_are_said_in_one_line() {
+        let run = |p: Option<mapknee_load::Preempted>| {
+            let w = mapknee_load::Workload::new(
+                64,
+                0.5,
+                mapknee_load::Dist::Uniform,
+                "mixed".parse().unwrap(),
+                1,
+            )
+            .unwrap();
+            let mut r = mapknee_load::Run::empty(&mapknee_maps::MapKind::RwLock, &w, 2, "even");
+            r.preempted = p;
+            r
+        };
+        assert_eq!(preempted_note(&[run(None), run(None)]), None);
+        let p = |remeasured, kept| Some(mapknee_load::Preempted { remeasured, kept });
+        let n = preempted_note(&[run(p(3, 0)), run(None), run(p(2, 0))]).unwrap();
+        assert!(
+            n.starts_with("5 map step(s) measured again") && !n.contains("warning"),
+            "{n}"
+        );
+        let n = preempted_note(&[run(p(3, 1)), run(p(0, 1))]).unwrap();
+        assert!(
+            n.starts_with("3 map step(s)") && n.contains("warning: 2 step(s) kept"),
+            "{n}"
+        );
+    }
 
     #[test]
     fn a_moved_placement_is_said_once_a_steady_one_not_at_all() {

@@ -111,6 +111,7 @@ fn run(map: &str, mix: &str, steps: Vec<Step>, knee: Option<Knee>) -> Run {
         repetitions: Vec::new(),
         placement: None,
         slo: None,
+        preempted: None,
     }
 }
 
