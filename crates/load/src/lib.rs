@@ -47,10 +47,7 @@ pub use dist::{Dist, DEFAULT_MISS, DISTRIBUTIONS};
 pub use hist::Percentiles;
 pub use measure::{Measurer, StepOrder};
 pub use mix::{Mix, Op, NAMED_MIXES};
-pub use preempt::{
-    cpu_time_ns, preempted_by_machine, process_cpu_ns, run_delay_ns, PREEMPTED_MIN,
-    PREEMPTED_REMEASURE_SHARE, PREEMPTED_SHARE,
-};
+pub use preempt::{PREEMPTED_MIN, PREEMPTED_REMEASURE_SHARE, PREEMPTED_SHARE};
 pub use results::{
     line_transfer_summary, open_loop_curve, open_loop_steps, typical_over_windows, Decay,
     HttpSetup, Knee, Machine, Placement, Point, Preempted, Repetition, Results, Run, Stalls, Step,

@@ -16,25 +16,6 @@
 //! that fall while a worker waits for its next arrival; `run_delay` also
 //! sees those inside a transaction.
 
-/// The calling thread's total time runnable but not running, ns; `None`
-/// where the kernel does not say (not Linux, or schedstat compiled out).
-///
-/// ```
-/// let before = mapknee_load::run_delay_ns();
-/// if let (Some(a), Some(b)) = (before, mapknee_load::run_delay_ns()) {
-///     assert!(b >= a); // a running total
-/// }
-/// ```
-pub fn run_delay_ns() -> Option<u64> {
-    schedstat(1)
-}
-
-/// The calling thread's total time on a CPU, ns (`None` as for
-/// [`run_delay_ns`]).
-pub fn cpu_time_ns() -> Option<u64> {
-    schedstat(0)
-}
-
 /// The CPU time of every thread of this process so far, ns.
 ///
 /// Why: with threads ≥ cores, the measuring process's own other threads
@@ -45,7 +26,7 @@ pub fn cpu_time_ns() -> Option<u64> {
 /// step is judged preempted: the coordinator's cost is the harness's, paid
 /// by every step and the noise floor alike, and a map's thread's cost is
 /// the map's, which must stay in its p99.
-pub fn process_cpu_ns() -> Option<u64> {
+pub(crate) fn process_cpu_ns() -> Option<u64> {
     let mut t = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -56,7 +37,8 @@ pub fn process_cpu_ns() -> Option<u64> {
     (rc == 0).then(|| t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64)
 }
 
-/// A thread's CPU time and run delay, ns, read together.
+/// A thread's CPU time and run delay (time runnable but not running), ns,
+/// read together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct SchedTimes {
     pub cpu_ns: u64,
@@ -64,7 +46,8 @@ pub(crate) struct SchedTimes {
 }
 
 impl SchedTimes {
-    /// The calling thread's, `None` as for [`run_delay_ns`].
+    /// The calling thread's running totals; `None` where the kernel does
+    /// not say (not Linux, or schedstat compiled out).
     pub(crate) fn now() -> Option<Self> {
         let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
         let mut f = text.split_whitespace().map(str::parse::<u64>);
@@ -83,30 +66,16 @@ impl SchedTimes {
     }
 }
 
-/// What the machine took from a step's workers: the longest run delay of
-/// any worker less the CPU time the process's other threads used meanwhile
-/// (`process_cpu_ns`, the process's CPU time over the step, less the
-/// workers' own). `None` when a figure is missing.
-///
-/// ```
-/// # use mapknee_load::preempted_by_machine;
-/// // Worker delays 2.3 and 0.3 ms; the process used 2 × 100 ms on the
-/// // workers plus 0.3 ms elsewhere (its coordinator): 2 ms is the machine's.
-/// let w = [(100_000_000, 2_300_000), (100_000_000, 300_000)];
-/// assert_eq!(preempted_by_machine(&w, Some(200_300_000)), Some(2_000_000));
-/// assert_eq!(preempted_by_machine(&w, None), None);
-/// ```
-pub fn preempted_by_machine(workers: &[(u64, u64)], process_cpu_ns: Option<u64>) -> Option<u64> {
-    let longest = workers.iter().map(|&(_, delay)| delay).max()?;
-    let own: u64 = workers.iter().map(|&(cpu, _)| cpu).sum();
-    let others = process_cpu_ns?.saturating_sub(own);
+/// What the machine took from a step's workers (each worker's
+/// [`SchedTimes`] over the step): the longest run delay of any worker less
+/// the CPU time the process's other threads used meanwhile (`process_ns`,
+/// the process's CPU time over the step, less the workers' own). `None`
+/// when a figure is missing.
+pub(crate) fn preempted_by_machine(workers: &[SchedTimes], process_ns: Option<u64>) -> Option<u64> {
+    let longest = workers.iter().map(|t| t.delay_ns).max()?;
+    let own: u64 = workers.iter().map(|t| t.cpu_ns).sum();
+    let others = process_ns?.saturating_sub(own);
     Some(longest.saturating_sub(others))
-}
-
-/// Field `i` of `/proc/thread-self/schedstat` (0: CPU time, 1: run delay).
-fn schedstat(i: usize) -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    text.split_whitespace().nth(i)?.parse().ok()
 }
 
 /// A step whose worker was kept off its core for more than this share of
@@ -144,9 +113,24 @@ mod tests {
     }
 
     #[test]
+    fn what_the_processs_other_threads_used_is_not_the_machines() {
+        let t = |cpu_ns, delay_ns| SchedTimes { cpu_ns, delay_ns };
+        // Worker delays 2.3 and 0.3 ms; the process used 2 × 100 ms on the
+        // workers plus 0.3 ms elsewhere (its coordinator): 2 ms is the
+        // machine's.
+        let w = [t(100_000_000, 2_300_000), t(100_000_000, 300_000)];
+        assert_eq!(preempted_by_machine(&w, Some(200_300_000)), Some(2_000_000));
+        // Others used more than the longest delay: nothing is the machine's.
+        assert_eq!(preempted_by_machine(&w, Some(203_000_000)), Some(0));
+        assert_eq!(preempted_by_machine(&w, None), None);
+        assert_eq!(preempted_by_machine(&[], Some(1)), None);
+    }
+
+    #[test]
     fn a_thread_sharing_its_core_with_a_spinner_waits_for_it() {
+        let delay = || SchedTimes::now().map(|t| t.delay_ns);
         let (Some(_), Some(core)) = (
-            run_delay_ns(),
+            delay(),
             core_affinity::get_core_ids().and_then(|c| c.first().copied()),
         ) else {
             return; // no schedstat, or no core list: nothing to read
@@ -165,11 +149,11 @@ mod tests {
                     }
                 }
             });
-            let before = run_delay_ns().unwrap();
+            let before = delay().unwrap();
             // Two runnable threads on one core for 300 ms: the scheduler
             // hands the core over every few ms, and this one waits.
             spin(Duration::from_millis(300));
-            let after = run_delay_ns().unwrap();
+            let after = delay().unwrap();
             done.store(true, Ordering::Relaxed);
             spinner.join().unwrap();
             assert!(after > before, "run delay {before} -> {after}");

@@ -529,12 +529,11 @@ pub struct Step {
     /// The longest any worker of this step was kept off its core while it
     /// could run, ns, less the CPU time the measuring process's other
     /// threads (the step's coordinator, a map's own background thread)
-    /// used meanwhile ([`crate::preempted_by_machine`]) (*extension*; Linux's per-thread `run_delay`, from just
-    /// before the step's start to the worker's last transaction; `null`
-    /// where the kernel does not say). A pause inside a
-    /// transaction shows here but not in `stalls`. A map step preempted
-    /// for over 1 % of its length is measured once more
-    /// ([`crate::PREEMPTED_SHARE`]).
+    /// used meanwhile (*extension*; Linux's per-thread `run_delay`, from
+    /// just before the step's start to the worker's end; `null` where the
+    /// kernel does not say). A pause inside a transaction shows here but
+    /// not in `stalls`. A map step preempted for over 1 % of its length is
+    /// measured once more ([`crate::PREEMPTED_SHARE`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preempted_ns: Option<u64>,
     /// The actual coverage of `p99_ci_ns`, 0..1 (*extension*): exact for

@@ -608,8 +608,8 @@ fn measure_step<M: ConcurrentMap<u64, u64>>(
 
     let mut failed = None;
     // The process's CPU time while the workers run (see
-    // `crate::process_cpu_ns`).
-    let process_before = crate::process_cpu_ns();
+    // `crate::preempt::process_cpu_ns`).
+    let process_before = crate::preempt::process_cpu_ns();
     let (outs, first) = std::thread::scope(|s| {
         let mut handles = Vec::with_capacity(spec.threads);
         for i in 0..spec.threads {
@@ -662,12 +662,9 @@ fn measure_step<M: ConcurrentMap<u64, u64>>(
         (outs, first)
     });
     let process_ns = process_before
-        .zip(crate::process_cpu_ns())
+        .zip(crate::preempt::process_cpu_ns())
         .map(|(before, after)| after.saturating_sub(before));
-    let workers: Option<Vec<(u64, u64)>> = outs
-        .iter()
-        .map(|o| o.sched.map(|t| (t.cpu_ns, t.delay_ns)))
-        .collect();
+    let workers: Option<Vec<_>> = outs.iter().map(|o| o.sched).collect();
     // Every worker has finished: every slot is the coordinator's now, and
     // the counters hold the whole step.
     timeline.drain(&lanes);
@@ -756,7 +753,7 @@ fn measure_step<M: ConcurrentMap<u64, u64>>(
         typical_p99_ns,
         stalls,
         failed,
-        preempted_ns: workers.and_then(|w| crate::preempted_by_machine(&w, process_ns)),
+        preempted_ns: workers.and_then(|w| crate::preempt::preempted_by_machine(&w, process_ns)),
         ..Step::default()
     };
     (step, latency)
@@ -1057,7 +1054,7 @@ mod tests {
         assert_eq!(closed.stalls, None);
         // Where the kernel tells a thread its run delay, every step carries
         // its workers' (a machine without schedstat: neither does).
-        let told = crate::run_delay_ns().is_some();
+        let told = crate::preempt::SchedTimes::now().is_some();
         assert_eq!(open.preempted_ns.is_some(), told);
         assert_eq!(closed.preempted_ns.is_some(), told);
     }

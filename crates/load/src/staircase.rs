@@ -490,6 +490,16 @@ pub fn run_mixes(
     // of seconds), and a waiting allowance of PLACEMENT_WAIT_SHARE of the
     // steps' planned time.
     let repeat = cfg.repeat.max(1);
+    // The map steps the run plans (each map's ladder, with `auto` its
+    // confirmations and bisection, every repetition): the waiting and
+    // re-measuring allowances are shares of them.
+    let planned_steps = climbs.len()
+        * match &cfg.rates {
+            Rates::Explicit(r) => r.len(),
+            Rates::Auto => auto_steps_per_map(cfg.ladder_steps, cfg.refine_steps),
+        }
+        * maps.len()
+        * repeat;
     let mut gate = None;
     if placed {
         if survey.is_empty() {
@@ -501,12 +511,7 @@ pub fn run_mixes(
                 std::thread::sleep(SURVEY_GAP);
             }
         }
-        let per_pass = climbs.len()
-            * match &cfg.rates {
-                Rates::Explicit(r) => r.len(),
-                Rates::Auto => auto_steps_per_map(cfg.ladder_steps, cfg.refine_steps),
-            };
-        let planned = (cfg.warmup + cfg.step) * (per_pass * maps.len() * repeat) as u32;
+        let planned = (cfg.warmup + cfg.step) * planned_steps as u32;
         gate = PlacementGate::from_survey(
             &survey,
             MAX_PLACEMENT_WAIT,
@@ -516,15 +521,8 @@ pub fn run_mixes(
     let gate = gate;
     // Map steps the run may measure again because a worker was kept off
     // its core for too long (see `PREEMPTED_SHARE`).
-    let preempted_left = {
-        let per_pass = climbs.len()
-            * match &cfg.rates {
-                Rates::Explicit(r) => r.len(),
-                Rates::Auto => auto_steps_per_map(cfg.ladder_steps, cfg.refine_steps),
-            };
-        let planned = per_pass * maps.len() * repeat;
-        Cell::new((planned as f64 * PREEMPTED_REMEASURE_SHARE).ceil() as usize)
-    };
+    let preempted_left =
+        Cell::new((planned_steps as f64 * PREEMPTED_REMEASURE_SHARE).ceil() as usize);
     let preempted_limit_ns =
         (cfg.step.as_nanos() as f64 * PREEMPTED_SHARE).max(PREEMPTED_MIN.as_nanos() as f64);
     // One open-loop step. A map step waits for the reference placement and
@@ -560,12 +558,13 @@ pub fn run_mixes(
                 return step;
             }
         };
-    // `placed_step`, measured once more when a worker of a map step was
-    // kept off its core for over `PREEMPTED_SHARE` of the step (the noise
-    // floor's typical p99 is the machine's by design): that pause, not
-    // the map, would set the step's p99. The second measurement is kept
-    // either way, so that the figures are not picked by their own p99.
-    let step_in = |rep: usize,
+    // `placed_step`, marked as repetition `rep`'s when the run repeats, and
+    // measured once more when a worker of a map step was kept off its core
+    // for over `PREEMPTED_SHARE` of the step (the noise floor's typical p99
+    // is the machine's by design): that pause, not the map, would set the
+    // step's p99. The second measurement is kept either way, so that the
+    // figures are not picked by their own p99.
+    let step_at = |rep: usize,
                    w: &Workload,
                    kind: &MapKind,
                    rate: f64,
@@ -576,31 +575,16 @@ pub fn run_mixes(
                 && s.preempted_ns
                     .is_some_and(|ns| ns as f64 > preempted_limit_ns)
         };
-        let step = placed_step(rep, w, kind, rate, tally);
-        if !too_long(&step) {
-            return step;
+        let mut step = placed_step(rep, w, kind, rate, tally);
+        if too_long(&step) {
+            let p = preempted.get_or_insert_with(Preempted::default);
+            if preempted_left.get() > 0 && !ctx.stopped() {
+                preempted_left.set(preempted_left.get() - 1);
+                p.remeasured += 1;
+                step = placed_step(rep, w, kind, rate, tally);
+            }
+            p.kept += u32::from(too_long(&step));
         }
-        let p = preempted.get_or_insert_with(Preempted::default);
-        if preempted_left.get() == 0 || ctx.stopped() {
-            p.kept += 1;
-            return step;
-        }
-        preempted_left.set(preempted_left.get() - 1);
-        p.remeasured += 1;
-        let again = placed_step(rep, w, kind, rate, tally);
-        if too_long(&again) {
-            p.kept += 1;
-        }
-        again
-    };
-    // `step_in`, the step marked as repetition `rep`'s when the run repeats.
-    let step_at = |rep: usize,
-                   w: &Workload,
-                   kind: &MapKind,
-                   rate: f64,
-                   tally: &mut Option<Placement>,
-                   preempted: &mut Option<Preempted>| {
-        let mut step = step_in(rep, w, kind, rate, tally, preempted);
         step.repetition = (repeat > 1).then_some(rep as u32);
         step
     };
