@@ -47,7 +47,9 @@ pub use dist::{Dist, DEFAULT_MISS, DISTRIBUTIONS};
 pub use hist::Percentiles;
 pub use measure::{Measurer, StepOrder};
 pub use mix::{Mix, Op, NAMED_MIXES};
-pub use preempt::{PREEMPTED_MIN, PREEMPTED_REMEASURE_SHARE, PREEMPTED_SHARE};
+pub use preempt::{
+    PREEMPTED_MIN, PREEMPTED_P99_FACTOR, PREEMPTED_REMEASURE_SHARE, PREEMPTED_SHARE,
+};
 pub use results::{
     line_transfer_summary, open_loop_curve, open_loop_steps, typical_over_windows, Decay,
     HttpSetup, Knee, Machine, Placement, Point, Preempted, Repetition, Results, Run, Stalls, Step,

@@ -260,7 +260,7 @@ pub struct Preempted {
     /// Steps measured again because of it.
     pub remeasured: u32,
     /// Steps kept although it happened to them: the second measurement
-    /// was preempted too, or the run's allowance for measuring again
+    /// was preempted too, or its map × mix's allowance for measuring again
     /// ([`crate::PREEMPTED_REMEASURE_SHARE`]) was spent.
     pub kept: u32,
 }
@@ -526,14 +526,15 @@ pub struct Step {
     /// a worker waiting for its next arrival. See [`Stalls`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stalls: Option<Stalls>,
-    /// The longest any worker of this step was kept off its core while it
-    /// could run, ns, less the CPU time the measuring process's other
-    /// threads (the step's coordinator, a map's own background thread)
-    /// used meanwhile (*extension*; Linux's per-thread `run_delay`, from
-    /// just before the step's start to the worker's end; `null` where the
-    /// kernel does not say). A pause inside a transaction shows here but
-    /// not in `stalls`. A map step preempted for over 1 % of its length is
-    /// measured once more ([`crate::PREEMPTED_SHARE`]).
+    /// The longest single pause the machine dealt any worker of this step,
+    /// ns (*extension*; `null` where the kernel does not say a thread's
+    /// run delay): a worker's longest gap while it waited for an arrival,
+    /// or its longest transaction when its Linux `run_delay` over the step
+    /// covers half of it (a pause inside a transaction, which `stalls`
+    /// does not see); neither counts when the map's own background threads
+    /// used more CPU meanwhile. A map step preempted for over 1 % of its
+    /// length whose p99 is at most twice the pause is measured once more
+    /// ([`crate::PREEMPTED_SHARE`], [`crate::PREEMPTED_P99_FACTOR`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preempted_ns: Option<u64>,
     /// The actual coverage of `p99_ci_ns`, 0..1 (*extension*): exact for

@@ -470,6 +470,10 @@ fn worker<M: ConcurrentMap<u64, u64>>(
     times: &Times,
     lane: &Lane,
 ) -> WorkerOut {
+    // Read first (its histograms' allocation is the worker's own CPU time,
+    // see `crate::preempt::machine_pause`) and again after the last
+    // transaction: a file read, never inside the timed region.
+    let sched_before = crate::preempt::SchedTimes::now();
     let threads = spec.threads;
     let mut gen = TxnGen::new(workload, thread, threads, spec.seed);
     let mut schedule = spec
@@ -483,9 +487,6 @@ fn worker<M: ConcurrentMap<u64, u64>>(
     let mut cursor = WindowCursor::new(lane, (thread == 0).then_some(&sample as _));
     let (mut ops, mut arrivals) = (0u64, 0u64);
     let mut stalls = StallMeter::new();
-    // Read before `t0` and after the last transaction: a file read, never
-    // inside the timed region.
-    let sched_before = crate::preempt::SchedTimes::now();
 
     gen.prepare();
     let mut now = pace(clock, times.t0, stop, times, &mut stalls, &mut cursor);
@@ -550,6 +551,36 @@ fn worker<M: ConcurrentMap<u64, u64>>(
     }
 }
 
+/// The longest pause the machine dealt the step's workers
+/// ([`crate::preempt::machine_pause`]), from their figures and the
+/// process's and the coordinator's CPU time since `process_before` and
+/// `coordinator_before`; `None` where the kernel does not say.
+fn machine_pause(
+    outs: &[WorkerOut],
+    process_before: Option<u64>,
+    coordinator_before: Option<crate::preempt::SchedTimes>,
+) -> Option<u64> {
+    let process = process_before
+        .zip(crate::preempt::process_cpu_ns())
+        .map(|(before, after)| after.saturating_sub(before))?;
+    let coordinator = coordinator_before
+        .zip(crate::preempt::SchedTimes::now())
+        .map(|(before, after)| before.until(after))?;
+    let workers = outs
+        .iter()
+        .map(|o| {
+            Some(crate::preempt::WorkerPauses {
+                gap_ns: o.stalls.longest_ns,
+                service_max_ns: o.service.max(),
+                sched: o.sched?,
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let own: u64 = workers.iter().map(|w| w.sched.cpu_ns).sum();
+    let background = process.saturating_sub(own + coordinator.cpu_ns);
+    Some(crate::preempt::machine_pause(&workers, background))
+}
+
 /// Runs one step against `map` (already prefilled) and measures it.
 ///
 /// Returns a [`Step`] whose `refine` and `bottleneck` are left for the
@@ -607,9 +638,12 @@ fn measure_step<M: ConcurrentMap<u64, u64>>(
     };
 
     let mut failed = None;
-    // The process's CPU time while the workers run (see
-    // `crate::preempt::process_cpu_ns`).
+    // The process's and this thread's CPU time while the workers run: what
+    // is left of the process's once the workers' and this coordinator's
+    // are taken off is the map's own threads' (see
+    // `crate::preempt::machine_pause`).
     let process_before = crate::preempt::process_cpu_ns();
+    let coordinator_before = crate::preempt::SchedTimes::now();
     let (outs, first) = std::thread::scope(|s| {
         let mut handles = Vec::with_capacity(spec.threads);
         for i in 0..spec.threads {
@@ -661,10 +695,7 @@ fn measure_step<M: ConcurrentMap<u64, u64>>(
             .collect();
         (outs, first)
     });
-    let process_ns = process_before
-        .zip(crate::preempt::process_cpu_ns())
-        .map(|(before, after)| after.saturating_sub(before));
-    let workers: Option<Vec<_>> = outs.iter().map(|o| o.sched).collect();
+    let preempted_ns = machine_pause(&outs, process_before, coordinator_before);
     // Every worker has finished: every slot is the coordinator's now, and
     // the counters hold the whole step.
     timeline.drain(&lanes);
@@ -753,7 +784,7 @@ fn measure_step<M: ConcurrentMap<u64, u64>>(
         typical_p99_ns,
         stalls,
         failed,
-        preempted_ns: workers.and_then(|w| crate::preempt::preempted_by_machine(&w, process_ns)),
+        preempted_ns,
         ..Step::default()
     };
     (step, latency)

@@ -311,10 +311,11 @@ pub(crate) fn preempted_note(runs: &[mapknee_load::Run]) -> Option<String> {
     let p = mapknee_load::Preempted::total(runs.iter().filter_map(|r| r.preempted.as_ref()))?;
     let share = mapknee_load::PREEMPTED_SHARE * 100.0;
     let min = mapknee_load::PREEMPTED_MIN.as_micros();
+    let factor = mapknee_load::PREEMPTED_P99_FACTOR;
     let kept = if p.kept > 0 {
         format!(
             "; warning: {} step(s) kept although preempted so (measured again and preempted \
-             again, or the run's allowance spent): their p99 may be the machine's pause",
+             again, or its map's allowance spent): their p99 may be the machine's pause",
             p.kept
         )
     } else {
@@ -322,8 +323,8 @@ pub(crate) fn preempted_note(runs: &[mapknee_load::Run]) -> Option<String> {
     };
     Some(format!(
         "{} map step(s) measured again: the machine kept a worker off its core for over {share:.0} % \
-         of the step (and {min} µs), a pause that alone can set its p99 (README: what the harness \
-         does not do){kept}",
+         of the step (and {min} µs) at a time, and the step's p99 was within {factor}× that pause, \
+         which alone may have set it (README: Preempted steps are measured again){kept}",
         p.remeasured
     ))
 }
