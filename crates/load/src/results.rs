@@ -246,9 +246,8 @@ pub struct Run {
     /// (*extension*; `run` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slo: Option<SloCapacity>,
-    /// Map steps a worker of which was kept off its core for over
-    /// [`crate::PREEMPTED_SHARE`] of the step (*extension*; `None` when
-    /// none was).
+    /// Map steps judged preempted (see [`Step::preempted_ns`]): measured
+    /// again, or kept so (*extension*; `None` when none was).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preempted: Option<Preempted>,
 }

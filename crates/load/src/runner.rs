@@ -551,11 +551,11 @@ fn worker<M: ConcurrentMap<u64, u64>>(
     }
 }
 
-/// The longest pause the machine dealt the step's workers
-/// ([`crate::preempt::machine_pause`]), from their figures and the
+/// The step's `preempted_ns`: the longest pause the machine dealt its
+/// workers ([`crate::preempt::machine_pause`]), from their figures and the
 /// process's and the coordinator's CPU time since `process_before` and
 /// `coordinator_before`; `None` where the kernel does not say.
-fn machine_pause(
+fn preempted_ns(
     outs: &[WorkerOut],
     process_before: Option<u64>,
     coordinator_before: Option<crate::preempt::SchedTimes>,
@@ -695,7 +695,7 @@ fn measure_step<M: ConcurrentMap<u64, u64>>(
             .collect();
         (outs, first)
     });
-    let preempted_ns = machine_pause(&outs, process_before, coordinator_before);
+    let preempted_ns = preempted_ns(&outs, process_before, coordinator_before);
     // Every worker has finished: every slot is the coordinator's now, and
     // the counters hold the whole step.
     timeline.drain(&lanes);
@@ -1164,6 +1164,18 @@ mod tests {
         assert!(step.interrupted && stop.load(Ordering::Relaxed));
     }
 
+    /// One step of `spec` on the mutex map under the tests' workload.
+    fn mutex_step(spec: &StepSpec, clock: &Clock, stop: &AtomicBool) -> Step {
+        run_map_step(
+            &MapKind::Mutex,
+            HasherKind::default(),
+            &workload(),
+            spec,
+            clock,
+            stop,
+        )
+    }
+
     #[test]
     fn counters_come_from_the_map_over_the_window() {
         let clock = Clock::new();
@@ -1178,16 +1190,7 @@ mod tests {
         // runs other tests beside this one on 2 cores) measures nothing:
         // that step says nothing about the counters, so take the next one.
         let step = (0..3)
-            .map(|_| {
-                run_map_step(
-                    &MapKind::Mutex,
-                    HasherKind::default(),
-                    &workload(),
-                    &spec,
-                    &clock,
-                    &stop,
-                )
-            })
+            .map(|_| mutex_step(&spec, &clock, &stop))
             .find(|s| s.ops > 0)
             .expect("three 50 ms steps in a row measured no operation");
         // One lock acquisition per map operation; the coordinator's samples
@@ -1211,14 +1214,7 @@ mod tests {
             Duration::from_millis(100),
         );
         spec.pin = false;
-        let step = run_map_step(
-            &MapKind::Mutex,
-            HasherKind::default(),
-            &workload(),
-            &spec,
-            &clock,
-            &stop,
-        );
+        let step = mutex_step(&spec, &clock, &stop);
         let per_window: Vec<u64> = step
             .timeline
             .iter()

@@ -489,16 +489,15 @@ pub fn run_mixes(
     // of seconds), and a waiting allowance of PLACEMENT_WAIT_SHARE of the
     // steps' planned time.
     let repeat = cfg.repeat.max(1);
-    // The map steps the run plans (each map's ladder, with `auto` its
-    // confirmations and bisection, every repetition): the waiting and
-    // re-measuring allowances are shares of them.
-    let planned_steps = climbs.len()
+    // The steps each map × mix plans (its ladder, with `auto` its
+    // confirmations and bisection, every repetition) and the run's map
+    // steps: the waiting and re-measuring allowances are shares of them.
+    let steps_per_run = repeat
         * match &cfg.rates {
             Rates::Explicit(r) => r.len(),
             Rates::Auto => auto_steps_per_map(cfg.ladder_steps, cfg.refine_steps),
-        }
-        * maps.len()
-        * repeat;
+        };
+    let planned_steps = steps_per_run * climbs.len() * maps.len();
     let mut gate = None;
     if placed {
         if survey.is_empty() {
@@ -524,9 +523,7 @@ pub fn run_mixes(
     // the other maps' luck with the machine, or on which maps share the
     // run (with one allowance for the run, the AMD VM's default runs gave
     // one map × mix 1 and another 12).
-    let preempted_allowance = ((planned_steps / (climbs.len() * maps.len()).max(1)) as f64
-        * PREEMPTED_REMEASURE_SHARE)
-        .ceil() as u32;
+    let preempted_allowance = (steps_per_run as f64 * PREEMPTED_REMEASURE_SHARE).ceil() as u32;
     let preempted_limit_ns =
         (cfg.step.as_nanos() as f64 * PREEMPTED_SHARE).max(PREEMPTED_MIN.as_nanos() as f64);
     // One open-loop step. A map step waits for the reference placement and
