@@ -54,7 +54,9 @@
 //! transfer times within [`PLACEMENT_SPREAD`]) and neither took more than
 //! [`MAX_OUTSIDE_SHARE`] of its measurements outside it; otherwise its
 //! verdict is [`Verdict::NotComparable`], unless the caller judges across
-//! placements anyway. Measured on 18 default runs (9 back-to-back pairs,
+//! placements anyway. The same holds when the two sides' noise floors lie
+//! more than [`FLOOR_SPREAD`] apart: the host's noise changed, not only
+//! its placement. Measured on 18 default runs (9 back-to-back pairs,
 //! `benchsuite/repro/comparable.py`): of the 45 map × mix pairs this
 //! judged, 36 knees agreed within 20 %; of the 90 it withheld, 35.
 //!
@@ -118,11 +120,54 @@ pub const PLACEMENT_SPREAD: f64 = 1.5;
 /// the placement it was held to measured a moving machine.
 pub const MAX_OUTSIDE_SHARE: f64 = 0.10;
 
+/// Two sides' noise floors differ when their medians differ by more than
+/// this factor.
+///
+/// Why a floor check beside the placement: on a shared VM the host's noise
+/// changes between runs minutes apart while the placement stays (the same
+/// ~22 ns cache-line transfer), and every knee moves with it. The `noop`
+/// map's typical p99, measured interleaved with every run's steps, is that
+/// noise. Over the 69 back-to-back pairs of default runs stored in
+/// `benchsuite/runs` (2026-11-27 to 2026-12-02, Intel and AMD hosts;
+/// `benchsuite/runs/2026-12-02-vm22/floor_spread.py`), the 15 pairs whose
+/// runs' median floors lay more than 1.5× apart had 59 % of their knees
+/// within ±20 % of the other run's and no pair with all of them, against
+/// 80 % and 11 of 54 pairs for the rest (2× would have withheld 8 pairs,
+/// 49 % within; 1.3×, 22 pairs, 60 %). The worst of them: every map's knee
+/// 0.72× in the second run, its floor 3.1× the first's
+/// (`2026-12-02-vm21/pause/a3`).
+pub const FLOOR_SPREAD: f64 = 1.5;
+
+/// A results file's noise floor: the median of its steps' `floor_p99_ns`
+/// over every run (the floor is the machine's, not one map's); `None` when
+/// it measured none.
+fn file_floor(file: &Results) -> Option<f64> {
+    let floors: Vec<f64> = file
+        .runs
+        .iter()
+        .flat_map(|r| open_loop_steps(&r.steps))
+        .filter_map(|s| s.floor_p99_ns)
+        .filter(|&f| f > 0)
+        .map(|f| f as f64)
+        .collect();
+    (!floors.is_empty()).then(|| median(&floors))
+}
+
+/// A side's noise floor: the median of its files' ([`file_floor`]); `None`
+/// when no file measured one.
+fn side_floor(files: &[Results]) -> Option<f64> {
+    let floors: Vec<f64> = files.iter().filter_map(file_floor).collect();
+    (!floors.is_empty()).then(|| median(&floors))
+}
+
 /// Whether a run's two sides measured the same machine: the placement each
-/// was held to (its reference cache-line transfer time) and the share of
-/// its step measurements taken outside it. Runs of maps whose figures do
-/// not depend on the placement (`noop`, `synthetic:<dur>`) keep no placement
-/// record, so they have no check and are judged.
+/// was held to (its reference cache-line transfer time), the share of its
+/// step measurements taken outside it, and the noise floor each side's
+/// files measured ([`FLOOR_SPREAD`]). Runs of maps whose figures do not
+/// depend on the placement (`noop`, `synthetic:<dur>`) keep no placement
+/// record, so they have no check and are judged: a synthetic map's knee is
+/// set by its own fixed hold, and its runs' floors spread widely (61 ns to
+/// 3 ms between the two sides of stored pairs) without moving it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct PlacementCheck {
     /// Each side's reference transfer time, ns (the mean over a pooled
@@ -131,15 +176,27 @@ pub struct PlacementCheck {
     /// Each side's measurements outside its reference placement, as a share
     /// of all its measurements.
     pub outside_share: [f64; 2],
-    /// Same placement and each side mostly inside it.
+    /// Each side's noise floor, ns ([`side_floor`]); absent when either
+    /// side measured none (older files, runs of `noop` itself).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub floor_p99_ns: Option<[f64; 2]>,
+    /// Same placement, each side mostly inside it, and noise floors within
+    /// [`FLOOR_SPREAD`] of each other.
     pub comparable: bool,
 }
 
 impl PlacementCheck {
-    /// The check of two sides' runs; `None` when either side recorded no
-    /// placement (older files, machines that do not measure one, maps that
-    /// are not held to one).
-    fn of(base: &[&Run], new: &[&Run]) -> Option<Self> {
+    /// Whether the floors, when both sides measured one, lie within
+    /// [`FLOOR_SPREAD`] of each other.
+    pub fn floors_agree(&self) -> bool {
+        self.floor_p99_ns
+            .is_none_or(|[b, n]| b.max(n) <= FLOOR_SPREAD * b.min(n))
+    }
+
+    /// The check of two sides' runs, with their files' noise floors;
+    /// `None` when either side recorded no placement (older files, machines
+    /// that do not measure one, maps that are not held to one).
+    fn of(base: &[&Run], new: &[&Run], floors: Option<[f64; 2]>) -> Option<Self> {
         let side = |runs: &[&Run]| -> Option<(f64, f64)> {
             let placed: Vec<_> = runs.iter().filter_map(|r| r.placement).collect();
             if placed.is_empty() {
@@ -158,11 +215,15 @@ impl PlacementCheck {
         };
         let ((rb, ob), (rn, on)) = (side(base)?, side(new)?);
         let same = rb.max(rn) <= PLACEMENT_SPREAD * rb.min(rn);
-        Some(PlacementCheck {
+        let mut check = PlacementCheck {
             reference_ns: [rb, rn],
             outside_share: [ob, on],
-            comparable: same && ob <= MAX_OUTSIDE_SHARE && on <= MAX_OUTSIDE_SHARE,
-        })
+            floor_p99_ns: floors,
+            comparable: false,
+        };
+        check.comparable =
+            same && ob <= MAX_OUTSIDE_SHARE && on <= MAX_OUTSIDE_SHARE && check.floors_agree();
+        Some(check)
     }
 }
 
@@ -919,6 +980,7 @@ pub fn compare_placed(
     across_placements: bool,
 ) -> Comparison {
     let (base_sides, new_sides) = (pool(base), pool(new));
+    let floors = side_floor(base).zip(side_floor(new)).map(|(b, n)| [b, n]);
     let mut pairs: Vec<(&Side, &Side)> = Vec::new();
     let mut unpaired = Vec::new();
     let by_name = base_sides
@@ -967,7 +1029,7 @@ pub fn compare_placed(
                     f
                 })
                 .collect();
-            let placement = PlacementCheck::of(&b.pooled(), &n.pooled());
+            let placement = PlacementCheck::of(&b.pooled(), &n.pooled(), floors);
             let verdict = match placement {
                 Some(p) if !p.comparable && !across_placements => Verdict::NotComparable,
                 _ => overall(figures.iter().map(|f| f.verdict)),
@@ -1044,6 +1106,60 @@ mod tests {
     }
 
     /// One file on each side.
+    #[test]
+    fn the_noise_floor_is_the_median_over_every_runs_open_loop_steps() {
+        let floored = |rate: f64, floor: Option<u64>| Step {
+            floor_p99_ns: floor,
+            ..step(rate, rate, 10_000)
+        };
+        let mut closed = floored(0.0, Some(1_000_000));
+        closed.target_ops_per_sec = None;
+        let file = results(vec![
+            run(
+                "rwlock",
+                "mixed",
+                1e6,
+                vec![floored(1e5, Some(4_000)), floored(2e5, None), closed],
+            ),
+            run(
+                "sharded",
+                "mixed",
+                1e6,
+                vec![floored(1e5, Some(6_000)), floored(2e5, Some(9_000))],
+            ),
+        ]);
+        // 4, 6 and 9 µs: the closed-loop step and the step without a floor
+        // are not counted.
+        assert_eq!(file_floor(&file), Some(6_000.0));
+        assert_eq!(
+            file_floor(&results(vec![run("rwlock", "mixed", 1e6, steps())])),
+            None
+        );
+        // A side's floor is its files' median.
+        let other = results(vec![run(
+            "rwlock",
+            "mixed",
+            1e6,
+            vec![floored(1e5, Some(2_000))],
+        )]);
+        assert_eq!(
+            side_floor(&[file.clone(), other.clone(), other]),
+            Some(2_000.0)
+        );
+
+        let check = |floors| PlacementCheck {
+            reference_ns: [36.0; 2],
+            outside_share: [0.0; 2],
+            floor_p99_ns: floors,
+            comparable: true,
+        };
+        assert!(check(Some([4_000.0, 6_000.0])).floors_agree());
+        assert!(check(Some([6_000.0, 4_000.0])).floors_agree());
+        assert!(!check(Some([4_000.0, 6_001.0])).floors_agree());
+        assert!(!check(Some([6_001.0, 4_000.0])).floors_agree());
+        assert!(check(None).floors_agree());
+    }
+
     fn compare1(base: &Results, new: &Results, threshold: f64) -> Comparison {
         compare(
             std::slice::from_ref(base),

@@ -220,7 +220,8 @@ pub(crate) struct CompareArgs {
     #[arg(long, value_name = "OBJECTIVE")]
     pub(crate) slo: Option<String>,
     /// Judge runs whose two sides ran on different core placements (or
-    /// mostly outside their own) instead of calling them not comparable.
+    /// mostly outside their own, or with noise floors more than 1.5x
+    /// apart) instead of calling them not comparable.
     #[arg(long)]
     pub(crate) across_placements: bool,
     /// Output format (table or json).

@@ -730,6 +730,36 @@ fn compare_withholds_its_verdict_when_the_machine_changed() {
         "{text}"
     );
 
+    // Same placement, held throughout, but the noise floor (the no-op
+    // map's p99, interleaved with the steps) 4x the base's: the host's
+    // noise changed, not judged; at 1.2x it is judged.
+    let floored = |name: &str, knee: f64, floor_ns: u64| {
+        let path = dir.join(name);
+        placed_run_file(&path, knee, held(36.0, 0));
+        let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for s in v["runs"][0]["steps"].as_array_mut().unwrap() {
+            s["floor_p99_ns"] = floor_ns.into();
+        }
+        std::fs::write(&path, v.to_string()).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let quiet = floored("quiet.json", 200e3, 5_000);
+    for (new, floor_ns, code, said) in [
+        ("noisy-slower.json", 20_000, 3, "not comparable"),
+        ("steady-slower.json", 6_000, 1, "regressed"),
+    ] {
+        let new = floored(new, 140e3, floor_ns);
+        let out = mapknee(&["compare", quiet.as_str(), new.as_str()]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(code), "{text}");
+        assert!(text.contains(&format!("rwlock · mixed: {said}")), "{text}");
+        assert_eq!(
+            text.contains("noise floor p99 base 5.0µs · new 20.0µs (more than 1.5× apart)"),
+            floor_ns == 20_000,
+            "{text}"
+        );
+    }
+
     // Runs that kept no placement record (a synthetic map's, see
     // `synthetic_runs_are_not_held_to_a_placement`) are judged.
     let synthetic = |name: &str, knee: f64| {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use mapknee_analyze::compare::{
     compare_placed, Basis, Comparison, Figure, FigureChange, PlacementCheck, Verdict,
-    DEFAULT_THRESHOLD_PCT, MAX_OUTSIDE_SHARE, MIN_REPETITIONS, PLACEMENT_SPREAD,
+    DEFAULT_THRESHOLD_PCT, FLOOR_SPREAD, MAX_OUTSIDE_SHARE, MIN_REPETITIONS, PLACEMENT_SPREAD,
 };
 use mapknee_load::Results;
 use mapknee_report::table::machine_line;
@@ -197,8 +197,17 @@ fn verdict(f: &FigureChange) -> String {
 fn placement_line(p: &PlacementCheck, judged: bool) -> String {
     let [rb, rn] = p.reference_ns;
     let [ob, on] = p.outside_share;
+    // The floors are named when they are (part of) why.
+    let floors = match p.floor_p99_ns {
+        Some([fb, fn_]) if !p.floors_agree() => format!(
+            " · noise floor p99 base {} · new {} (more than {FLOOR_SPREAD}× apart)",
+            fmt_ns(fb as u64),
+            fmt_ns(fn_ as u64)
+        ),
+        _ => String::new(),
+    };
     format!(
-        "placement     base {rb:.0} ns ({:.0} % outside) · new {rn:.0} ns ({:.0} % outside): {}",
+        "placement     base {rb:.0} ns ({:.0} % outside) · new {rn:.0} ns ({:.0} % outside){floors}: {}",
         ob * 100.0,
         on * 100.0,
         if judged {
@@ -364,7 +373,8 @@ fn table(c: &Comparison) -> String {
             out,
             "note: {unjudged} of {} runs not judged: their two sides were held to core placements \
              whose cache-line transfer times differ by more than {PLACEMENT_SPREAD}x, or one side \
-             took more than {:.0} % of its measurements outside its own; the host moved the \
+             took more than {:.0} % of its measurements outside its own, or their noise floors \
+             (the no-op map's p99) lie more than {FLOOR_SPREAD}x apart; the host changed the \
              machine under them, and contended maps' knees move with it (README: the machine \
              moves under you). Rerun both sides, or judge anyway with --across-placements",
             c.runs.len(),
