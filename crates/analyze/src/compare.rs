@@ -118,7 +118,15 @@ pub const PLACEMENT_SPREAD: f64 = 1.5;
 
 /// A side whose run took more than this share of its measurements outside
 /// the placement it was held to measured a moving machine.
-pub const MAX_OUTSIDE_SHARE: f64 = 0.10;
+///
+/// Why 20 %: over the 72 stored back-to-back pairs with placement records
+/// (`benchsuite/runs/2026-12-03-vm22/outside_share.py`, 825 map × mix runs
+/// held to one placement with floors within [`FLOOR_SPREAD`]), the runs
+/// with up to 5 % outside had 85 % of their knees within ±20 % of each
+/// other, those with 5–20 % outside 94 % (33 runs), 20–30 % 79 %, 30–40 %
+/// 64 % and over 40 % 54 %. The 10 % first chosen (from twelve runs)
+/// withheld runs that reproduced as well as any.
+pub const MAX_OUTSIDE_SHARE: f64 = 0.20;
 
 /// Two sides' noise floors differ when their medians differ by more than
 /// this factor.
@@ -1158,6 +1166,34 @@ mod tests {
         assert!(!check(Some([4_000.0, 6_001.0])).floors_agree());
         assert!(!check(Some([6_001.0, 4_000.0])).floors_agree());
         assert!(check(None).floors_agree());
+    }
+
+    #[test]
+    fn a_side_may_take_a_fifth_of_its_measurements_outside_its_placement() {
+        let held = |steps: Vec<Step>, steps_outside| {
+            let mut r = run("rwlock", "mixed", 1e6, steps);
+            r.placement = Some(mapknee_load::Placement {
+                reference_ns: 36.0,
+                steps_outside,
+                ..Default::default()
+            });
+            r
+        };
+        let four = || {
+            let mut s = steps();
+            s.push(step(8e5, 3e5, 90_000));
+            s
+        };
+        let check = |b: &Run, n: &Run| PlacementCheck::of(&[b], &[n], None).unwrap();
+        let base = held(four(), 0);
+        // One measurement outside of four kept and one outside: 20 %, judged.
+        let fifth = check(&base, &held(four(), 1));
+        assert_eq!(fifth.outside_share, [0.0, 0.2]);
+        assert!(fifth.comparable);
+        // One of three kept and one outside: 25 %, withheld.
+        let quarter = check(&base, &held(steps(), 1));
+        assert_eq!(quarter.outside_share, [0.0, 0.25]);
+        assert!(!quarter.comparable);
     }
 
     fn compare1(base: &Results, new: &Results, threshold: f64) -> Comparison {
