@@ -98,6 +98,12 @@ pub(crate) fn prepare(common: &Common) -> Result<(Clock, Machine), CliError> {
     for w in &common.warnings {
         eprintln!("mapknee: warning: {w}");
     }
+    let damon = mapknee_load::damon_threads_on();
+    if damon > 0 {
+        eprintln!(
+            "mapknee: warning: {damon} kernel DAMON thread(s) (kdamond) running: one doing reclaim takes a core for ~2 ms at a time and a worker waits it out (README: preempted steps); as root, `echo off > /sys/kernel/mm/damon/admin/kdamonds/N/state` stops one while you measure"
+        );
+    }
     if let Some(dir) = &common.out {
         std::fs::create_dir_all(dir).map_err(|e| {
             CliError::usage(format!(
