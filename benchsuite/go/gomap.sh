@@ -6,7 +6,7 @@
 # per operation the medians and the speed ratios std/GoMap (#12's goal)
 # and std/Go (what Go's own design reaches against std on this machine).
 #
-#   benchsuite/go/gomap.sh NSOP_BIN [RUNS]
+#   benchsuite/go/gomap.sh NSOP_BIN [RUNS]     (RUNS: alternated runs, 5)
 #
 # NSOP_BIN: the built example (cargo build --release -p mapknee-maps
 # --example nsop; target/release/examples/nsop). Env: GO (default

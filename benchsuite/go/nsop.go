@@ -5,9 +5,11 @@
 // port's speed and Go's own can be put beside Rust std's HashMap
 // (benchsuite/go/gomap.sh runs them alternately).
 //
-// Each round times one pass per operation after an untimed pass of the
-// same operation (steady-state caches, as nsop.rs does). Prints one line
-// per operation: the median ns/op over the rounds.
+// Each operation is timed for all its rounds before the next operation:
+// a round is an untimed pass then a timed pass of that operation
+// (steady-state caches, as nsop.rs does; nsop.rs also rotates its maps
+// within a round, which one map here does not need). Prints one line per
+// operation: the median ns/op over its rounds.
 //
 // Usage: go run nsop.go [-rounds 15]
 package main

@@ -8,7 +8,7 @@
 #   python3 benchsuite/runs/2026-12-02-vm22/floor_spread.py
 import os
 os.chdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
-import json,glob,os,statistics as st,math
+import json,glob,statistics as st,math
 data=[]
 for a in sorted(glob.glob('*/*/a[0-9]/results.json')):
     b=os.path.join(os.path.dirname(os.path.dirname(a)),'b'+os.path.basename(os.path.dirname(a))[1:],'results.json')

@@ -42,10 +42,10 @@ held = [r for r in rows if r[2]]
 print(f'{len(rows)} map x mix runs with a placement record in {len({r[0] for r in rows})} pairs; '
       f'{len(held)} held to the same placement with floors within 1.5x')
 print('by the larger share outside (same placement, floors agree):')
-for lo, hi in [(0, .05), (.05, .10), (.10, .15), (.15, .20), (.20, .30), (.30, .40), (.40, 1.01)]:
-    g = [r for r in held if lo <= r[1] < hi]
+for lo, hi in [(0, .05), (.05, .10), (.10, .15), (.15, .20), (.20, .30), (.30, .40), (.40, 1)]:
+    g = [r for r in held if (lo < r[1] or lo == 0) and r[1] <= hi]  # as compare: a share at a limit is judged
     if g:
-        print(f'  {lo:4.0%}-{min(hi, 1):4.0%}: {len(g):4d} runs, knees within 20 %: {sum(r[3] for r in g) / len(g):.2f}')
+        print(f'  {lo:4.0%}-{hi:4.0%}: {len(g):4d} runs, knees within 20 %: {sum(r[3] for r in g) / len(g):.2f}')
 print('what a limit would do (runs held to different placements or floors are withheld by every limit):')
 for lim in (.10, .15, .20, .30, .40):
     j = [r for r in held if r[1] <= lim]

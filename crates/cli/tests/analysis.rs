@@ -759,6 +759,17 @@ fn compare_withholds_its_verdict_when_the_machine_changed() {
             "{text}"
         );
     }
+    // Withheld for its floors alone, it is judged when asked to be.
+    let noisy = dir.join("noisy-slower.json");
+    let out = mapknee(&[
+        "compare",
+        quiet.as_str(),
+        noisy.to_str().unwrap(),
+        "--across-placements",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("rwlock · mixed: regressed"), "{text}");
 
     // Runs that kept no placement record (a synthetic map's, see
     // `synthetic_runs_are_not_held_to_a_placement`) are judged.

@@ -48,8 +48,7 @@ pub use hist::Percentiles;
 pub use measure::{Measurer, StepOrder};
 pub use mix::{Mix, Op, NAMED_MIXES};
 pub use preempt::{
-    damon_threads_on, PREEMPTED_MIN, PREEMPTED_P99_FACTOR, PREEMPTED_REMEASURE_SHARE,
-    PREEMPTED_SHARE,
+    damon_threads, PREEMPTED_MIN, PREEMPTED_P99_FACTOR, PREEMPTED_REMEASURE_SHARE, PREEMPTED_SHARE,
 };
 pub use results::{
     line_transfer_summary, open_loop_curve, open_loop_steps, typical_over_windows, Decay,

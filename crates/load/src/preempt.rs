@@ -23,36 +23,40 @@
 //! steps below 60 % of capacity with a > 1 ms gap, 27.3 µs in the others,
 //! whose overall p99 medians were 541 and 59 µs).
 
-/// Where Linux's DAMON sysfs interface lists its monitoring threads.
-const KDAMONDS: &str = "/sys/kernel/mm/damon/admin/kdamonds";
-
-/// How many of the kernel's DAMON threads (`kdamond.N`) are running, read
-/// from the DAMON sysfs interface (0 where it is absent).
+/// The names of the kernel's running DAMON threads (`kdamond.N`), read
+/// from `/proc/*/comm` (readable by any user, unlike DAMON's sysfs `state`
+/// files, and covering threads the `damon_reclaim` module starts too);
+/// empty where there are none.
 ///
 /// Why `run` looks: on the development VMs a `kdamond` doing reclaim
 /// (`paddr` + `pageout`) takes a core for ~2 ms one to three times a second
 /// (see the module's comment), and on a 2-core machine a worker waits it
-/// out. Stopped for three pairs of default runs (AMD VM, 2026-12-03,
-/// `benchsuite/runs/2026-12-03-vm22`), the steps with a pause over 1 ms
-/// fell from 35–47 per run to 4–13 (of ~240); the knees agreed about as
-/// well as with it on (44 against 43 of 45 within ±20 %), and the share of
-/// low-load steps with an overall p99 over 300 µs stayed at ~40 %: the
-/// host's own pauses remain. Whoever can may stop it while measuring
-/// (`echo off > …/kdamonds/N/state`, as root); a user who cannot should
-/// know its pauses are the machine's.
-pub fn damon_threads_on() -> usize {
-    damon_threads_on_in(std::path::Path::new(KDAMONDS))
+/// out; stopping it removed most of the steps' > 1 ms pauses there, though
+/// not the knees' spread (README: preempted steps). Whoever can may stop
+/// it while measuring; a user who cannot should know its pauses are the
+/// machine's.
+pub fn damon_threads() -> Vec<String> {
+    damon_threads_in(std::path::Path::new("/proc"))
 }
 
-/// [`damon_threads_on`] over a sysfs tree rooted at `kdamonds`.
-fn damon_threads_on_in(kdamonds: &std::path::Path) -> usize {
-    let Ok(entries) = std::fs::read_dir(kdamonds) else {
-        return 0;
+/// [`damon_threads`] over a procfs tree rooted at `proc`.
+fn damon_threads_in(proc: &std::path::Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(proc) else {
+        return Vec::new();
     };
-    entries
+    let mut names: Vec<String> = entries
         .flatten()
-        .filter(|e| std::fs::read_to_string(e.path().join("state")).is_ok_and(|s| s.trim() == "on"))
-        .count()
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .filter_map(|e| std::fs::read_to_string(e.path().join("comm")).ok())
+        .map(|comm| comm.trim_end().to_string())
+        .filter(|comm| comm.starts_with("kdamond"))
+        .collect();
+    names.sort();
+    names
 }
 
 /// The CPU time of every thread of this process so far, ns.
@@ -220,17 +224,23 @@ mod tests {
     }
 
     #[test]
-    fn damon_threads_are_counted_by_their_state_files() {
-        let root = std::env::temp_dir().join(format!("mapknee-kdamonds-{}", std::process::id()));
+    fn damon_threads_are_found_by_their_names() {
+        let root = std::env::temp_dir().join(format!("mapknee-proc-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
-        assert_eq!(damon_threads_on_in(&root), 0, "no DAMON interface");
-        for (n, state) in [("0", "on\n"), ("1", "off\n"), ("2", "on\n")] {
-            std::fs::create_dir_all(root.join(n)).unwrap();
-            std::fs::write(root.join(n).join("state"), state).unwrap();
+        assert!(damon_threads_in(&root).is_empty(), "no procfs");
+        for (dir, comm) in [
+            ("79", "kdamond.0\n"),
+            ("80", "kswapd0\n"),
+            ("1200", "kdamond.1\n"),
+            // Not a process: a name in a non-numeric folder is not read.
+            ("self", "kdamond.9\n"),
+        ] {
+            std::fs::create_dir_all(root.join(dir)).unwrap();
+            std::fs::write(root.join(dir).join("comm"), comm).unwrap();
         }
-        // Beside the threads' folders the interface keeps a count file.
-        std::fs::write(root.join("nr_kdamonds"), "3\n").unwrap();
-        assert_eq!(damon_threads_on_in(&root), 2);
+        // A process that exited between the listing and the read.
+        std::fs::create_dir_all(root.join("81")).unwrap();
+        assert_eq!(damon_threads_in(&root), ["kdamond.0", "kdamond.1"]);
         std::fs::remove_dir_all(&root).unwrap();
     }
 

@@ -95,14 +95,15 @@ pub(crate) fn watchdog<'a>(
 /// `--out`, and measure the clock and the harness (printed with
 /// `--verbose`).
 pub(crate) fn prepare(common: &Common) -> Result<(Clock, Machine), CliError> {
-    for w in &common.warnings {
+    let damon = mapknee_load::damon_threads();
+    let damon = (!damon.is_empty()).then(|| {
+        format!(
+            "the kernel's DAMON thread(s) {} running: one doing reclaim takes a core for ~2 ms at a time and a worker waits it out (README: preempted steps); as root, `echo off > /sys/kernel/mm/damon/admin/kdamonds/N/state` stops kdamond.N while you measure",
+            damon.join(", ")
+        )
+    });
+    for w in common.warnings.iter().chain(&damon) {
         eprintln!("mapknee: warning: {w}");
-    }
-    let damon = mapknee_load::damon_threads_on();
-    if damon > 0 {
-        eprintln!(
-            "mapknee: warning: {damon} kernel DAMON thread(s) (kdamond) running: one doing reclaim takes a core for ~2 ms at a time and a worker waits it out (README: preempted steps); as root, `echo off > /sys/kernel/mm/damon/admin/kdamonds/N/state` stops one while you measure"
-        );
     }
     if let Some(dir) = &common.out {
         std::fs::create_dir_all(dir).map_err(|e| {
