@@ -47,25 +47,45 @@ impl<K, V> Shard<K, V> {
     }
 }
 
-/// The shards' lock: `parking_lot`'s one-word reader-writer lock (the lock
-/// dashmap's own is modelled on), not std's. Why: every write to a shard
-/// first *tries* the lock, so that only a failed try is counted as
-/// contended and timed; std's `try_write` loads the lock word before its
-/// compare-exchange, and when the other core wrote the shard last that is
-/// two cache-line transfers (shared, then exclusive) where `parking_lot`'s
-/// single compare-exchange takes one. Measured against dashmap on a busy
-/// 2-vCPU VM (`benchsuite/runs/2026-12-01-sharded/`): on one thread
+/// The shards' lock: dashmap's own one-word reader-writer lock
+/// (`dashmap::RwLock`, which dashmap exports with its `raw-api` feature),
+/// not std's and not `parking_lot`'s.
+///
+/// Why not std's: every write to a shard first *tries* the lock, so that
+/// only a failed try is counted as contended and timed; std's `try_write`
+/// loads the lock word before its compare-exchange, and when the other
+/// core wrote the shard last that is two cache-line transfers (shared, then
+/// exclusive) where a single compare-exchange takes one (measured on a busy
+/// 2-vCPU VM, `benchsuite/runs/2026-12-01-sharded/`: on one thread
 /// read-mostly 0.929 → 0.984 and mixed 0.928 → 0.967 of dashmap's
-/// throughput; on two threads the change stayed inside the runs' noise.
-/// No poisoning, which the counting locks ignored anyway.
+/// throughput with `parking_lot`'s).
+///
+/// Why not `parking_lot`'s (the shards' lock until 2026-12-03): it is
+/// task-fair, so a writer that finds a reader inside sets its bit and
+/// every later reader of that shard waits behind it, and a reader the OS
+/// preempts inside a shard then stalls both workers, not one. dashmap's
+/// lets readers in while a writer waits (only a writer holding the lock
+/// keeps them out), as a sharded map of short critical sections wants.
+/// Measured with `examples/pair.rs` (`sharded dashmap 4 6 2`: 2 threads,
+/// closed loop, 4 rounds of 6 alternated pairs; three runs of each build,
+/// alternated, and two more of this one; AMD EPYC 2-vCPU VM, `benchsuite/runs/2026-12-03-vm22b/`):
+/// ShardedMap's throughput over dashmap's, median of round medians,
+/// read-mostly / mixed / write-heavy, 0.91–0.92 / 0.90–0.96 / 0.91–0.93
+/// with `parking_lot`'s lock and 0.91–0.98 / 0.96–1.02 / 0.97–1.00 with
+/// this one; under `perf record -F 4999` (the workers interrupted 5,000
+/// times a second) 0.78 / 0.72 / 0.74 against 0.96 / 0.90 / 0.98.
+/// The price: readers that never let a shard go can starve a writer of
+/// it, which short critical sections spread over many shards make
+/// unlikely, and which dashmap's users accept. No poisoning, which the
+/// counting locks ignored anyway.
 #[cfg(not(loom))]
 mod shard_lock {
-    pub(super) use parking_lot::{
+    pub(super) use dashmap::{
         RwLock, RwLockReadGuard as ReadGuard, RwLockWriteGuard as WriteGuard,
     };
 }
 
-/// Under loom the shards use loom's lock, behind `parking_lot`'s method
+/// Under loom the shards use loom's lock, behind `lock_api`'s method
 /// shapes, so the models check the same map code.
 #[cfg(loom)]
 mod shard_lock {
