@@ -236,6 +236,13 @@ impl RunSettings {
                 cores()
             ));
         }
+        let damon = mapknee_load::damon_threads();
+        if !damon.is_empty() {
+            common.warnings.push(format!(
+                "the kernel's DAMON thread(s) {} running: one doing reclaim takes a core for ~2 ms at a time and a worker waits it out (README: preempted steps); as root, stop kdamond.N while you measure with `echo off > /sys/kernel/mm/damon/admin/kdamonds/N/state`, or, if the damon_reclaim module started it, `echo N > /sys/module/damon_reclaim/parameters/enabled`",
+                damon.join(", ")
+            ));
+        }
         let rates_given = args.rates.is_some();
         let rates =
             parse_src(pick(args.rates, &f.rates, &sc), str::parse::<Rates>)?.unwrap_or(Rates::Auto);

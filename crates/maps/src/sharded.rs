@@ -68,12 +68,14 @@ impl<K, V> Shard<K, V> {
 /// keeps them out), as a sharded map of short critical sections wants.
 /// Measured with `examples/pair.rs` (`sharded dashmap 4 6 2`: 2 threads,
 /// closed loop, 4 rounds of 6 alternated pairs; three runs of each build,
-/// alternated, and two more of this one; AMD EPYC 2-vCPU VM, `benchsuite/runs/2026-12-03-vm22b/`):
-/// ShardedMap's throughput over dashmap's, median of round medians,
-/// read-mostly / mixed / write-heavy, 0.91–0.92 / 0.90–0.96 / 0.91–0.93
-/// with `parking_lot`'s lock and 0.91–0.98 / 0.96–1.02 / 0.97–1.00 with
-/// this one; under `perf record -F 4999` (the workers interrupted 5,000
-/// times a second) 0.78 / 0.72 / 0.74 against 0.96 / 0.90 / 0.98.
+/// alternated, and two more of this one; AMD EPYC 2-vCPU VM,
+/// `benchsuite/runs/2026-12-03-vm22b/`): ShardedMap's throughput over
+/// dashmap's, median of round medians, read-mostly / mixed / write-heavy,
+/// 0.91–0.92 / 0.90–0.96 / 0.91–0.93 with `parking_lot`'s lock and
+/// 0.91–0.98 / 0.96–1.02 / 0.97–1.00 with this one; under `perf record
+/// -F 4999` (the workers interrupted 5,000 times a second) 0.78 / 0.72 /
+/// 0.74 against 0.96 / 0.90 / 0.98.
+///
 /// The price: readers that never let a shard go can starve a writer of
 /// it, which short critical sections spread over many shards make
 /// unlikely, and which dashmap's users accept. No poisoning, which the

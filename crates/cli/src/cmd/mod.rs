@@ -95,14 +95,7 @@ pub(crate) fn watchdog<'a>(
 /// `--out`, and measure the clock and the harness (printed with
 /// `--verbose`).
 pub(crate) fn prepare(common: &Common) -> Result<(Clock, Machine), CliError> {
-    let damon = mapknee_load::damon_threads();
-    let damon = (!damon.is_empty()).then(|| {
-        format!(
-            "the kernel's DAMON thread(s) {} running: one doing reclaim takes a core for ~2 ms at a time and a worker waits it out (README: preempted steps); as root, `echo off > /sys/kernel/mm/damon/admin/kdamonds/N/state` stops kdamond.N while you measure",
-            damon.join(", ")
-        )
-    });
-    for w in common.warnings.iter().chain(&damon) {
+    for w in &common.warnings {
         eprintln!("mapknee: warning: {w}");
     }
     if let Some(dir) = &common.out {
