@@ -102,8 +102,10 @@
 //! finished old array at once or, when large, by one background reclaimer
 //! thread (no GC); iteration order is not randomized; the main buckets'
 //! tophash bytes live in a side array (so an array's preallocated overflow
-//! buckets are a second allocation), and a lookup prefetches its bucket's
-//! keys while it reads them.
+//! buckets are a second allocation), a lookup prefetches its bucket's
+//! first keys and first values while it reads the tophash bytes, and a
+//! top byte in the marker range is raised to `MIN_TOPHASH` rather than
+//! shifted past it.
 //!
 //! A panicking `Hash` or `Eq` implementation leaves the map memory-safe but
 //! may lose entries, as it would in Go.
@@ -493,16 +495,26 @@ where
     }
 
     /// The bucket a read of `hash` looks in: the old one while it is not
-    /// yet evacuated, else the new one. Requires a non-empty map.
+    /// yet evacuated, else the new one.
+    ///
+    /// # Safety
+    /// `self.count > 0`. Then the bucket array is not empty: an entry is
+    /// only ever stored into an allocated array (`insert_slow` allocates
+    /// the first one), and the array is only ever replaced by a larger or
+    /// same-size one (`hash_grow`); `clear` keeps it.
     #[inline]
-    fn read_bucket(&self, hash: u64) -> BucketRef<'_, K, V> {
+    unsafe fn read_bucket(&self, hash: u64) -> BucketRef<'_, K, V> {
+        debug_assert!(self.count > 0 && !self.buckets.is_empty());
         if let Some(old) = &self.old {
             let i = hash as usize & (old.len() - 1);
             if !old.evacuated(i) {
                 return old.head(i);
             }
         }
-        self.buckets.head(hash as usize & self.mask())
+        let i = hash as usize & self.mask();
+        // SAFETY: the array is not empty (this function's contract) and its
+        // length is a power of two, so `i <= mask < len`.
+        unsafe { self.buckets.head_unchecked(i) }
     }
 
     /// The value for `key`.
@@ -539,7 +551,8 @@ where
             return None;
         }
         let hash = self.hasher.hash_one(key);
-        self.read_bucket(hash).find(tophash(hash), key)
+        // SAFETY: `count > 0`, checked above.
+        unsafe { self.read_bucket(hash) }.find(tophash(hash), key)
     }
 
     /// Whether `key` is present.
