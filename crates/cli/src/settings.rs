@@ -112,7 +112,7 @@ fn parse_dur(s: &str) -> Result<Duration, String> {
 
 fn common(args: WorkloadArgs, sc: &Scenario) -> Result<Common, CliError> {
     let f = &sc.file;
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<String> = damon_warning().into_iter().collect();
     let maps = match args.maps {
         Some(names) => names
             .iter()
@@ -179,6 +179,17 @@ fn common(args: WorkloadArgs, sc: &Scenario) -> Result<Common, CliError> {
     })
 }
 
+/// A warning when one of the kernel's DAMON threads is running: a machine
+/// condition of every measuring command (`run` and `scale` both build
+/// their settings with [`common`]), like the worker threads on cores.
+fn damon_warning() -> Option<String> {
+    let damon = mapknee_load::damon_threads();
+    (!damon.is_empty()).then(|| format!(
+        "the kernel's DAMON thread(s) {} running: one doing reclaim takes a core for ~2 ms at a time and a worker waits it out (README: preempted steps); as root, stop kdamond.N while you measure with `echo off > /sys/kernel/mm/damon/admin/kdamonds/N/state`, or, if the damon_reclaim module started it, `echo N > /sys/module/damon_reclaim/parameters/enabled`",
+        damon.join(", ")
+    ))
+}
+
 /// Per-step cost beyond warm-up and measurement: thread start (2 ms),
 /// prefill of a 65,536-key map and its drop (measured ≈ 5–15 ms on 2 cores).
 const STEP_OVERHEAD: Duration = Duration::from_millis(20);
@@ -234,13 +245,6 @@ impl RunSettings {
             common.warnings.push(format!(
                 "{threads} worker threads on {} cores: the coordinator, the OS and other processes take turns on the workers' cores, so OS scheduling is part of every p99",
                 cores()
-            ));
-        }
-        let damon = mapknee_load::damon_threads();
-        if !damon.is_empty() {
-            common.warnings.push(format!(
-                "the kernel's DAMON thread(s) {} running: one doing reclaim takes a core for ~2 ms at a time and a worker waits it out (README: preempted steps); as root, stop kdamond.N while you measure with `echo off > /sys/kernel/mm/damon/admin/kdamonds/N/state`, or, if the damon_reclaim module started it, `echo N > /sys/module/damon_reclaim/parameters/enabled`",
-                damon.join(", ")
             ));
         }
         let rates_given = args.rates.is_some();

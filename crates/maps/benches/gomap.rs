@@ -10,6 +10,9 @@
 //!
 //! Run: `cargo bench -p mapknee-maps --bench gomap`.
 
+#[path = "../examples/common/mod.rs"]
+mod common;
+
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::time::Duration;
@@ -18,13 +21,9 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use foldhash::fast::FixedState;
 use mapknee_maps::GoMap;
 
-const KEYS: usize = 65_536;
+use common::scramble;
 
-fn scramble(mut x: u64) -> u64 {
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
-}
+const KEYS: usize = 65_536;
 
 fn hasher() -> FixedState {
     FixedState::with_seed(0x006d_6170_6b6e_6565)

@@ -20,11 +20,15 @@
 //! cargo run --release -p mapknee-maps --example rebuild
 //! ```
 
+mod common;
+
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::Instant;
 
 use mapknee_maps::SyncMap;
+
+use common::{median, scramble};
 
 const KEYS: u64 = 65_536;
 const REBUILDS: usize = 21;
@@ -32,18 +36,6 @@ const PASSES: usize = 5;
 /// Sweeps over the keys per reader pass: a pass (~20 ms) spans several
 /// rebuilds (~2.5 ms each).
 const SWEEPS: usize = 8;
-
-/// A bijection of `0..2^64` (see `nsop`).
-fn scramble(mut x: u64) -> u64 {
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
 
 /// A map of `KEYS` keys, promoted (loads hit the snapshot; the next new
 /// key rebuilds dirty).
