@@ -61,27 +61,96 @@ const LO: u64 = 0x0101_0101_0101_0101;
 #[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
 const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
 
-/// The tophash of `hash`: its top 8 bits, moved out of the marker range.
+/// The tophash of `hash`: its top 7 bits with the high bit set
+/// (`0x80..=0xff`), out of the marker range.
 #[inline]
 pub(crate) fn tophash(hash: u64) -> u8 {
-    // NOTE: Go 1.19 adds `minTopHash` to a top byte below it (0..=4 become
-    // 5..=9); we raise it to `MIN_TOPHASH` (0..=4 all become 5). Either
-    // keeps markers out and costs a slot nothing but a rare false tophash
-    // match; the maximum is two instructions on every lookup where Go's
-    // form compiled to four, and the lookup path is bound by instruction
-    // count (1,024 keys, all in cache: std's time / GoMap's 0.74 → 0.83,
-    // `examples/gomap_get.rs`, `benchsuite/runs/2026-12-03-vm22c`).
-    ((hash >> 56) as u8).max(MIN_TOPHASH)
+    // NOTE: Go 1.19 takes the top 8 bits and adds `minTopHash` to a byte
+    // below it (251 distinct tophashes); we keep 7 bits and set the high
+    // one (128, as SwissTable's control bytes). A slot then matches a
+    // stranger's tophash with odds 1/128 instead of 1/251, which costs a
+    // key compare on a lookup now and then; in exchange the tophash is a
+    // shift and an `or` where Go's form is a shift, a compare and a
+    // conditional move (two instructions more), on every lookup, and the
+    // lookup path is bound by instruction count: std's time over GoMap's,
+    // get-hit, `examples/gomap_get.rs` alternated three times with the
+    // earlier `max(top, MIN_TOPHASH)` form, 1,024 keys 0.77–0.80 →
+    // 0.73–0.87, 65,536 keys 0.78–0.81 → 0.80–0.81
+    // (`benchsuite/runs/2026-12-03-vm22d`).
+    ((hash >> 56) as u8) | 0x80
+}
+
+/// A set of a bucket's slots, as [`match_byte`] finds them: [`any`] says
+/// whether it is empty, [`lowest`] names its lowest slot, and
+/// [`without_lowest`] steps to the next.
+///
+/// On x86-64 bit `i` stands for slot `i` and bits 8..16 are always set
+/// (see [`match_byte`]) and never read: testing the low byte alone is one
+/// instruction, where clearing the high bits first took two more on every
+/// lookup. Elsewhere it is a SWAR mask, the high bit of byte `i` for slot
+/// `i`.
+///
+/// [`any`]: Matches::any
+/// [`lowest`]: Matches::lowest
+/// [`without_lowest`]: Matches::without_lowest
+#[derive(Clone, Copy, Debug)]
+struct Matches(MatchBits);
+
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+type MatchBits = u32;
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+type MatchBits = u64;
+
+impl Matches {
+    /// Whether any slot matched.
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    #[inline(always)]
+    fn any(self) -> bool {
+        self.0 as u8 != 0
+    }
+
+    /// Whether any slot matched.
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    #[inline(always)]
+    fn any(self) -> bool {
+        self.0 != 0
+    }
+
+    /// The lowest matching slot; only meaningful when [`Matches::any`].
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    #[inline(always)]
+    fn lowest(self) -> usize {
+        // Bits 8.. are set, so this is below 8 when the low byte is not 0.
+        self.0.trailing_zeros() as usize
+    }
+
+    /// The lowest matching slot; only meaningful when [`Matches::any`].
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    #[inline(always)]
+    fn lowest(self) -> usize {
+        lowest_swar(self.0)
+    }
+
+    /// The set without its lowest slot. Clearing the lowest set bit
+    /// leaves x86-64's always-set bits 8.. alone while a low bit is set.
+    #[inline(always)]
+    fn without_lowest(self) -> Self {
+        Matches(self.0 & self.0.wrapping_sub(1))
+    }
+
+    /// The slots in either set.
+    #[inline(always)]
+    fn or(self, other: Self) -> Self {
+        Matches(self.0 | other.0)
+    }
 }
 
 /// The slots of a bucket whose tophash byte (byte `i` of `word` for slot
-/// `i`) equals `byte`, as a mask that [`lowest`] reads and `m & (m - 1)`
-/// steps through; 0 when none. Exact (no false positives), so a named slot
-/// can be trusted to be occupied when `byte >= MIN_TOPHASH`.
+/// `i`) equals `byte`. Exact (no false positives), so a named slot can be
+/// trusted to be occupied when `byte >= MIN_TOPHASH`.
 ///
 /// On x86-64 the eight bytes are compared by one SSE2 byte compare (SSE2 is
-/// part of the x86-64 baseline), and the mask has bit `i` for slot `i`;
-/// elsewhere by SWAR arithmetic on the word.
+/// part of the x86-64 baseline); elsewhere by SWAR arithmetic on the word.
 ///
 /// NOTE: Go 1.19 compares a bucket's tophash bytes one at a time; we
 /// compare all eight at once, which finds the same slots. The SSE2 form
@@ -94,10 +163,11 @@ pub(crate) fn tophash(hash: u64) -> u8 {
 /// insert 38.9 → 38.4.
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[inline(always)]
-fn match_byte(word: u64, byte: u8) -> u64 {
+fn match_byte(word: u64, byte: u8) -> Matches {
     use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_cvtsi64_si128, _mm_movemask_epi8};
     // Both vectors hold their eight bytes in the low half and zeros in the
-    // high half, which always compare equal: keep the low eight bits.
+    // high half, which always compare equal: bits 8..16 of the mask are
+    // set, and `Matches` reads only the low eight.
     // SAFETY: these intrinsics need only SSE2, which this build enables
     // (the `cfg` above); they read and write no memory.
     let mask = unsafe {
@@ -105,15 +175,15 @@ fn match_byte(word: u64, byte: u8) -> u64 {
         let bytes = _mm_cvtsi64_si128((LO * u64::from(byte)) as i64);
         _mm_movemask_epi8(_mm_cmpeq_epi8(word, bytes))
     };
-    u64::from(mask as u8)
+    Matches(mask as u32)
 }
 
 /// The slots of a bucket whose tophash byte equals `byte` (see the x86-64
-/// version): here a SWAR mask with the high bit of each matching byte set.
+/// version), by SWAR arithmetic.
 #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 #[inline(always)]
-fn match_byte(word: u64, byte: u8) -> u64 {
-    match_byte_swar(word, byte)
+fn match_byte(word: u64, byte: u8) -> Matches {
+    Matches(match_byte_swar(word, byte))
 }
 
 /// [`match_byte`] without SIMD: the high bit of each byte of `word` equal
@@ -128,20 +198,6 @@ fn match_byte_swar(word: u64, byte: u8) -> u64 {
     !(((x & LOW7) + LOW7) | x | LOW7)
 }
 
-/// The index of the lowest slot named by a non-zero [`match_byte`] mask.
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-#[inline(always)]
-fn lowest(mask: u64) -> usize {
-    mask.trailing_zeros() as usize
-}
-
-/// The index of the lowest slot named by a non-zero [`match_byte`] mask.
-#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
-#[inline(always)]
-fn lowest(mask: u64) -> usize {
-    lowest_swar(mask)
-}
-
 /// The index of the lowest slot named by a non-zero [`match_byte_swar`]
 /// mask.
 #[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
@@ -153,9 +209,9 @@ fn lowest_swar(mask: u64) -> usize {
 /// The first empty slot (`EMPTY_REST` or `EMPTY_ONE`) of a bucket with
 /// tophash word `word`, given `rest = match_byte(word, EMPTY_REST)`.
 #[inline]
-fn first_empty(word: u64, rest: u64) -> Option<usize> {
-    let empty = rest | match_byte(word, EMPTY_ONE);
-    (empty != 0).then(|| lowest(empty))
+fn first_empty(word: u64, rest: Matches) -> Option<usize> {
+    let empty = rest.or(match_byte(word, EMPTY_ONE));
+    empty.any().then(|| empty.lowest())
 }
 
 /// Go's `maxAlloc` on 64-bit Linux (2^48 bytes), or the address space's
@@ -559,10 +615,10 @@ where
 {
     debug_assert!(top >= MIN_TOPHASH);
     let mut matches = match_byte(word, top);
-    while matches != 0 {
-        let i = lowest(matches);
-        // SAFETY: 1. `matches != 0`, so its lowest set bit names one of
-        // the eight slots and `i < BUCKET_SLOTS`; 2. `match_byte` is
+    while matches.any() {
+        let i = matches.lowest();
+        // SAFETY: 1. `matches.any()`, so its lowest slot is one of the
+        // eight and `i < BUCKET_SLOTS`; 2. `match_byte` is
         // exact, so byte `i` of `word` — the tophash of slot `i` of
         // `slots`, as every caller passes the word of the bucket's own
         // tophash bytes — is `top >= MIN_TOPHASH`, and by the slot
@@ -571,7 +627,7 @@ where
         if k.borrow() == key {
             return Some(i);
         }
-        matches &= matches - 1;
+        matches = matches.without_lowest();
     }
     None
 }
@@ -656,7 +712,7 @@ impl<'a, K, V> BucketRef<'a, K, V> {
             // emptyRest; we compare all eight tophash bytes at once (`match_byte`),
             // which gives the same answer because no entry sits after an
             // emptyRest slot.
-            if match_byte(word, EMPTY_REST) != 0 {
+            if match_byte(word, EMPTY_REST).any() {
                 return None;
             }
             b = b.overflow()?;
@@ -681,7 +737,7 @@ impl<'a, K, V> BucketRef<'a, K, V> {
                 return Probe::Found { depth, slot };
             }
             match b.overflow() {
-                Some(next) if match_byte(word, EMPTY_REST) == 0 => {
+                Some(next) if !match_byte(word, EMPTY_REST).any() => {
                     b = next;
                     depth += 1;
                 }
@@ -923,7 +979,7 @@ impl<'a, K, V> BucketMut<'a, K, V> {
                 vacant = first_empty(word, rest).map(|slot| (b, slot));
             }
             // An EMPTY_REST slot ends the chain (see `BucketRef::find`).
-            let next = if rest == 0 {
+            let next = if !rest.any() {
                 // SAFETY: as above; the `&mut` covers only this bucket's
                 // overflow link (no pointer of the walk points into it) and
                 // ends with this statement, leaving raw pointers to the
@@ -1397,19 +1453,23 @@ mod tests {
         for top in 0..=255u64 {
             assert!(tophash(top << 56) >= MIN_TOPHASH);
         }
+        // The top seven bits are kept, the eighth set; lower bits ignored.
         assert_eq!(tophash(0xab << 56), 0xab);
-        assert_eq!(tophash(u64::from(MIN_TOPHASH) << 56 | 0xff), MIN_TOPHASH);
-        // The marker range is raised to its top, the rest kept.
-        assert_eq!(tophash(0x03 << 56), MIN_TOPHASH);
-        assert_eq!(tophash(0xffff), MIN_TOPHASH);
+        assert_eq!(tophash(0x2b << 56 | 0x00ff_ffff_ffff_ffff), 0xab);
+        assert_eq!(tophash(0x03 << 56), 0x83);
+        assert_eq!(tophash(0xffff), 0x80);
+        // Every 7-bit value is a distinct tophash.
+        let distinct: std::collections::HashSet<u8> =
+            (0..128u64).map(|t| tophash(t << 56)).collect();
+        assert_eq!(distinct.len(), 128);
     }
 
-    /// The slots a [`match_byte`] mask names, lowest first.
-    fn slots(mut mask: u64) -> Vec<usize> {
+    /// The slots a [`match_byte`] set names, lowest first.
+    fn slots(mut matches: Matches) -> Vec<usize> {
         let mut v = Vec::new();
-        while mask != 0 {
-            v.push(lowest(mask));
-            mask &= mask - 1;
+        while matches.any() {
+            v.push(matches.lowest());
+            matches = matches.without_lowest();
         }
         v
     }
@@ -1421,14 +1481,14 @@ mod tests {
         assert_eq!(slots(match_byte(word, 0)), [1]);
         assert_eq!(slots(match_byte(word, 255)), [7]);
         assert_eq!(slots(match_byte(word, 0x85)), [5]);
-        assert_eq!(match_byte(word, 7), 0);
+        assert!(!match_byte(word, 7).any());
         // Slot 0 holds 1, next to zeros: it is not taken for a zero.
         let word = u64::from_le_bytes([1, 0, 0, 0, 0, 0, 0, 0]);
         assert_eq!(slots(match_byte(word, 0)), [1, 2, 3, 4, 5, 6, 7]);
-        assert_eq!(lowest(match_byte(word, 0)), 1);
+        assert_eq!(match_byte(word, 0).lowest(), 1);
         // No slot beyond the eight, whatever the byte.
         assert_eq!(slots(match_byte(0, 0)), [0, 1, 2, 3, 4, 5, 6, 7]);
-        assert_eq!(match_byte(u64::MAX, 0), 0);
+        assert!(!match_byte(u64::MAX, 0).any());
     }
 
     /// The SWAR form (the only one off x86-64) names the same slots as the

@@ -104,8 +104,9 @@
 //! tophash bytes live in a side array (so an array's preallocated overflow
 //! buckets are a second allocation), a lookup prefetches its bucket's
 //! first keys and first values while it reads the tophash bytes, and a
-//! top byte in the marker range is raised to `MIN_TOPHASH` rather than
-//! shifted past it.
+//! tophash is the hash's top 7 bits with the high bit set (128 values, out
+//! of the marker range) rather than its top 8 bits shifted past the
+//! markers.
 //!
 //! A panicking `Hash` or `Eq` implementation leaves the map memory-safe but
 //! may lose entries, as it would in Go.
