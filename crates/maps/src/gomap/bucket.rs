@@ -32,6 +32,7 @@ use std::borrow::Borrow;
 use std::fmt;
 use std::marker::PhantomData;
 use std::mem::{self, MaybeUninit};
+use std::ops::ControlFlow;
 use std::ptr::{self, NonNull};
 use std::sync::mpsc::{self, Sender};
 use std::sync::OnceLock;
@@ -225,26 +226,31 @@ const MAX_ALLOC: usize = if usize::BITS >= 64 {
 /// Go's `makemap` test: whether `hint` buckets' worth of memory (a
 /// conservative bound, as in Go: one bucket per entry) can be allocated.
 pub(crate) fn hint_fits<K, V>(hint: usize) -> bool {
-    let bucket = mem::size_of::<Slots<K, V>>() + BUCKET_SLOTS;
+    let bucket = mem::size_of::<Slots<K, V>>() + BUCKET_SLOTS + mem::size_of::<Link<K, V>>();
     hint.checked_mul(bucket)
         .is_some_and(|bytes| bytes <= MAX_ALLOC)
 }
 
-/// The keys, values and overflow link of one bucket: Go's `bmap` less its
-/// tophash bytes, which live apart — in [`BucketArray`]'s dense side array
+/// The keys and values of one bucket: Go's `bmap` less its tophash bytes
+/// and overflow link, which live apart — in [`BucketArray`]'s side arrays
 /// for a main bucket, inline in the enclosing [`Overflow`] for an overflow
 /// bucket. `#[repr(C)]` keeps keys and values apart, as Go does, so
 /// `(u64, u8)` entries need no padding.
 ///
+/// NOTE: Go 1.19's `bmap` ends with its overflow pointer; ours is in a side
+/// array for a main bucket (see [`BucketArray`]), so that a bucket of `u64`
+/// keys and values is 128 bytes, not 136: finding a bucket's slots is one
+/// shift, not a shift and two adds, on every lookup.
+///
 /// A `Slots` alone does not know which of its slots are occupied, so it
 /// never reads or drops its keys and values itself: its owner
 /// ([`BucketArray`] or [`Overflow`]) does, through a [`BucketMut`] that
-/// pairs it with its tophash bytes.
+/// pairs it with its tophash bytes. Every bit pattern is a valid `Slots`
+/// (it is all `MaybeUninit`), so an array of them needs no initializing.
 #[repr(C)]
 struct Slots<K, V> {
     keys: [MaybeUninit<K>; BUCKET_SLOTS],
     values: [MaybeUninit<V>; BUCKET_SLOTS],
-    overflow: Link<K, V>,
 }
 
 /// A bucket's link to the next bucket of its chain: null at the chain's
@@ -298,11 +304,12 @@ impl<K, V> Link<K, V> {
     }
 }
 
-/// An overflow bucket: its tophash bytes first and inline, as in Go's
-/// `bmap` (overflow buckets are rare, so they need no side array).
+/// An overflow bucket: its tophash bytes and link inline, as in Go's
+/// `bmap` (overflow buckets are rare, so they need no side arrays).
 #[repr(C)]
 struct Overflow<K, V> {
     tophash: [u8; BUCKET_SLOTS],
+    link: Link<K, V>,
     slots: Slots<K, V>,
 }
 
@@ -310,10 +317,10 @@ impl<K, V> Overflow<K, V> {
     fn new() -> Self {
         Overflow {
             tophash: [EMPTY_REST; BUCKET_SLOTS],
+            link: Link::NONE,
             slots: Slots {
                 keys: [const { MaybeUninit::uninit() }; BUCKET_SLOTS],
                 values: [const { MaybeUninit::uninit() }; BUCKET_SLOTS],
-                overflow: Link::NONE,
             },
         }
     }
@@ -321,6 +328,7 @@ impl<K, V> Overflow<K, V> {
     fn pair(&mut self) -> BucketMut<'_, K, V> {
         BucketMut {
             tophash: &mut self.tophash,
+            link: &mut self.link,
             slots: &mut self.slots,
         }
     }
@@ -335,8 +343,8 @@ impl<K, V> Drop for Overflow<K, V> {
 }
 
 /// An array of 2^B main buckets: their tophash bytes in one dense array,
-/// eight bytes per bucket, and their keys, values and overflow links in a
-/// second array of the same length.
+/// eight bytes per bucket, their overflow links in a second and their keys
+/// and values in a third, all of the same length.
 ///
 /// NOTE: Go 1.19 keeps tophash inside each bmap; we keep the main buckets'
 /// tophash bytes in a dense side array (like SwissTable's control bytes)
@@ -349,9 +357,11 @@ impl<K, V> Drop for Overflow<K, V> {
 /// prefetch of [`BucketArray::head`]: get miss 5.1 → 4.1 ns, get hit 5.5 →
 /// 5.1 ns, insert new 12.7 → 9.8 ns, overwrite 6.6 → 5.9 ns.
 pub(crate) struct BucketArray<K, V> {
-    /// `tophash[i]` holds the tophash bytes of `slots[i]`. Both boxes have
-    /// the same length, fixed at construction.
+    /// `tophash[i]` holds the tophash bytes of `slots[i]` and `links[i]`
+    /// its overflow link. The three boxes have the same length, fixed at
+    /// construction.
     tophash: Box<[[u8; BUCKET_SLOTS]]>,
+    links: Box<[Link<K, V>]>,
     slots: Box<[Slots<K, V>]>,
     /// The overflow buckets allocated with the array.
     spares: Spares<K, V>,
@@ -457,7 +467,7 @@ impl<K, V> Spares<K, V> {
         let spare = unsafe {
             let spare = self.base.add(self.next);
             (&raw mut (*spare).tophash).write([EMPTY_REST; BUCKET_SLOTS]);
-            (&raw mut (*spare).slots.overflow).write(Link::NONE);
+            (&raw mut (*spare).link).write(Link::NONE);
             NonNull::new_unchecked(spare)
         };
         self.next += 1;
@@ -491,9 +501,11 @@ impl<K, V> Drop for Spares<K, V> {
     }
 }
 
-/// One bucket, shared: its tophash bytes and the slots they describe.
+/// One bucket, shared: its tophash bytes, the slots they describe and its
+/// overflow link.
 pub(crate) struct BucketRef<'a, K, V> {
     tophash: &'a [u8; BUCKET_SLOTS],
+    link: &'a Link<K, V>,
     slots: &'a Slots<K, V>,
 }
 
@@ -504,9 +516,11 @@ impl<K, V> Clone for BucketRef<'_, K, V> {
 }
 impl<K, V> Copy for BucketRef<'_, K, V> {}
 
-/// One bucket, mutable: its tophash bytes and the slots they describe.
+/// One bucket, mutable: its tophash bytes, the slots they describe and
+/// its overflow link.
 pub(crate) struct BucketMut<'a, K, V> {
     tophash: &'a mut [u8; BUCKET_SLOTS],
+    link: &'a mut Link<K, V>,
     slots: &'a mut Slots<K, V>,
 }
 
@@ -665,7 +679,7 @@ impl<'a, K, V> BucketRef<'a, K, V> {
     /// The next bucket of the chain.
     #[inline]
     pub(crate) fn overflow(self) -> Option<BucketRef<'a, K, V>> {
-        self.slots.overflow.get().map(|o| {
+        self.link.get().map(|o| {
             // SAFETY: a non-null link points to a live overflow bucket of
             // this chain (its own heap allocation, or a spare of the array
             // the chain belongs to), which lives as long as the chain, and
@@ -673,6 +687,7 @@ impl<'a, K, V> BucketRef<'a, K, V> {
             let o = unsafe { o.as_ref() };
             BucketRef {
                 tophash: &o.tophash,
+                link: &o.link,
                 slots: &o.slots,
             }
         })
@@ -690,33 +705,55 @@ impl<'a, K, V> BucketRef<'a, K, V> {
     {
         // Free when `top` comes from `tophash()`: the compiler sees the range.
         assert!(top >= MIN_TOPHASH, "tophash in marker range");
-        let mut b = self;
+        // The head is searched before the loop, so that its link's address
+        // is computed only when the chain goes on: a loop over `BucketRef`s
+        // carries all three of their pointers, and the head's link then
+        // cost an instruction on every lookup.
+        if let ControlFlow::Break(found) = self.search(top, key) {
+            return found;
+        }
+        let mut b = self.overflow()?;
         loop {
-            let word = b.word();
-            if let Some(i) = slot_of(b.slots, word, top, key) {
-                // SAFETY: `slot_of` returned `i` for the word of `b`'s own
-                // tophash bytes, so `i < BUCKET_SLOTS` and slot `i` is
-                // occupied: `keys[i]` and `values[i]` are initialized (the
-                // slot invariant).
-                return unsafe {
-                    Some((
-                        b.slots.keys.get_unchecked(i).assume_init_ref(),
-                        b.slots.values.get_unchecked(i).assume_init_ref(),
-                    ))
-                };
-            }
-            // An EMPTY_REST slot means nothing follows in this chain. For a
-            // main bucket this test reads only the side array: a miss in a
-            // bucket with room touches no slot memory.
-            // NOTE: Go 1.19 walks the slots one by one and stops at the first
-            // emptyRest; we compare all eight tophash bytes at once (`match_byte`),
-            // which gives the same answer because no entry sits after an
-            // emptyRest slot.
-            if match_byte(word, EMPTY_REST).any() {
-                return None;
+            if let ControlFlow::Break(found) = b.search(top, key) {
+                return found;
             }
             b = b.overflow()?;
         }
+    }
+
+    /// Looks for `key` (tophash `top >= MIN_TOPHASH`) in this bucket alone:
+    /// `Break` with the entry when it is here, or with `None` when the
+    /// chain ends here without it; `Continue` when it may be further on.
+    #[inline(always)]
+    fn search<Q>(self, top: u8, key: &Q) -> ControlFlow<Option<(&'a K, &'a V)>>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let word = self.word();
+        if let Some(i) = slot_of(self.slots, word, top, key) {
+            // SAFETY: `slot_of` returned `i` for the word of this bucket's
+            // own tophash bytes, so `i < BUCKET_SLOTS` and slot `i` is
+            // occupied: `keys[i]` and `values[i]` are initialized (the slot
+            // invariant).
+            return ControlFlow::Break(unsafe {
+                Some((
+                    self.slots.keys.get_unchecked(i).assume_init_ref(),
+                    self.slots.values.get_unchecked(i).assume_init_ref(),
+                ))
+            });
+        }
+        // An EMPTY_REST slot means nothing follows in this chain. For a
+        // main bucket this test reads only the side array: a miss in a
+        // bucket with room touches no slot memory.
+        // NOTE: Go 1.19 walks the slots one by one and stops at the first
+        // emptyRest; we compare all eight tophash bytes at once (`match_byte`),
+        // which gives the same answer because no entry sits after an
+        // emptyRest slot.
+        if match_byte(word, EMPTY_REST).any() {
+            return ControlFlow::Break(None);
+        }
+        ControlFlow::Continue(())
     }
 
     /// Where `key` is in the chain starting here, if it is there.
@@ -761,6 +798,7 @@ impl<'a, K, V> BucketMut<'a, K, V> {
     pub(crate) fn as_ref(&self) -> BucketRef<'_, K, V> {
         BucketRef {
             tophash: self.tophash,
+            link: self.link,
             slots: self.slots,
         }
     }
@@ -770,6 +808,7 @@ impl<'a, K, V> BucketMut<'a, K, V> {
     pub(crate) fn reborrow(&mut self) -> BucketMut<'_, K, V> {
         BucketMut {
             tophash: self.tophash,
+            link: self.link,
             slots: self.slots,
         }
     }
@@ -833,7 +872,7 @@ impl<'a, K, V> BucketMut<'a, K, V> {
     /// The next bucket of the chain, mutably.
     #[inline]
     pub(crate) fn overflow_mut(self) -> Option<BucketMut<'a, K, V>> {
-        self.slots.overflow.get().map(|mut o| {
+        self.link.get().map(|mut o| {
             // SAFETY: as in `BucketRef::overflow`, with the chain borrowed
             // uniquely for `'a`; the next bucket is reached only through
             // this link, so the reference is unique.
@@ -850,15 +889,12 @@ impl<'a, K, V> BucketMut<'a, K, V> {
     /// whose callers take both from one array
     /// (`BucketArray::head_and_spares`, [`BucketArray::evacuation_targets`]).
     fn push_overflow(self, spares: &mut Spares<K, V>) -> BucketMut<'a, K, V> {
-        debug_assert!(
-            self.slots.overflow.get().is_none(),
-            "overflow pushed mid-chain"
-        );
-        self.slots.overflow = match spares.take() {
+        debug_assert!(self.link.get().is_none(), "overflow pushed mid-chain");
+        *self.link = match spares.take() {
             Some(spare) => Link(spare.as_ptr()),
             None => Link::heap(Box::new(Overflow::new())),
         };
-        let mut o = self.slots.overflow.get().expect("just linked");
+        let mut o = self.link.get().expect("just linked");
         // SAFETY: `o` is the bucket just linked: a fresh heap bucket, or a
         // spare handed out once and never referenced before, empty and
         // valid either way. It lives as long as the chain: the heap bucket
@@ -882,7 +918,7 @@ impl<'a, K, V> BucketMut<'a, K, V> {
     #[inline]
     pub(crate) fn free_overflow(&mut self) -> usize {
         // Most buckets have no chain: keep that test inline for evacuation.
-        if self.slots.overflow.get().is_none() {
+        if self.link.get().is_none() {
             return 0;
         }
         self.free_chain()
@@ -892,14 +928,14 @@ impl<'a, K, V> BucketMut<'a, K, V> {
     #[inline(never)]
     fn free_chain(&mut self) -> usize {
         let mut freed = 0;
-        let mut link = self.slots.overflow.take();
+        let mut link = self.link.take();
         while let Some(mut o) = link.get() {
             // SAFETY: as in `overflow_mut`: a live bucket of this chain,
             // borrowed uniquely through `self`; the reference ends before
             // the bucket is freed below.
             let bucket = unsafe { o.as_mut() };
             // Unlink before the bucket drops, so a long chain never recurses.
-            let next = bucket.slots.overflow.take();
+            let next = bucket.link.take();
             if link.is_heap() {
                 // SAFETY: a heap link owns its bucket, which came from
                 // `Box::into_raw`; it was just unlinked, so it is freed once.
@@ -955,23 +991,23 @@ impl<'a, K, V> BucketMut<'a, K, V> {
         // chain uniquely for `'a`; through them the walk reads tophash
         // words, keys and overflow links and writes nothing, and it turns
         // exactly one of them back into a reference it returns.
-        type Ptrs<K, V> = (*mut [u8; BUCKET_SLOTS], *mut Slots<K, V>);
-        let mut b: Ptrs<K, V> = (self.tophash, self.slots);
+        type Ptrs<K, V> = (*mut [u8; BUCKET_SLOTS], *mut Link<K, V>, *mut Slots<K, V>);
+        let mut b: Ptrs<K, V> = (self.tophash, self.link, self.slots);
         let mut vacant: Option<(Ptrs<K, V>, usize)> = None;
         loop {
             // SAFETY: `b` points to a live bucket of the chain `self`
             // borrows uniquely (the head, or an overflow bucket reached
             // through the links below); no reference into the chain is live.
-            let (word, slots) = unsafe { (u64::from_le_bytes(*b.0), &*b.1) };
+            let (word, slots) = unsafe { (u64::from_le_bytes(*b.0), &*b.2) };
             if let Some(i) = slot_of(slots, word, top, key) {
-                // SAFETY: 1. as above, `b.1` is a live bucket of the chain
+                // SAFETY: 1. as above, `b.2` is a live bucket of the chain
                 // borrowed uniquely for `'a`, and the returned reference is
                 // the only one made from the walk's pointers; 2. `slot_of`
                 // returned `i` for the word of this bucket's own tophash
                 // bytes, so `i < BUCKET_SLOTS` and `values[i]` is
                 // initialized (the slot invariant).
                 return ProbeMut::Found(unsafe {
-                    (*b.1).values.get_unchecked_mut(i).assume_init_mut()
+                    (*b.2).values.get_unchecked_mut(i).assume_init_mut()
                 });
             }
             let rest = match_byte(word, EMPTY_REST);
@@ -980,16 +1016,21 @@ impl<'a, K, V> BucketMut<'a, K, V> {
             }
             // An EMPTY_REST slot ends the chain (see `BucketRef::find`).
             let next = if !rest.any() {
-                // SAFETY: as above; the `&mut` covers only this bucket's
-                // overflow link (no pointer of the walk points into it) and
-                // ends with this statement, leaving raw pointers to the
-                // next bucket's fields.
-                unsafe { (*b.1).overflow.get() }.map(|o| -> Ptrs<K, V> {
+                // SAFETY: as above; the shared reference covers only this
+                // bucket's overflow link and ends with this statement,
+                // leaving raw pointers to the next bucket's fields.
+                unsafe { (*b.1).get() }.map(|o| -> Ptrs<K, V> {
                     let o = o.as_ptr();
                     // SAFETY: a non-null link points to a live bucket of
                     // the chain (see `BucketRef::overflow`); this takes
                     // its fields' addresses without reading them.
-                    unsafe { (&raw mut (*o).tophash, &raw mut (*o).slots) }
+                    unsafe {
+                        (
+                            &raw mut (*o).tophash,
+                            &raw mut (*o).link,
+                            &raw mut (*o).slots,
+                        )
+                    }
                 })
             } else {
                 None
@@ -997,17 +1038,18 @@ impl<'a, K, V> BucketMut<'a, K, V> {
             match next {
                 Some(n) => b = n,
                 None => {
-                    let ((tophash, slots), slot) = match vacant {
+                    let ((tophash, link, slots), slot) = match vacant {
                         Some((at, slot)) => (at, Some(slot)),
                         None => (b, None),
                     };
-                    // SAFETY: the pair is one bucket of the chain (its own
-                    // tophash bytes and slots, as every `BucketMut` must
-                    // be), live and borrowed uniquely for `'a`; it is the
-                    // only reference made from the walk's pointers.
+                    // SAFETY: the three are one bucket of the chain (its own
+                    // tophash bytes, link and slots, as every `BucketMut`
+                    // must be), live and borrowed uniquely for `'a`; they
+                    // are the only references made from the walk's pointers.
                     let bucket = unsafe {
                         BucketMut {
                             tophash: &mut *tophash,
+                            link: &mut *link,
                             slots: &mut *slots,
                         }
                     };
@@ -1078,7 +1120,8 @@ impl<K, V> BucketArray<K, V> {
         BucketArray {
             // `vec!` of zeros allocates with `alloc_zeroed`.
             tophash: vec![[EMPTY_REST; BUCKET_SLOTS]; n].into_boxed_slice(),
-            slots: zeroed_slots(n),
+            links: zeroed_links(n),
+            slots: uninit_slots(n),
             // 2^(B−4) for 2^B ≥ 16 buckets; none below (the division gives 0).
             spares: Spares::new(n / 16),
         }
@@ -1124,12 +1167,21 @@ impl<K, V> BucketArray<K, V> {
     #[inline]
     pub(crate) unsafe fn head_unchecked(&self, i: usize) -> BucketRef<'_, K, V> {
         debug_assert!(i < self.len());
-        // SAFETY: the caller promises `i < self.len()`, and both boxes have
-        // that length (fixed at construction).
-        let (tophash, slots) =
-            unsafe { (self.tophash.get_unchecked(i), self.slots.get_unchecked(i)) };
+        // SAFETY: the caller promises `i < self.len()`, and the three boxes
+        // have that length (fixed at construction).
+        let (tophash, link, slots) = unsafe {
+            (
+                self.tophash.get_unchecked(i),
+                self.links.get_unchecked(i),
+                self.slots.get_unchecked(i),
+            )
+        };
         prefetch(slots);
-        BucketRef { tophash, slots }
+        BucketRef {
+            tophash,
+            link,
+            slots,
+        }
     }
 
     /// Bucket `i`, mutably, prefetched as by [`BucketArray::head`]. Panics
@@ -1147,6 +1199,7 @@ impl<K, V> BucketArray<K, V> {
         prefetch(&self.slots[i]);
         let head = BucketMut {
             tophash: &mut self.tophash[i],
+            link: &mut self.links[i],
             slots: &mut self.slots[i],
         };
         (head, &mut self.spares)
@@ -1189,13 +1242,16 @@ impl<K, V> BucketArray<K, V> {
         assert!(x < y, "bucket pair out of order");
         self.prefetch_all(y);
         let (top_lo, top_hi) = self.tophash.split_at_mut(y);
+        let (links_lo, links_hi) = self.links.split_at_mut(y);
         let (slots_lo, slots_hi) = self.slots.split_at_mut(y);
         let x = BucketMut {
             tophash: &mut top_lo[x],
+            link: &mut links_lo[x],
             slots: &mut slots_lo[x],
         };
         let y = BucketMut {
             tophash: &mut top_hi[0],
+            link: &mut links_hi[0],
             slots: &mut slots_hi[0],
         };
         EvacuationTargets {
@@ -1204,8 +1260,8 @@ impl<K, V> BucketArray<K, V> {
         }
     }
 
-    /// Starts loading every cache line of bucket `i`'s slots (keys, values
-    /// and overflow link): evacuation reads all of a source bucket and
+    /// Starts loading every cache line of bucket `i`'s slots (keys and
+    /// values): evacuation reads all of a source bucket and
     /// writes into two destination buckets, so their misses overlap instead
     /// of following each other slot by slot. Panics if out of bounds.
     /// (A departure from Go 1.19: see the NOTE in `GoMap::evacuate`.)
@@ -1244,8 +1300,8 @@ impl<K, V> Drop for BucketArray<K, V> {
             b.drop_entries();
             b.free_overflow();
         }
-        // The boxes free their memory; `Slots` has no drop glue of its own
-        // beyond its (now empty) overflow link.
+        // The boxes free their memory; neither `Slots` nor `Link` has drop
+        // glue of its own.
     }
 }
 
@@ -1289,26 +1345,31 @@ fn prefetch_line(p: *const u8) {
     let _ = p;
 }
 
-/// `n` zeroed `Slots`: all overflow links `None`, keys and values
-/// uninitialized. Paired with a zeroed tophash array (all `EMPTY_REST`),
-/// every slot is empty.
-fn zeroed_slots<K, V>(n: usize) -> Box<[Slots<K, V>]> {
+/// `n` null overflow links (chain ends), zeroed by the allocator: fresh
+/// pages come zeroed from the OS and are touched only when written.
+fn zeroed_links<K, V>(n: usize) -> Box<[Link<K, V>]> {
     if n == 0 {
         return Box::new([]);
     }
-    let layout = Layout::array::<Slots<K, V>>(n).expect("bucket array too large");
-    // SAFETY: `layout` has non-zero size: n > 0 and a `Slots` holds at least
-    // its overflow pointer.
-    let raw = unsafe { alloc::alloc_zeroed(layout) }.cast::<Slots<K, V>>();
+    let layout = Layout::array::<Link<K, V>>(n).expect("bucket array too large");
+    // SAFETY: `layout` has non-zero size: n > 0 and a `Link` is a pointer.
+    let raw = unsafe { alloc::alloc_zeroed(layout) }.cast::<Link<K, V>>();
     if raw.is_null() {
         alloc::handle_alloc_error(layout);
     }
     // SAFETY: 1. `raw` comes from the global allocator with
-    // `Layout::array::<Slots>(n)`, the layout `Box<[Slots]>` frees with;
-    // 2. all-zero bytes are a valid `Slots`: `MaybeUninit` accepts any
-    // bytes, and an all-zero `Link` is a null pointer, the chain's end;
-    // 3. the pointer is not used again.
+    // `Layout::array::<Link>(n)`, the layout `Box<[Link]>` frees with;
+    // 2. an all-zero `Link` is a null pointer, the chain's end; 3. the
+    // pointer is not used again.
     unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(raw, n)) }
+}
+
+/// `n` `Slots`, uninitialized: the tophash bytes say which slots hold
+/// entries, and a zeroed tophash array says none does.
+fn uninit_slots<K, V>(n: usize) -> Box<[Slots<K, V>]> {
+    // SAFETY: a `Slots` is two arrays of `MaybeUninit`, for which any
+    // bytes, initialized or not, are a valid value.
+    unsafe { Box::<[Slots<K, V>]>::new_uninit_slice(n).assume_init() }
 }
 
 /// Arrays at least this large are freed by the reclaimer thread; smaller
@@ -1328,6 +1389,21 @@ struct RawAlloc {
     layout: Layout,
 }
 
+impl RawAlloc {
+    /// The memory of `boxed`, whose values are forgotten (never dropped);
+    /// `None` when it takes none (zero-sized values, or none).
+    fn leaked<T>(boxed: Box<[T]>) -> Option<Self> {
+        let layout = Layout::for_value::<[T]>(&boxed);
+        let ptr = NonNull::from(Box::leak(boxed)).cast::<u8>();
+        // Not `then_some`: that builds the `RawAlloc` first, and dropping
+        // it frees a dangling pointer.
+        if layout.size() == 0 {
+            return None;
+        }
+        Some(RawAlloc { ptr, layout })
+    }
+}
+
 // SAFETY: a `RawAlloc` owns bare memory (no value of any type lives in it,
 // so no `K`/`V` crosses threads) and the global allocator may free memory
 // on any thread.
@@ -1341,11 +1417,16 @@ impl Drop for RawAlloc {
     }
 }
 
-/// A finished old array as the reclaimer gets it: the slots' memory and
-/// the spares' (if any), which hold no value, and the tophash side array,
-/// plain bytes. None names `K` or `V`, so one reclaimer serves maps of
-/// every type.
-type Garbage = (RawAlloc, Option<RawAlloc>, Box<[[u8; BUCKET_SLOTS]]>);
+/// A finished old array as the reclaimer gets it: the memory of its slots
+/// (none when they are zero-sized), its links and its spares (if any),
+/// which hold no value, and the tophash side array, plain bytes. None names
+/// `K` or `V`, so one reclaimer serves maps of every type.
+type Garbage = (
+    Option<RawAlloc>,
+    RawAlloc,
+    Option<RawAlloc>,
+    Box<[[u8; BUCKET_SLOTS]]>,
+);
 
 /// The sending end of the process's reclaimer, once started; `None` if its
 /// thread could not be spawned (large arrays are then freed inline).
@@ -1396,24 +1477,25 @@ pub fn start_reclaimer() -> bool {
 /// visiting its buckets (dropping them one by one would read every bucket
 /// of a possibly huge array in one write), and its size in bytes.
 fn into_garbage<K, V>(mut array: BucketArray<K, V>) -> (Garbage, usize) {
-    debug_assert!(
-        (0..array.len()).all(|i| array.evacuated(i) && array.slots[i].overflow.get().is_none())
-    );
-    // Take the three parts out; `array` then drops empty, visiting nothing.
+    debug_assert!((0..array.len()).all(|i| array.evacuated(i) && array.links[i].get().is_none()));
+    // Take the four parts out; `array` then drops empty, visiting nothing.
     let tophash = mem::take(&mut array.tophash);
+    let links = mem::take(&mut array.links);
     let slots = mem::take(&mut array.slots);
     let spares = array.spares.take_memory();
     drop(array);
-    let layout = Layout::for_value::<[Slots<K, V>]>(&slots);
-    let bytes = layout.size()
-        + mem::size_of_val::<[[u8; BUCKET_SLOTS]]>(&tophash)
-        + spares.as_ref().map_or(0, |m| m.layout.size());
-    let ptr = NonNull::from(Box::leak(slots)).cast::<u8>();
-    // Forgetting the slots rather than dropping them is memory-safe, and
-    // leaks nothing: evacuation moved out every entry and freed every
-    // overflow chain (asserted above in debug builds), spares' entries
-    // included.
-    ((RawAlloc { ptr, layout }, spares, tophash), bytes)
+    // Forgetting the slots and links rather than dropping them is
+    // memory-safe, and leaks nothing: evacuation moved out every entry and
+    // freed every overflow chain (asserted above in debug builds), spares'
+    // entries included, and neither type has drop glue of its own.
+    let slots = RawAlloc::leaked(slots);
+    let links = RawAlloc::leaked(links).expect("a non-empty array's links take memory");
+    let size = |m: &Option<RawAlloc>| m.as_ref().map_or(0, |m| m.layout.size());
+    let bytes = size(&slots)
+        + links.layout.size()
+        + size(&spares)
+        + mem::size_of_val::<[[u8; BUCKET_SLOTS]]>(&tophash);
+    ((slots, links, spares, tophash), bytes)
 }
 
 /// Frees a bucket array whose buckets are all evacuated, without visiting
@@ -1620,7 +1702,7 @@ mod tests {
             }
         }
         assert_eq!(a.spares.next, 2);
-        assert!(!a.slots[3].overflow.is_heap() && !a.slots[5].overflow.is_heap());
+        assert!(!a.links[3].is_heap() && !a.links[5].is_heap());
         assert_eq!(
             a.head(5).find(9, "heap"),
             Some((&"heap".into(), &"v".into()))
@@ -1635,7 +1717,7 @@ mod tests {
         assert_eq!(o.as_ref().word(), 0, "a reused spare is empty");
         o.put(1, 9, "again".into(), "v".into());
         assert_eq!(a.spares.next, 1);
-        assert!(!a.slots[7].overflow.is_heap());
+        assert!(!a.links[7].is_heap());
         drop(a);
     }
 
@@ -1655,15 +1737,22 @@ mod tests {
     #[test]
     fn a_reclaimer_frees_what_it_is_sent_and_ends_with_its_senders() {
         let (tx, reclaimer) = spawn_reclaimer().expect("thread spawns");
-        for n in [1, 2, 16] {
-            let (garbage, bytes) = into_garbage(evacuated_array::<String, Vec<u8>>(n));
-            // 16 buckets come with one spare overflow bucket.
+        /// Hands an array of `n` buckets to the reclaimer, checking its size.
+        fn send<K, V>(tx: &Sender<Garbage>, n: usize) {
+            let (garbage, bytes) = into_garbage(evacuated_array::<K, V>(n));
+            // Per bucket: slots, tophash bytes, link; 16 buckets come with
+            // one spare overflow bucket.
             assert_eq!(
                 bytes,
-                n * (mem::size_of::<Slots<String, Vec<u8>>>() + BUCKET_SLOTS)
-                    + n / 16 * mem::size_of::<Overflow<String, Vec<u8>>>()
+                n * (mem::size_of::<Slots<K, V>>() + BUCKET_SLOTS + mem::size_of::<Link<K, V>>())
+                    + n / 16 * mem::size_of::<Overflow<K, V>>()
             );
             tx.send(garbage).expect("the reclaimer is listening");
+        }
+        for n in [1, 2, 16] {
+            send::<String, Vec<u8>>(&tx, n);
+            // Zero-sized slots take no memory, and none is freed for them.
+            send::<(), ()>(&tx, n);
         }
         drop(tx);
         reclaimer

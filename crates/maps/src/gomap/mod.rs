@@ -101,8 +101,9 @@
 //! size; overflow chains of evacuated buckets are freed at once and the
 //! finished old array at once or, when large, by one background reclaimer
 //! thread (no GC); iteration order is not randomized; the main buckets'
-//! tophash bytes live in a side array (so an array's preallocated overflow
-//! buckets are a second allocation), a lookup prefetches its bucket's
+//! tophash bytes and overflow links live in side arrays (so an array's
+//! preallocated overflow buckets are a second allocation, and a bucket of
+//! `u64` keys and values is 128 bytes), a lookup prefetches its bucket's
 //! first keys and first values while it reads the tophash bytes, and a
 //! tophash is the hash's top 7 bits with the high bit set (128 values, out
 //! of the marker range) rather than its top 8 bits shifted past the
@@ -121,7 +122,7 @@ use std::hash::{BuildHasher, Hash};
 use std::mem;
 
 pub use bucket::start_reclaimer;
-use bucket::{tophash, BucketArray, BucketRef, Probe, ProbeMut, EMPTY_ONE};
+use bucket::{tophash, BucketArray, Probe, ProbeMut, EMPTY_ONE};
 pub use iter::Iter;
 
 use crate::{DefaultHashBuilder, GrowthStats, SeqMap};
@@ -495,8 +496,13 @@ where
         self.buckets.len() - 1
     }
 
-    /// The bucket a read of `hash` looks in: the old one while it is not
-    /// yet evacuated, else the new one.
+    /// Looks for `key` (hash `hash`) in the bucket a read looks in: the
+    /// old one while it is not yet evacuated, else the new one.
+    ///
+    /// The two arrays' buckets are searched by two calls rather than one
+    /// call on whichever bucket applies: merging the two buckets into one
+    /// value made the compiler compute the bucket's overflow link address
+    /// on every lookup, where apart it does so only when a chain goes on.
     ///
     /// # Safety
     /// `self.count > 0`. Then the bucket array is not empty: an entry is
@@ -504,18 +510,23 @@ where
     /// the first one), and the array is only ever replaced by a larger or
     /// same-size one (`hash_grow`); `clear` keeps it.
     #[inline]
-    unsafe fn read_bucket(&self, hash: u64) -> BucketRef<'_, K, V> {
+    unsafe fn read<Q>(&self, hash: u64, key: &Q) -> Option<(&K, &V)>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
         debug_assert!(self.count > 0 && !self.buckets.is_empty());
+        let top = tophash(hash);
         if let Some(old) = &self.old {
             let i = hash as usize & (old.len() - 1);
             if !old.evacuated(i) {
-                return old.head(i);
+                return old.head(i).find(top, key);
             }
         }
         let i = hash as usize & self.mask();
         // SAFETY: the array is not empty (this function's contract) and its
         // length is a power of two, so `i <= mask < len`.
-        unsafe { self.buckets.head_unchecked(i) }
+        unsafe { self.buckets.head_unchecked(i) }.find(top, key)
     }
 
     /// The value for `key`.
@@ -553,7 +564,7 @@ where
         }
         let hash = self.hasher.hash_one(key);
         // SAFETY: `count > 0`, checked above.
-        unsafe { self.read_bucket(hash) }.find(tophash(hash), key)
+        unsafe { self.read(hash, key) }
     }
 
     /// Whether `key` is present.
