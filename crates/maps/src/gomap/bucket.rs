@@ -600,15 +600,17 @@ impl<K, V> EvacuationTargets<'_, K, V> {
     #[inline]
     pub(crate) fn push(&mut self, y: usize, top: u8, key: K, value: V) -> bool {
         let (bucket, slot) = &mut self.dst[y];
-        let mut b = bucket.take().expect("evacuation destination missing");
         let overflowed = *slot == BUCKET_SLOTS;
         if overflowed {
-            b = b.push_overflow(self.spares);
+            let full = bucket.take().expect("evacuation destination missing");
+            *bucket = Some(full.push_overflow(self.spares));
             *slot = 0;
         }
+        // Put through the reference: moving the bucket out and back for
+        // every entry copied its three pointers through the stack each time.
+        let b = bucket.as_mut().expect("evacuation destination missing");
         b.put(*slot, top, key, value);
         *slot += 1;
-        *bucket = Some(b);
         overflowed
     }
 }
@@ -1196,12 +1198,19 @@ impl<K, V> BucketArray<K, V> {
     /// `push_overflow`). Panics if out of bounds.
     #[inline]
     fn head_and_spares(&mut self, i: usize) -> (BucketMut<'_, K, V>, &mut Spares<K, V>) {
-        prefetch(&self.slots[i]);
-        let head = BucketMut {
-            tophash: &mut self.tophash[i],
-            link: &mut self.links[i],
-            slots: &mut self.slots[i],
+        // One bounds check for the three boxes (each indexed with its own
+        // check, an insert paid three).
+        assert!(i < self.len(), "bucket {i} of {}", self.len());
+        // SAFETY: just checked; the three boxes have the same length (fixed
+        // at construction), and they are distinct fields, borrowed apart.
+        let head = unsafe {
+            BucketMut {
+                tophash: self.tophash.get_unchecked_mut(i),
+                link: self.links.get_unchecked_mut(i),
+                slots: self.slots.get_unchecked_mut(i),
+            }
         };
+        prefetch(head.slots);
         (head, &mut self.spares)
     }
 
@@ -1261,13 +1270,14 @@ impl<K, V> BucketArray<K, V> {
     }
 
     /// Starts loading every cache line of bucket `i`'s slots (keys and
-    /// values): evacuation reads all of a source bucket and
+    /// values) and the line of its overflow link: evacuation reads all of a source bucket and
     /// writes into two destination buckets, so their misses overlap instead
     /// of following each other slot by slot. Panics if out of bounds.
     /// (A departure from Go 1.19: see the NOTE in `GoMap::evacuate`.)
     #[inline]
     pub(crate) fn prefetch_all(&self, i: usize) {
         let slots = &self.slots[i];
+        prefetch_line((&raw const self.links[i]).cast::<u8>());
         let base = (slots as *const Slots<K, V>).cast::<u8>();
         let mut off = 0;
         while off < mem::size_of::<Slots<K, V>>() {
