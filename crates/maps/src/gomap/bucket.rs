@@ -3,15 +3,15 @@
 //!
 //! # Layout
 //!
-//! A [`BucketArray`] of 2^B main buckets is two arrays of the same length:
-//! the tophash bytes, eight per bucket (one `u64` word), densely packed, and
-//! the slots (`Slots`: eight keys, eight values, an overflow link). An
-//! overflow bucket (`Overflow`) keeps its tophash bytes inline, first, as
-//! Go's `bmap` does; it is one of the array's preallocated spares
-//! ([`Spares`], 2^(B−4) of them as in Go) or, once those are used, a heap
-//! allocation of its own, and a [`Link`] says which. A bucket is handled as
-//! a [`BucketRef`] / [`BucketMut`]: a reference to its tophash bytes paired
-//! with one to its slots.
+//! A [`BucketArray`] of 2^B main buckets is three arrays of the same
+//! length: the tophash bytes, eight per bucket (one `u64` word), densely
+//! packed, the overflow links ([`Link`]), and the slots (`Slots`: eight
+//! keys, eight values). An overflow bucket (`Overflow`) keeps its tophash
+//! bytes and link inline, as Go's `bmap` does; it is one of the array's
+//! preallocated spares ([`Spares`], 2^(B−4) of them as in Go) or, once
+//! those are used, a heap allocation of its own, and its link says which.
+//! A bucket is handled as a [`BucketRef`] / [`BucketMut`]: references to
+//! its tophash bytes, its link and its slots.
 //!
 //! # The slot invariant
 //!
@@ -1108,10 +1108,11 @@ impl<'a, K, V> BucketMut<'a, K, V> {
 }
 
 impl<K, V> BucketArray<K, V> {
-    /// An array of `n` empty buckets, zeroed by the allocator.
+    /// An array of `n` empty buckets: tophash bytes and links zeroed by the
+    /// allocator, slots left uninitialized.
     ///
-    /// Zeroed memory is an array of empty buckets (`EMPTY_REST` is 0, `None`
-    /// is a null pointer), so a large array costs no initialization pass:
+    /// Zeroed tophash bytes and links are empty buckets (`EMPTY_REST` is 0,
+    /// a null link ends a chain), so a large array costs no initialization pass:
     /// fresh pages come zeroed from the OS and are touched only when
     /// written. This keeps the insert that starts a growth as cheap as Go's
     /// `hashGrow`.
@@ -1270,9 +1271,9 @@ impl<K, V> BucketArray<K, V> {
     }
 
     /// Starts loading every cache line of bucket `i`'s slots (keys and
-    /// values) and the line of its overflow link: evacuation reads all of a source bucket and
-    /// writes into two destination buckets, so their misses overlap instead
-    /// of following each other slot by slot. Panics if out of bounds.
+    /// values) and the line of its overflow link: evacuation reads all of a
+    /// source bucket and writes into two destination buckets, so their
+    /// misses overlap instead of following each other slot by slot. Panics if out of bounds.
     /// (A departure from Go 1.19: see the NOTE in `GoMap::evacuate`.)
     #[inline]
     pub(crate) fn prefetch_all(&self, i: usize) {
