@@ -1162,8 +1162,8 @@ impl<K, V> BucketArray<K, V> {
     }
 
     /// Bucket `i` as [`BucketArray::head`] gives it, without its bounds
-    /// check (the lookup path: two bounds checks, one per box, were a tenth
-    /// of its instructions).
+    /// check (the lookup path: a bounds check per box, two when there were
+    /// two boxes, were a tenth of its instructions).
     ///
     /// # Safety
     /// `i < self.len()`.
@@ -1358,6 +1358,8 @@ fn prefetch_line(p: *const u8) {
 
 /// `n` null overflow links (chain ends), zeroed by the allocator: fresh
 /// pages come zeroed from the OS and are touched only when written.
+/// (`Box::new_zeroed_slice` does this in one line but needs Rust 1.92,
+/// above the workspace's `rust-version`.)
 fn zeroed_links<K, V>(n: usize) -> Box<[Link<K, V>]> {
     if n == 0 {
         return Box::new([]);
@@ -1428,16 +1430,12 @@ impl Drop for RawAlloc {
     }
 }
 
-/// A finished old array as the reclaimer gets it: the memory of its slots
-/// (none when they are zero-sized), its links and its spares (if any),
-/// which hold no value, and the tophash side array, plain bytes. None names
-/// `K` or `V`, so one reclaimer serves maps of every type.
-type Garbage = (
-    Option<RawAlloc>,
-    RawAlloc,
-    Option<RawAlloc>,
-    Box<[[u8; BUCKET_SLOTS]]>,
-);
+/// A finished old array as the reclaimer gets it: the memory of its
+/// tophash bytes, links, slots and spares, none of which holds a value any
+/// more (`None` for a part that takes no memory: zero-sized slots, no
+/// spares). Nothing names `K` or `V`, so one reclaimer serves maps of
+/// every type.
+type Garbage = [Option<RawAlloc>; 4];
 
 /// The sending end of the process's reclaimer, once started; `None` if its
 /// thread could not be spawned (large arrays are then freed inline).
@@ -1495,18 +1493,18 @@ fn into_garbage<K, V>(mut array: BucketArray<K, V>) -> (Garbage, usize) {
     let slots = mem::take(&mut array.slots);
     let spares = array.spares.take_memory();
     drop(array);
-    // Forgetting the slots and links rather than dropping them is
-    // memory-safe, and leaks nothing: evacuation moved out every entry and
-    // freed every overflow chain (asserted above in debug builds), spares'
-    // entries included, and neither type has drop glue of its own.
-    let slots = RawAlloc::leaked(slots);
-    let links = RawAlloc::leaked(links).expect("a non-empty array's links take memory");
-    let size = |m: &Option<RawAlloc>| m.as_ref().map_or(0, |m| m.layout.size());
-    let bytes = size(&slots)
-        + links.layout.size()
-        + size(&spares)
-        + mem::size_of_val::<[[u8; BUCKET_SLOTS]]>(&tophash);
-    ((slots, links, spares, tophash), bytes)
+    // Forgetting the parts rather than dropping them is memory-safe, and
+    // leaks nothing: evacuation moved out every entry and freed every
+    // overflow chain (asserted above in debug builds), spares' entries
+    // included, and none of the three types has drop glue of its own.
+    let garbage = [
+        RawAlloc::leaked(tophash),
+        RawAlloc::leaked(links),
+        RawAlloc::leaked(slots),
+        spares,
+    ];
+    let bytes = garbage.iter().flatten().map(|m| m.layout.size()).sum();
+    (garbage, bytes)
 }
 
 /// Frees a bucket array whose buckets are all evacuated, without visiting
