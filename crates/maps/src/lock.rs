@@ -45,13 +45,24 @@ impl LockTally for LockCounters {
     }
 }
 
-/// A contended acquisition of the lock at `lock` ended: count it and fire
-/// the probe.
+/// The lock at `lock` was held: wait for it with `wait`, timed, then count
+/// the contended acquisition and fire the probes.
+///
+/// Out of line and cold so that [`counted`]'s uncontended path, inlined
+/// into every map operation, is the acquisition and one increment: with
+/// this path inlined too, the compiler kept a shard's write acquisition
+/// out of line (a call, and the tally spilled to the stack before the
+/// lock's compare-exchange, on every write).
 #[cold]
-fn contended(tally: &impl LockTally, lock: usize, since: Instant) {
+#[inline(never)]
+fn wait_counted<G>(lock: usize, tally: &impl LockTally, wait: impl FnOnce() -> G) -> G {
+    probes::lock_wait_start(lock);
+    let since = Instant::now();
+    let g = wait();
     let wait_ns = since.elapsed().as_nanos() as u64;
     tally.contended(wait_ns);
     probes::lock_wait_end(lock, wait_ns);
+    g
 }
 
 /// One acquisition of any lock, counted in `tally`: `try_now` takes the lock
@@ -68,13 +79,7 @@ pub(crate) fn counted<G>(
     tally.acquired();
     match try_now() {
         Some(g) => g,
-        None => {
-            probes::lock_wait_start(lock);
-            let since = Instant::now();
-            let g = wait();
-            contended(tally, lock, since);
-            g
-        }
+        None => wait_counted(lock, tally, wait),
     }
 }
 
