@@ -171,7 +171,21 @@ impl TxnGen {
     }
 }
 
-#[inline]
+/// One map operation, the one call through which the harness reaches every
+/// map.
+///
+/// Never inlined, so every map is called the same way: the worker loop is
+/// compiled once per map type, and left to the compiler this function was
+/// inlined into the loops of maps whose operations are out-of-line calls
+/// (dashmap's `_get`, `_insert`, `_remove`) and kept out of line for maps
+/// whose operations inline into it (`ShardedMap`'s), so the harness itself
+/// differed between two maps. Measured with `examples/pair.rs`, one thread,
+/// 8 rounds of 8 alternated pairs, two runs each (2-vCPU AMD EPYC VM,
+/// `benchsuite/runs/2026-12-03-vm23/`): sharded over dashmap 0.93–0.94 /
+/// 0.89–0.94 / 0.91–0.93 (read-mostly / mixed / write-heavy) with the
+/// compiler's choice, 0.97 / 0.99–1.01 / 1.01–1.02 with this boundary.
+/// The call costs every map the same ~1 ns.
+#[inline(never)]
 fn apply<M: ConcurrentMap<u64, u64>>(map: &M, op: Op, key: u64) {
     // The value only has to differ between writes; the key's bits rotated
     // are free and keep value == f(key) for debugging.
