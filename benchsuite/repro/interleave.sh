@@ -9,7 +9,7 @@
 #   benchsuite/repro/interleave.sh OUT N A B BIN...
 # BIN: interleave binaries (`cargo build --release -p mapknee-load --example
 # interleave`, copied), one per build compared; each process runs
-# SECONDS (env, default 1) per mix. Summarise with interleave_summary.py OUT.
+# SECONDS_PER_MIX (env, default 1) seconds per mix. Summarise with interleave_summary.py OUT.
 set -u
 out=$1 n=$2 a=$3 b=$4
 shift 4

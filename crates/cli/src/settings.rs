@@ -225,7 +225,7 @@ impl RunSettings {
                 })
                 .collect::<Result<_, _>>()?
         } else {
-            ["read-mostly", "mixed", "write-heavy"]
+            mapknee_load::DEFAULT_MIXES
                 .iter()
                 .map(|m| m.parse().expect("named mix"))
                 .collect()

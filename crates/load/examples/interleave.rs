@@ -32,7 +32,7 @@
 use std::sync::Barrier;
 use std::time::Duration;
 
-use mapknee_load::{prefill, Clock, TxnGen, Workload};
+use mapknee_load::{prefill, Clock, TxnGen, Workload, DEFAULT_MIXES};
 use mapknee_maps::{ConcurrentMap, HasherKind, MapKind, MapVisitor};
 
 /// Which map slice `index` runs: 0 = A, 1 = B. Slices go in pairs, A
@@ -223,9 +223,14 @@ fn main() {
             std::process::exit(2)
         })
     };
-    let number = |i: usize, default: f64| -> f64 {
-        args.get(i).map_or(default, |n| match n.parse::<f64>() {
-            Ok(x) if x > 0.0 && x.is_finite() => x,
+    // A positive number (`T = f64`) or count (`T = usize`) at position `i`.
+    fn positive<T: std::str::FromStr + PartialOrd + Default>(
+        args: &[String],
+        i: usize,
+        default: T,
+    ) -> T {
+        args.get(i).map_or(default, |n| match n.parse::<T>() {
+            Ok(x) if x > T::default() => x,
             _ => {
                 eprintln!(
                     "interleave: argument {} must be a positive number, got {n:?}",
@@ -234,26 +239,19 @@ fn main() {
                 std::process::exit(2)
             }
         })
-    };
+    }
     let (a, b) = (map(0, "sharded"), map(1, "dashmap"));
-    let seconds = number(2, 3.0);
-    let threads = number(3, 2.0) as usize;
-    let slice_us = number(4, 500.0);
-    let rounds = number(5, 1.0) as usize;
+    let seconds: f64 = positive(&args, 2, 3.0);
+    let threads: usize = positive(&args, 3, 2);
+    let slice_us: f64 = positive(&args, 4, 500.0);
+    let rounds: usize = positive(&args, 5, 1);
     let clock = Clock::new();
     println!(
         "{a} vs {b}: {threads} threads, {slice_us} µs slices, {seconds} s per mix and round, {rounds} round(s); ratio = {a}/{b}"
     );
     for round in 0..rounds {
-        for mix in ["read-mostly", "mixed", "write-heavy"] {
-            let workload = Workload::new(
-                65_536,
-                0.5,
-                "order-cache".parse().expect("dist"),
-                mix.parse().expect("mix"),
-                1,
-            )
-            .expect("workload");
+        for mix in DEFAULT_MIXES {
+            let workload = Workload::default_for(mix.parse().expect("mix"));
             let spec = Spec {
                 workload: &workload,
                 threads,

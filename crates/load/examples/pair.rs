@@ -14,7 +14,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use mapknee_load::coherence::line_transfer_ns;
-use mapknee_load::{run_map_step, Clock, StepSpec, Workload};
+use mapknee_load::{run_map_step, Clock, StepSpec, Workload, DEFAULT_MIXES};
 use mapknee_maps::{HasherKind, MapKind};
 
 fn median(v: &mut [f64]) -> f64 {
@@ -47,17 +47,9 @@ fn main() {
         Duration::from_millis(30),
         Duration::from_millis(150),
     );
-    let mixes = ["read-mostly", "mixed", "write-heavy"];
     let mut summary = Vec::new();
-    for mix in mixes {
-        let w = Workload::new(
-            65_536,
-            0.5,
-            "order-cache".parse().expect("dist"),
-            mix.parse().expect("mix"),
-            1,
-        )
-        .expect("workload");
+    for mix in DEFAULT_MIXES {
+        let w = Workload::default_for(mix.parse().expect("mix"));
         let mut all = Vec::new();
         let mut per_round = Vec::new();
         for r in 0..rounds {

@@ -21,14 +21,7 @@ fn main() {
     let rounds: usize = args.next().map_or(10, |n| n.parse().expect("a count"));
     let clock = Clock::new();
     let stop = AtomicBool::new(false);
-    let w = Workload::new(
-        65_536,
-        0.5,
-        "order-cache".parse().expect("dist"),
-        "read-mostly".parse().expect("mix"),
-        1,
-    )
-    .expect("workload");
+    let w = Workload::default_for("read-mostly".parse().expect("mix"));
     let spec = StepSpec::closed(2, Duration::from_millis(50), Duration::from_millis(300));
     println!("round  line transfer   {map} txn/s (2 threads, closed loop)");
     for r in 0..rounds {

@@ -46,7 +46,7 @@ pub use clock::Clock;
 pub use dist::{Dist, DEFAULT_MISS, DISTRIBUTIONS};
 pub use hist::Percentiles;
 pub use measure::{Measurer, StepOrder};
-pub use mix::{Mix, Op, NAMED_MIXES};
+pub use mix::{Mix, Op, DEFAULT_MIXES, NAMED_MIXES};
 pub use preempt::{
     damon_threads, PREEMPTED_MIN, PREEMPTED_P99_FACTOR, PREEMPTED_REMEASURE_SHARE, PREEMPTED_SHARE,
 };

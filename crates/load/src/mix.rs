@@ -46,6 +46,9 @@ pub struct Mix {
     pub remove: u32,
 }
 
+/// The mixes a run covers when none is named (`--mix`), in order.
+pub const DEFAULT_MIXES: [&str; 3] = ["read-mostly", "mixed", "write-heavy"];
+
 /// The named mixes, as `(name, get, insert, get_or_insert, remove)`.
 pub const NAMED_MIXES: [(&str, [u32; 4]); 4] = [
     ("read-mostly", [99, 1, 0, 0]),
@@ -153,6 +156,16 @@ impl OpPicker {
 mod tests {
     use super::*;
     use crate::FastRng;
+
+    #[test]
+    fn default_mixes_are_named_mixes_in_order_of_write_share() {
+        let mixes: Vec<Mix> = DEFAULT_MIXES.iter().map(|m| m.parse().unwrap()).collect();
+        for (m, name) in mixes.iter().zip(DEFAULT_MIXES) {
+            assert_eq!(m.name, name);
+            assert!(NAMED_MIXES.iter().any(|(n, _)| *n == name), "{name}");
+        }
+        assert!(mixes.windows(2).all(|w| w[0].get > w[1].get), "{mixes:?}");
+    }
 
     #[test]
     fn named_mixes_parse_with_their_percentages() {

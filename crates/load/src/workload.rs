@@ -8,7 +8,7 @@ use mapknee_maps::ConcurrentMap;
 
 use crate::dist::{orders_per_thread, KeySampler};
 use crate::mix::{Op, OpPicker};
-use crate::{Dist, FastRng, Mix, ParseError};
+use crate::{Dist, FastRng, Mix, ParseError, DEFAULT_MISS};
 
 /// What every thread does to the map.
 ///
@@ -38,6 +38,27 @@ pub const DEFAULT_KEYS: u64 = 65_536;
 pub const DEFAULT_PREFILL: f64 = 0.5;
 
 impl Workload {
+    /// The default scenario's workload for `mix`: [`DEFAULT_KEYS`] keys,
+    /// [`DEFAULT_PREFILL`] prefilled, `order-cache` keys with the default
+    /// miss ratio, one operation per transaction (what `mapknee run` runs
+    /// when given no workload options).
+    ///
+    /// ```
+    /// use mapknee_load::{Dist, Workload, DEFAULT_KEYS};
+    /// let w = Workload::default_for("mixed".parse().unwrap());
+    /// assert_eq!((w.keys, w.ops_per_txn), (DEFAULT_KEYS, 1));
+    /// assert!(matches!(w.dist, Dist::OrderCache { .. }));
+    /// ```
+    pub fn default_for(mix: Mix) -> Self {
+        Workload {
+            keys: DEFAULT_KEYS,
+            prefill: DEFAULT_PREFILL,
+            dist: Dist::OrderCache { miss: DEFAULT_MISS },
+            mix,
+            ops_per_txn: 1,
+        }
+    }
+
     /// A validated workload.
     pub fn new(
         keys: u64,
