@@ -110,11 +110,13 @@ const SEED: u64 = 0x5EED;
 /// its end by well under 1 % (16 transactions are ~1 µs at 2 threads).
 const BATCH: u64 = 16;
 
-fn interleave<MA, MB>(a: &MA, b: &MB, spec: &Spec<'_>) -> Outcome
-where
-    MA: ConcurrentMap<u64, u64>,
-    MB: ConcurrentMap<u64, u64>,
-{
+/// Both maps are called through `&dyn ConcurrentMap`, as the load engine's
+/// workers call every map: one compiled loop for both.
+fn interleave(
+    a: &dyn ConcurrentMap<u64, u64>,
+    b: &dyn ConcurrentMap<u64, u64>,
+    spec: &Spec<'_>,
+) -> Outcome {
     let cores = core_affinity::get_core_ids().unwrap_or_default();
     let barrier = Barrier::new(spec.threads);
     let per_thread: Vec<Vec<Slice>> = std::thread::scope(|s| {

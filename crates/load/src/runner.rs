@@ -459,9 +459,17 @@ fn record_backlog(
     (backlog, inside)
 }
 
+/// One worker thread of a step: paces, runs and records its share of the
+/// transactions.
+///
+/// It reaches the map through `&dyn ConcurrentMap`, one indirect call per
+/// operation, so that the loop the step times is the same machine code for
+/// every map: compiled once per map type, as it was until 2026-12-03, the
+/// compiler inlined differently per map and the harness itself differed
+/// between two maps (see `workload::apply`).
 #[allow(clippy::too_many_arguments)] // one call site; a struct would only rename them
-fn worker<M: ConcurrentMap<u64, u64>>(
-    map: &M,
+fn worker(
+    map: &dyn ConcurrentMap<u64, u64>,
     workload: &Workload,
     spec: &StepSpec,
     thread: usize,
@@ -599,8 +607,8 @@ pub fn run_step<M: ConcurrentMap<u64, u64>>(
 
 /// [`run_step`], also returning the merged latency histogram (for tests
 /// that check the coordinated-omission arithmetic value by value).
-fn measure_step<M: ConcurrentMap<u64, u64>>(
-    map: &M,
+fn measure_step(
+    map: &dyn ConcurrentMap<u64, u64>,
     workload: &Workload,
     spec: &StepSpec,
     clock: &Clock,

@@ -170,7 +170,7 @@ impl TxnGen {
     /// Runs the transaction [`prepare`](Self::prepare) drew, then draws and
     /// runs the rest of a transaction longer than [`PLAN_AHEAD`].
     #[inline]
-    pub fn run_prepared<M: ConcurrentMap<u64, u64>>(&mut self, map: &M) {
+    pub fn run_prepared<M: ConcurrentMap<u64, u64> + ?Sized>(&mut self, map: &M) {
         for &(op, key) in &self.planned {
             apply(map, op, key);
         }
@@ -186,7 +186,7 @@ impl TxnGen {
 
     /// Draws and runs one whole transaction.
     #[inline]
-    pub fn run_txn<M: ConcurrentMap<u64, u64>>(&mut self, map: &M) {
+    pub fn run_txn<M: ConcurrentMap<u64, u64> + ?Sized>(&mut self, map: &M) {
         self.prepare();
         self.run_prepared(map);
     }
@@ -195,19 +195,20 @@ impl TxnGen {
 /// One map operation, the one call through which the harness reaches every
 /// map.
 ///
-/// Never inlined, so every map is called the same way: the worker loop is
-/// compiled once per map type, and left to the compiler this function was
-/// inlined into the loops of maps whose operations are out-of-line calls
-/// (dashmap's `_get`, `_insert`, `_remove`) and kept out of line for maps
-/// whose operations inline into it (`ShardedMap`'s), so the harness itself
-/// differed between two maps. Measured with `examples/pair.rs`, one thread,
-/// 8 rounds of 8 alternated pairs, two runs each (2-vCPU AMD EPYC VM,
-/// `benchsuite/runs/2026-12-03-vm23/`): sharded over dashmap 0.93–0.94 /
-/// 0.89–0.94 / 0.91–0.93 (read-mostly / mixed / write-heavy) with the
-/// compiler's choice, 0.97 / 0.99–1.01 / 1.01–1.02 with this boundary.
-/// The call costs every map the same ~1 ns.
-#[inline(never)]
-fn apply<M: ConcurrentMap<u64, u64>>(map: &M, op: Op, key: u64) {
+/// The load engine's workers call it with `&dyn ConcurrentMap` (see
+/// `runner::worker`), so one compiled worker loop drives every map and each
+/// operation is one indirect call into the map's own code. Until
+/// 2026-12-03 the loop was compiled once per map type, and the compiler's
+/// choices differed per map: it inlined this function into dashmap's loop
+/// (whose operations are out-of-line calls) but not into `ShardedMap`'s
+/// (whose operations inline into it), and `pair` with one thread read
+/// sharded over dashmap 0.93–0.94 / 0.89–0.94 / 0.91–0.93 (read-mostly /
+/// mixed / write-heavy), against 0.97 / 0.99–1.01 / 1.01–1.02 with this
+/// function kept out of line (2-vCPU AMD EPYC VM,
+/// `benchsuite/runs/2026-12-03-vm23/`). One loop for every map removes
+/// that class of difference, not only the one case found.
+#[inline]
+fn apply<M: ConcurrentMap<u64, u64> + ?Sized>(map: &M, op: Op, key: u64) {
     // The value only has to differ between writes; the key's bits rotated
     // are free and keep value == f(key) for debugging.
     let value = key.rotate_left(17);

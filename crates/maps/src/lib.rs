@@ -59,7 +59,9 @@ pub type DefaultHashBuilder = foldhash::fast::RandomState;
 
 /// The benchmark-facing interface every measured map implements.
 ///
-/// Runners are generic over this trait (no dynamic dispatch per operation).
+/// The load engine calls every map through `&dyn ConcurrentMap<u64, u64>`,
+/// so that one compiled worker loop drives them all (see
+/// `mapknee_load::run_step`); the trait is kept object safe for that.
 /// Methods take `&self`: every implementation is safe to share across threads.
 ///
 /// ```
