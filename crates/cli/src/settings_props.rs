@@ -385,3 +385,22 @@ fn the_default_runs_are_accepted() {
         }
     }
 }
+
+#[test]
+fn the_default_run_is_the_default_workload_under_the_default_mixes() {
+    // The timing examples (`pair`, `interleave`, `placement`) run
+    // `Workload::default_for` under `DEFAULT_MIXES` as "what `mapknee run`
+    // runs"; the default scenario file must say the same.
+    let Command::Run(a) = Cli::try_parse_from(["mapknee", "run"]).unwrap().command else {
+        unreachable!()
+    };
+    let s = RunSettings::from_args(a).unwrap();
+    let names: Vec<&str> = s.mixes.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, mapknee_load::DEFAULT_MIXES);
+    for mix in &s.mixes {
+        assert_eq!(
+            s.common.workload(mix),
+            mapknee_load::Workload::default_for(mix.clone())
+        );
+    }
+}

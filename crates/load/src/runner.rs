@@ -463,10 +463,8 @@ fn record_backlog(
 /// transactions.
 ///
 /// It reaches the map through `&dyn ConcurrentMap`, one indirect call per
-/// operation, so that the loop the step times is the same machine code for
-/// every map: compiled once per map type, as it was until 2026-12-03, the
-/// compiler inlined differently per map and the harness itself differed
-/// between two maps (see `workload::apply`).
+/// operation, so the loop the step times is the same machine code for
+/// every map (why: `workload::apply`).
 #[allow(clippy::too_many_arguments)] // one call site; a struct would only rename them
 fn worker(
     map: &dyn ConcurrentMap<u64, u64>,
@@ -595,6 +593,9 @@ fn preempted_ns(
 /// caller; `interrupted` is set when `stop` ended it early. When a worker
 /// thread cannot be spawned, the step says why in `failed` and raises
 /// `stop` itself, so the caller ends as on Ctrl-C instead of panicking.
+///
+/// Generic for the caller's convenience only: the step is measured through
+/// `&dyn ConcurrentMap`, by one compiled worker loop for every map.
 pub fn run_step<M: ConcurrentMap<u64, u64>>(
     map: &M,
     workload: &Workload,
