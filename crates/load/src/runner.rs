@@ -594,10 +594,10 @@ fn preempted_ns(
 /// thread cannot be spawned, the step says why in `failed` and raises
 /// `stop` itself, so the caller ends as on Ctrl-C instead of panicking.
 ///
-/// Generic for the caller's convenience only: the step is measured through
-/// `&dyn ConcurrentMap`, by one compiled worker loop for every map.
-pub fn run_step<M: ConcurrentMap<u64, u64>>(
-    map: &M,
+/// The map is taken as `&dyn ConcurrentMap` (a `&SomeMap` coerces): one
+/// compiled worker loop measures every map (why: `workload::apply`).
+pub fn run_step(
+    map: &dyn ConcurrentMap<u64, u64>,
     workload: &Workload,
     spec: &StepSpec,
     clock: &Clock,
