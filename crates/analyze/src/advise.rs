@@ -17,7 +17,7 @@ use mapknee_load::short::{fmt_ns, fmt_rate as rate};
 use mapknee_load::{Objective, Results, Run, SloCapacity};
 use serde::Serialize;
 
-use crate::slo::run_slo_capacity;
+use crate::slo::run_slo_under;
 
 /// Maps within this fraction of the best are called a tie.
 pub const TIE_FRACTION: f64 = 0.10;
@@ -72,7 +72,7 @@ pub struct Advice {
     pub ranking: Vec<Standing>,
 }
 
-fn standing(run: &Run, objective: &Objective) -> Option<Standing> {
+fn standing(run: &Run, judged_under: Option<Objective>, objective: &Objective) -> Option<Standing> {
     let steps = mapknee_load::open_loop_steps(&run.steps);
     let knee = run.knee.as_ref().map(|k| k.ops_per_sec);
     // A map past its knee from the lowest rate offered held nothing: it
@@ -87,7 +87,7 @@ fn standing(run: &Run, objective: &Objective) -> Option<Standing> {
         knee_ops_per_sec: knee,
         bottleneck: run.knee.as_ref().map(|k| k.bottleneck.clone()),
         p99_ns_at_hold: held.unwrap_or(first).latency_ns.p99,
-        slo: run_slo_capacity(run, objective)?,
+        slo: run_slo_under(run, judged_under, objective)?,
     })
 }
 
@@ -296,7 +296,7 @@ pub fn advise(results: &Results, objective: &Objective) -> Vec<Advice> {
                 .runs
                 .iter()
                 .filter(|r| r.mix.name == mix)
-                .filter_map(|r| standing(r, objective))
+                .filter_map(|r| standing(r, results.slo, objective))
                 .collect();
             advise_mix(mix, ranking, objective)
         })

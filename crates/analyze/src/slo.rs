@@ -214,16 +214,42 @@ fn crossing(met: &Step, broke: &Step, objective: &Objective, lo: f64) -> Option<
 }
 
 /// Judges every run of a `run` result against `objective`: records it as
-/// the file's objective and each run's [`slo_capacity`] (closed-loop
-/// `scale` results are left alone). Steps must carry their bottleneck
-/// labels already ([`crate::analyze_run`]) for the causes to be named.
+/// the file's objective and each run's SLO capacity ([`run_slo_under`]:
+/// kept when the file was judged against the same objective already;
+/// closed-loop `scale` results are left alone). Steps must carry their
+/// bottleneck labels already ([`crate::analyze_run`]) for the causes to be
+/// named.
 pub fn attach(results: &mut Results, objective: &Objective) {
     if results.kind != "run" {
         return;
     }
-    results.slo = Some(*objective);
+    let judged_under = results.slo;
     for run in &mut results.runs {
-        attach_run(run, objective);
+        run.slo = run_slo_under(run, judged_under, objective);
+    }
+    results.slo = Some(*objective);
+}
+
+/// `run`'s SLO capacity under `objective`, for a run read back from a file
+/// judged under `judged_under` (its [`Results::slo`]): the capacity the
+/// run recorded when that is the same objective, else [`run_slo_capacity`]
+/// of its steps.
+///
+/// Why keep the recorded one: a repeated run's capacity is the median of
+/// its repetitions' ([`crate::repeat::attach_medians`]), and the file keeps
+/// only the merged steps, which cannot give it again; reading them anew
+/// made `report` and `advise` print another capacity than `run` had
+/// (`gomap-rwlock` read-mostly 21.48M/s against the run's 22.37M/s in
+/// `benchsuite/runs/2026-12-03-vm23b/pairs-final/a1`). Under another
+/// objective the merged curve is all there is.
+pub fn run_slo_under(
+    run: &Run,
+    judged_under: Option<Objective>,
+    objective: &Objective,
+) -> Option<SloCapacity> {
+    match &run.slo {
+        Some(recorded) if judged_under == Some(*objective) => Some(recorded.clone()),
+        _ => run_slo_capacity(run, objective),
     }
 }
 
@@ -269,6 +295,36 @@ mod tests {
                 step(r, r, p)
             })
             .collect()
+    }
+
+    #[test]
+    fn a_run_read_back_keeps_the_capacity_it_recorded_under_the_same_objective() {
+        let steps = ladder(&[20_000, 25_000, 30_000, 400_000, 2 * MS, 9 * MS]);
+        let mut run = crate::fixtures::run("m", "read-mostly", 1e6, steps);
+        let from_steps = run_slo_capacity(&run, &DEFAULT_OBJECTIVE).unwrap();
+        // What `run` recorded for a repeated run: its repetitions' median,
+        // which the merged steps do not give.
+        let recorded = SloCapacity {
+            ops_per_sec: Some(4.4e4),
+            ..from_steps.clone()
+        };
+        run.slo = Some(recorded.clone());
+        let same = Some(DEFAULT_OBJECTIVE);
+        assert_eq!(
+            run_slo_under(&run, same, &DEFAULT_OBJECTIVE),
+            Some(recorded)
+        );
+        // A file judged under another objective, or none: from the steps.
+        assert_eq!(
+            run_slo_under(&run, None, &DEFAULT_OBJECTIVE),
+            Some(from_steps)
+        );
+        let strict: Objective = "p99<=100us".parse().unwrap();
+        assert_eq!(
+            run_slo_under(&run, same, &strict),
+            run_slo_capacity(&run, &strict)
+        );
+        assert_ne!(run_slo_under(&run, same, &strict), run.slo);
     }
 
     #[test]

@@ -128,6 +128,11 @@ fn repeat_report_advise_compare_end_to_end() {
     ]));
     assert!(text.contains("rwlock") && text.contains("wrote"));
     assert!(again.join("report.html").exists() && again.join("results.csv").exists());
+    // Under the file's own objective the re-rendered figures are the run's
+    // (a repeated run's SLO capacity is its repetitions' median, which the
+    // merged steps stored cannot give again).
+    let csv = |d: &std::path::Path| std::fs::read_to_string(d.join("results.csv")).unwrap();
+    assert_eq!(csv(&again), csv(&dir), "report re-rendered other figures");
 
     // advise: one pick per mix, named from the maps measured. A measured
     // p99 follows the machine's load; a lenient objective keeps this about
