@@ -4,9 +4,7 @@
 
 use std::hash::BuildHasher;
 
-use super::bucket::{
-    self, BucketArray, BUCKET_SLOTS, EVACUATED_EMPTY, EVACUATED_X, EVACUATED_Y, MIN_TOPHASH,
-};
+use super::bucket::{self, BucketArray, BUCKET_SLOTS};
 use super::GoMap;
 use crate::probes;
 
@@ -15,38 +13,50 @@ use crate::probes;
 const EVACUATION_SCAN: usize = 1024;
 
 /// Which entries of one chain go to the Y half of a doubled array: one
-/// byte per bucket, bit `i` for slot `i`. Chains rarely pass a few buckets,
-/// so the bytes of the first 16 live in one `u128` in registers.
+/// byte per bucket, bit `i` for slot `i`. Most chains are their head bucket
+/// alone, whose byte is `head`, a plain register; the next 16 buckets' bytes
+/// live in one `u128`, and only longer chains spill to the heap.
 ///
 /// A `u128`, not a `[u8; 16]`: the array was filled a byte at a time and
 /// then copied as 16 bytes when `YBits` was returned, a load that cannot
 /// be forwarded from the byte stores still in flight, so every evacuation
 /// stalled on it (the hottest instruction of `evacuate` in `perf annotate`
-/// while inserting 65,536 keys).
+/// while inserting 65,536 keys). The head's byte apart from it: shifting a
+/// `u128` by a variable amount to file and fetch it cost ~20 instructions
+/// per evacuated bucket (callgrind).
 #[derive(Default)]
 struct YBits {
-    head: u128,
+    head: u8,
+    /// The bytes of overflow buckets 1..=16, bucket `d` at bits `8(d−1)`.
+    more: u128,
     rest: Vec<u8>,
 }
 
-/// Buckets of a chain whose Y bits fit in `YBits::head`.
-const YBITS_HEAD: usize = 16;
+/// Overflow buckets of a chain whose Y bits fit in `YBits::more`.
+const YBITS_MORE: usize = 16;
 
 impl YBits {
     #[inline]
     fn of_chain<K, V>(head: bucket::BucketRef<'_, K, V>, mut is_y: impl FnMut(&K) -> bool) -> Self {
-        let mut ys = YBits::default();
-        let mut cur = Some(head);
-        let mut depth = 0;
-        while let Some(b) = cur {
+        let mut of_bucket = |b: bucket::BucketRef<'_, K, V>| {
             let mut bits = 0u8;
             for i in 0..BUCKET_SLOTS {
                 if let Some((key, _)) = b.entry(i) {
                     bits |= u8::from(is_y(key)) << i;
                 }
             }
-            if depth < YBITS_HEAD {
-                ys.head |= u128::from(bits) << (8 * depth);
+            bits
+        };
+        let mut ys = YBits {
+            head: of_bucket(head),
+            ..YBits::default()
+        };
+        let mut cur = head.overflow();
+        let mut depth = 1;
+        while let Some(b) = cur {
+            let bits = of_bucket(b);
+            if depth <= YBITS_MORE {
+                ys.more |= u128::from(bits) << (8 * (depth - 1));
             } else {
                 ys.rest.push(bits);
             }
@@ -56,11 +66,12 @@ impl YBits {
         ys
     }
 
+    #[inline]
     fn get(&self, depth: usize) -> u8 {
-        if depth < YBITS_HEAD {
-            (self.head >> (8 * depth)) as u8
-        } else {
-            self.rest.get(depth - YBITS_HEAD).copied().unwrap_or(0)
+        match depth {
+            0 => self.head,
+            d if d <= YBITS_MORE => (self.more >> (8 * (d - 1))) as u8,
+            d => self.rest.get(d - 1 - YBITS_MORE).copied().unwrap_or(0),
         }
     }
 }
@@ -144,21 +155,7 @@ where
             let mut cur = Some(src.reborrow());
             let mut depth = 0;
             while let Some(mut b) = cur {
-                let bits = ys.get(depth);
-                for i in 0..BUCKET_SLOTS {
-                    let top = b.tophash(i);
-                    if top < MIN_TOPHASH {
-                        debug_assert!(top < EVACUATED_X, "bad map state: half-evacuated bucket");
-                        b.set_marker(i, EVACUATED_EMPTY);
-                        continue;
-                    }
-                    let use_y = bits & (1 << i) != 0;
-                    let marker = if use_y { EVACUATED_Y } else { EVACUATED_X };
-                    let (key, value) = b.take(i, marker).expect("occupied slot");
-                    if dst.push(usize::from(use_y), top, key, value) {
-                        self.noverflow += 1;
-                    }
-                }
+                self.noverflow += dst.move_bucket(&mut b, ys.get(depth));
                 cur = b.overflow_mut();
                 depth += 1;
             }
