@@ -25,8 +25,9 @@
 //! cannot break it: `put` is the only way to make a slot occupied, and
 //! `take` and evacuation's `EvacuationTargets::move_bucket` (which marks a
 //! bucket's slots, then moves out the entries they held) the only ways to
-//! make it empty again. A `Slots` never drops its own keys and values (it cannot tell
-//! which are initialized); its owner drops them through the pair.
+//! make it empty again. A `Slots` never drops its own keys and values (it
+//! cannot tell which are initialized); its owner drops them through the
+//! pair.
 
 use std::alloc::{self, Layout};
 use std::borrow::Borrow;
@@ -60,7 +61,6 @@ pub(crate) const EVACUATED_EMPTY: u8 = 4;
 pub(crate) const MIN_TOPHASH: u8 = 5;
 
 const LO: u64 = 0x0101_0101_0101_0101;
-#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
 const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
 
 /// The tophash of `hash`: its top 7 bits with the high bit set
@@ -614,9 +614,7 @@ impl<K, V> EvacuationTargets<'_, K, V> {
         *slot += 1;
         overflowed
     }
-}
 
-impl<K, V> EvacuationTargets<'_, K, V> {
     /// Moves every entry of `src`, one bucket of the chain being evacuated,
     /// to the targets: the entry in slot `i` to half Y when bit `i` of `ys`
     /// is set, else to X. Marks each slot of `src` `EVACUATED_X`,
@@ -646,14 +644,12 @@ impl<K, V> EvacuationTargets<'_, K, V> {
     /// no marker of an earlier evacuation.)
     #[inline]
     pub(crate) fn move_bucket(&mut self, src: &mut BucketMut<'_, K, V>, ys: u8) -> usize {
-        let word = u64::from_le_bytes(*src.tophash);
+        let tops = *src.tophash;
         debug_assert!(
-            src.tophash
-                .iter()
-                .all(|t| !(EVACUATED_X..MIN_TOPHASH).contains(t)),
+            tops.iter().all(|t| !(EVACUATED_X..MIN_TOPHASH).contains(t)),
             "bad map state: half-evacuated bucket"
         );
-        let occupied = occupied_slots(word);
+        let occupied = occupied_slots(u64::from_le_bytes(tops));
         let ys = ys & occupied;
         assert!(
             ys == 0 || self.dst[1].0.is_some(),
@@ -669,32 +665,19 @@ impl<K, V> EvacuationTargets<'_, K, V> {
         let markers = LO * u64::from(EVACUATED_EMPTY)
             - spread(occupied) * u64::from(EVACUATED_EMPTY - EVACUATED_X)
             + spread(ys);
-        let tops = *src.tophash;
         *src.tophash = markers.to_le_bytes();
         let [(x, xn), (y, yn)] = &mut self.dst;
         if *xn == 0 && *yn == 0 {
             // Both targets empty (`src` heads its chain), so each has room
-            // for all of `src`'s entries: two plain loops, one per half.
+            // for all of `src`'s entries: one plain pass per half.
             let x = x.as_mut().expect("evacuation destination missing");
-            let mut rest = occupied & !ys;
-            while rest != 0 {
-                let i = rest.trailing_zeros() as usize;
-                rest &= rest - 1;
-                // SAFETY: slot `i` was occupied and is now marked (above).
-                let (key, value) = unsafe { src.read_marked(i) };
-                x.put(*xn, tops[i], key, value);
-                *xn += 1;
-            }
+            // SAFETY: the slots of `occupied` were occupied and are now
+            // marked (above), and each is moved by exactly one of the two
+            // calls (`ys` is a subset of `occupied`).
+            unsafe { src.move_marked(occupied & !ys, &tops, x, xn) };
             if let Some(y) = y {
-                let mut rest = ys;
-                while rest != 0 {
-                    let i = rest.trailing_zeros() as usize;
-                    rest &= rest - 1;
-                    // SAFETY: as above.
-                    let (key, value) = unsafe { src.read_marked(i) };
-                    y.put(*yn, tops[i], key, value);
-                    *yn += 1;
-                }
+                // SAFETY: as above.
+                unsafe { src.move_marked(ys, &tops, y, yn) };
             }
             return 0;
         }
@@ -703,7 +686,8 @@ impl<K, V> EvacuationTargets<'_, K, V> {
         while rest != 0 {
             let i = rest.trailing_zeros() as usize;
             rest &= rest - 1;
-            // SAFETY: as above.
+            // SAFETY: slot `i` was occupied and is now marked (above); the
+            // loop visits it once.
             let (key, value) = unsafe { src.read_marked(i) };
             let half = usize::from(ys & (1 << i) != 0);
             added += usize::from(self.push(half, tops[i], key, value));
@@ -716,8 +700,7 @@ impl<K, V> EvacuationTargets<'_, K, V> {
 /// above `MIN_TOPHASH`), bit `i` for slot `i`.
 #[inline]
 fn occupied_slots(word: u64) -> u8 {
-    const HI: u64 = LO << 7;
-    const LOW7: u64 = !HI;
+    const HI: u64 = !LOW7;
     // A byte below 0x80 plus 0x80 − MIN_TOPHASH reaches 0x80 exactly when
     // it is at least MIN_TOPHASH, and cannot carry into the next byte.
     let at_least = ((word & LOW7) + LO * u64::from(0x80 - MIN_TOPHASH)) | word;
@@ -989,6 +972,32 @@ impl<'a, K, V> BucketMut<'a, K, V> {
                 self.slots.keys[i].assume_init_read(),
                 self.slots.values[i].assume_init_read(),
             )
+        }
+    }
+
+    /// Moves the entries of `slots` (bit `i` for slot `i`), which
+    /// evacuation has just marked, in slot order into `dst` from its slot
+    /// `*n` on, with their tophash bytes from `tops` (this bucket's bytes
+    /// before marking), advancing `*n`. `dst` must have room for them all.
+    ///
+    /// # Safety
+    /// As [`BucketMut::read_marked`], for every slot of `slots`.
+    #[inline]
+    unsafe fn move_marked(
+        &mut self,
+        slots: u8,
+        tops: &[u8; BUCKET_SLOTS],
+        dst: &mut BucketMut<'_, K, V>,
+        n: &mut usize,
+    ) {
+        let mut rest = slots;
+        while rest != 0 {
+            let i = rest.trailing_zeros() as usize;
+            rest &= rest - 1;
+            // SAFETY: the caller's promise, for slot `i` of `slots`.
+            let (key, value) = unsafe { self.read_marked(i) };
+            dst.put(*n, tops[i], key, value);
+            *n += 1;
         }
     }
 
