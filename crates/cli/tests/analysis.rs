@@ -50,7 +50,7 @@ fn tiny_run(dir: &Path) -> Value {
         "--mix",
         "write-heavy",
         "--rates",
-        "2000,4000,8000",
+        "2000,4000,6000,8000",
         "--step",
         "40ms",
         "--threads",
@@ -75,7 +75,7 @@ fn repeat_report_advise_compare_end_to_end() {
     // an interval around it.
     for run in v["runs"].as_array().unwrap() {
         let steps = run["steps"].as_array().unwrap();
-        assert_eq!(steps.len(), 3, "{}: one step per rate", run["map"]);
+        assert_eq!(steps.len(), 4, "{}: one step per rate", run["map"]);
         for s in steps {
             assert_eq!(s["repeats"], 3);
             let ci = s["p99_ci_ns"].as_array().expect("interval");
@@ -106,14 +106,20 @@ fn repeat_report_advise_compare_end_to_end() {
     let decay = v["decay"].as_array().expect("decay fits");
     assert_eq!(decay.len(), 2);
     for d in decay {
-        // 3 rates × 2 mixes, less any step that could not keep up.
-        let fitted = d["n"].as_u64().unwrap() + d["saturated_dropped"].as_u64().unwrap();
-        assert!(d["writes_fitted"] == true && fitted == 6, "{d}");
-        let [lo, hi] = [0, 1].map(|i| d["b_ci"][i].as_f64().expect("b has an interval"));
-        assert!(
-            lo <= d["b"].as_f64().unwrap() && d["b"].as_f64().unwrap() <= hi,
-            "{d}"
-        );
+        // 4 rates × 2 mixes, less any step that could not keep up (a
+        // 40 ms step on a busy machine can fall behind at any rate).
+        let n = d["n"].as_u64().unwrap();
+        let fitted = n + d["saturated_dropped"].as_u64().unwrap();
+        assert!(d["writes_fitted"] == true && fitted == 8, "{d}");
+        // Four coefficients: b's interval exists exactly when a step is
+        // left over to estimate the residual variance from.
+        if n > 4 {
+            let [lo, hi] = [0, 1].map(|i| d["b_ci"][i].as_f64().expect("b has an interval"));
+            let b = d["b"].as_f64().unwrap();
+            assert!(lo <= b && b <= hi, "{d}");
+        } else {
+            assert!(d["b_ci"].is_null(), "no residual freedom, no interval: {d}");
+        }
     }
     let html = std::fs::read_to_string(dir.join("report.html")).expect("report.html written");
     assert!(html.contains("<svg") && html.contains("rwlock") && !html.contains("NaN"));
@@ -198,6 +204,14 @@ fn repeat_report_advise_compare_end_to_end() {
                 r[field] = Value::from(low / 4.0);
             }
         }
+        // The knee the run itself reports (from its merged steps, when the
+        // tiny ladder found one there) falls with them: `compare` calls a
+        // knee change only when that figure moved the same way.
+        if let Some(knee) = run["knee"].as_object_mut() {
+            let at = knee["ops_per_sec"].as_f64().unwrap();
+            knee["ops_per_sec"] = Value::from(at / 4.0);
+        }
+        let reps = run["repetitions"].as_array_mut().unwrap();
         // ... and measured, not lower bounds (the tiny ladder may not have
         // reached a knee or saturation).
         for r in reps.iter_mut() {
