@@ -426,10 +426,19 @@ mod peers {
             serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap())
                 .unwrap();
         let step = &results["runs"][0]["steps"][0];
-        let ops = step["ops"].as_f64().unwrap();
-        assert_eq!(ops, 40.0, "20/s for 2 s: {step}");
-        assert_eq!(step["counters"]["status_2xx"].as_f64(), Some(ops), "{step}");
+        // The schedule is exact: 20/s for 2 s is 40 intended starts, each
+        // answered (2xx, whenever it came back) or never issued because
+        // the connection was still behind at the end (backlog).
+        let count = |k: &str| step[k].as_f64().unwrap_or_else(|| panic!("{k}: {step}"));
+        assert_eq!(count("arrivals"), 40.0, "20/s for 2 s: {step}");
+        let answered = step["counters"]["status_2xx"].as_f64().unwrap();
+        assert_eq!(answered + count("backlog"), 40.0, "{step}");
         assert_eq!(step["counters"]["errors"].as_f64(), Some(0.0), "{step}");
+        // `ops` counts the answers that came back before the step ended:
+        // the last request is due 50 ms before it, so a busy machine may
+        // push one or two past the end, never more than were answered.
+        let ops = count("ops");
+        assert!(ops >= 1.0 && ops <= answered, "{step}");
         // The service counted the step's requests and the warm-up's.
         assert_eq!(
             step["counters"]["server_requests"].as_f64(),

@@ -1125,7 +1125,7 @@ mod tests {
         );
         assert!(!step.interrupted);
         assert!(step.latency_ns.p50 >= step.service_ns.p50);
-        assert_eq!(step.timeline.iter().map(|w| w.ops).sum::<u64>(), step.ops);
+        assert_eq!(windowed_ops(&step), step.ops);
     }
 
     #[test]
@@ -1137,7 +1137,7 @@ mod tests {
         assert!(step.ops > 0);
         assert_eq!(step.target_ops_per_sec, None);
         assert_eq!(step.latency_ns, step.service_ns);
-        assert_eq!(step.timeline.iter().map(|w| w.ops).sum::<u64>(), step.ops);
+        assert_eq!(windowed_ops(&step), step.ops);
     }
 
     #[test]
@@ -1173,6 +1173,14 @@ mod tests {
         assert!(step.interrupted && stop.load(Ordering::Relaxed));
     }
 
+    /// The operations the step's timeline holds, with those no window had
+    /// a free slot for (a coordinator starved on a loaded machine leaves a
+    /// worker none): every operation the step counted, exactly.
+    fn windowed_ops(step: &Step) -> u64 {
+        let dropped = step.counters.get("timeline_dropped").copied().unwrap_or(0);
+        step.timeline.iter().map(|w| w.ops).sum::<u64>() + dropped
+    }
+
     /// One step of `spec` on the mutex map under the tests' workload.
     fn mutex_step(spec: &StepSpec, clock: &Clock, stop: &AtomicBool) -> Step {
         run_map_step(
@@ -1195,20 +1203,25 @@ mod tests {
             Duration::from_millis(5),
             Duration::from_millis(50),
         );
-        // A worker the OS kept off every core for the whole 55 ms step (CI
-        // runs other tests beside this one on 2 cores) measures nothing:
-        // that step says nothing about the counters, so take the next one.
-        let step = (0..3)
-            .map(|_| mutex_step(&spec, &clock, &stop))
-            .find(|s| s.ops > 0)
-            .expect("three 50 ms steps in a row measured no operation");
         // One lock acquisition per map operation; the coordinator's samples
         // bracket the window, so the count is close to (not exactly) `ops`.
-        let acq = step.counters["lock_acquisitions"];
+        // A worker the OS kept off every core for the whole 55 ms step, or
+        // a coordinator that woke 10 ms late to take the first sample (CI
+        // runs other tests beside this one on 2 cores), says nothing about
+        // the counters: one of three steps must agree. A counter that does
+        // not follow the map fails all three.
+        let close = |s: &Step| {
+            let acq = s.counters.get("lock_acquisitions").copied().unwrap_or(0);
+            s.ops > 0 && acq > 0 && acq.abs_diff(s.ops) < s.ops / 5 + 10
+        };
+        let steps: Vec<Step> = (0..3).map(|_| mutex_step(&spec, &clock, &stop)).collect();
         assert!(
-            acq > 0 && acq.abs_diff(step.ops) < step.ops / 5 + 10,
-            "{acq} vs {}",
-            step.ops
+            steps.iter().any(close),
+            "(ops, lock acquisitions) in three steps: {:?}",
+            steps
+                .iter()
+                .map(|s| (s.ops, s.counters.get("lock_acquisitions")))
+                .collect::<Vec<_>>()
         );
     }
 
@@ -1299,16 +1312,20 @@ mod tests {
         );
         let clock = Clock::new();
         let stop = AtomicBool::new(false);
-        let step = run_step(&map, &all_gets(), &spec, &clock, &stop);
-        let stalls = step.stalls.expect("an open-loop step measures stalls");
-        assert!(step.ops >= 100, "{} ops", step.ops);
-        let own_ns = step.ops * 200_000;
-        assert!(
-            stalls.total_ns * 4 < own_ns,
-            "{} ns of stalls in {} transactions of 200 µs: {stalls:?}",
-            stalls.total_ns,
-            step.ops
-        );
+        // One hypervisor steal of 15 ms while the worker spins is a real
+        // stall: one of three steps must stay under the bound. Without
+        // either reset every step adds ≥ 60 ms and all three fail.
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            let step = run_step(&map, &all_gets(), &spec, &clock, &stop);
+            let stalls = step.stalls.expect("an open-loop step measures stalls");
+            assert!(step.ops >= 100, "{} ops", step.ops);
+            if stalls.total_ns * 4 < step.ops * 200_000 {
+                return;
+            }
+            seen.push((stalls.total_ns, step.ops));
+        }
+        panic!("(ns of stalls, transactions of 200 µs) in three steps: {seen:?}");
     }
 
     /// A map whose every operation sleeps for `sleep(n)`, n the call's
@@ -1412,7 +1429,7 @@ mod tests {
             let empty = step.timeline.iter().filter(|w| w.ops == 0).count();
             assert!(empty >= 4, "{empty} empty windows");
             assert_eq!(step.timeline.len(), 100);
-            assert_eq!(step.timeline.iter().map(|w| w.ops).sum::<u64>(), step.ops);
+            assert_eq!(windowed_ops(&step), step.ops);
             // The service time saw one slow transaction, not hundreds:
             // the 99th percentile of 10,000 is not one of the 50 ms.
             let service_p99 = step.service_ns.p99;
