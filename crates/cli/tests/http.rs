@@ -157,9 +157,10 @@ mod serve {
 
     #[test]
     fn sigterm_under_load_finishes_the_requests_in_flight_and_exits_0() {
-        // Every store call takes 300 ms; the cache starts cold, so each GET
-        // below is in the store when the signal comes.
-        let mut svc = Serve::start(&["--map", "syncmap", "--store", "sim:300ms", "--cold"]);
+        // Every store call takes 2 s; the cache starts cold, so each GET
+        // below is in the store when the signal comes (the eight clients
+        // need only start within 2 s of each other, even on a busy machine).
+        let mut svc = Serve::start(&["--map", "syncmap", "--store", "sim:2s", "--cold"]);
         let addr = svc.addr;
         let clients: Vec<_> = (1..=8)
             .map(|id| std::thread::spawn(move || get(addr, &format!("/orders/{id}"))))

@@ -402,16 +402,17 @@ mod shutdown {
 
     #[test]
     fn shutdown_lets_requests_in_flight_finish() {
-        // Every store call takes 300 ms: the requests below are in flight
-        // when the shutdown comes.
-        let svc = Running::start("rwlock", "sim:300ms", 100);
+        // Every store call takes 2 s: the requests below are in flight
+        // when the shutdown comes (their clients need only start within
+        // 2 s of each other, even on a busy machine).
+        let svc = Running::start("rwlock", "sim:2s", 100);
         let addr = svc.addr;
         let clients: Vec<_> = (1..=4)
             .map(|id| std::thread::spawn(move || get(addr, &format!("/orders/{id}"))))
             .collect();
         // Wait until all four are in the handler.
         let mut seen = 0.0;
-        for _ in 0..500 {
+        for _ in 0..1000 {
             let m = get(addr, "/metrics").1;
             seen = metric(&m, "mapknee_http_requests_in_flight");
             if seen >= 5.0 {
