@@ -191,6 +191,13 @@ fn repeat_report_advise_compare_end_to_end() {
             step["latency_ns"]["p99"] = Value::from(p99 * 2 + 1);
             step["p99_ci_ns"] = Value::Null;
         }
+        // The knee the run itself reports (from its merged steps, when the
+        // tiny ladder found one there) at a quarter: `compare` calls a knee
+        // change only when that figure moved as the repetitions' did.
+        if let Some(knee) = run["knee"].as_object_mut() {
+            let at = knee["ops_per_sec"].as_f64().unwrap();
+            knee["ops_per_sec"] = Value::from(at / 4.0);
+        }
         // Each repetition's knee and peak at a quarter of the base's lowest:
         // well past the threshold and the spread the repetitions showed.
         let reps = run["repetitions"].as_array_mut().expect("repetitions");
@@ -204,14 +211,6 @@ fn repeat_report_advise_compare_end_to_end() {
                 r[field] = Value::from(low / 4.0);
             }
         }
-        // The knee the run itself reports (from its merged steps, when the
-        // tiny ladder found one there) falls with them: `compare` calls a
-        // knee change only when that figure moved the same way.
-        if let Some(knee) = run["knee"].as_object_mut() {
-            let at = knee["ops_per_sec"].as_f64().unwrap();
-            knee["ops_per_sec"] = Value::from(at / 4.0);
-        }
-        let reps = run["repetitions"].as_array_mut().unwrap();
         // ... and measured, not lower bounds (the tiny ladder may not have
         // reached a knee or saturation).
         for r in reps.iter_mut() {
