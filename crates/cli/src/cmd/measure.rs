@@ -22,7 +22,9 @@
 //! one's and is abandoned with the process. A child that ends early fails
 //! the step it owed, which stops the run as a step that cannot run does
 //! (what was measured is written; one error line, with the child's own, and
-//! exit status 1): the child's stderr is read once it has ended.
+//! exit status 1): the child's stderr is read once it has ended. One that
+//! ends before it is ready stops the run the same way, with nothing
+//! measured yet.
 //!
 //! Only one process measures at a time: the parent waits for each step.
 

@@ -65,7 +65,27 @@ pub(crate) fn run_with(
                     "cannot find this program to start measuring processes: {e}"
                 ))
             })?;
-            Some(Children::start(&exe, n)?)
+            match Children::start(&exe, n) {
+                Ok(children) => Some(children),
+                Err(why) => {
+                    // A measuring process that ends before it is ready
+                    // stops the run as one that ends mid-run does: one
+                    // error line, exit status 1, and the results written,
+                    // here with nothing measured in them.
+                    crate::fail(why.to_string());
+                    drop(dog);
+                    bar.finish();
+                    return super::finish(
+                        "run",
+                        machine,
+                        Vec::new(),
+                        Vec::new(),
+                        Some(s.slo),
+                        started,
+                        &s.common,
+                    );
+                }
+            }
         }
     };
     let ctx = Ctx {
