@@ -186,10 +186,21 @@ pub(crate) struct Children {
     procs: Vec<Mutex<Proc>>,
 }
 
+/// How starting the measuring processes ended, short of an error of this
+/// process's own (a refused thread or spawn, a child that broke the
+/// protocol), which is a `CliError`.
+pub(crate) enum Started {
+    /// Every process said `ready`.
+    Ready(Children),
+    /// A process ended (or fell silent) before it was ready: why, worded
+    /// as for one that ends mid-run, which the run treats the same way.
+    Ended(String),
+}
+
 impl Children {
-    /// Starts `n` (≥ 1) measuring processes of `exe`. On an error the
-    /// ones already started are ended.
-    pub(crate) fn start(exe: &Path, n: usize) -> Result<Self, CliError> {
+    /// Starts `n` (≥ 1) measuring processes of `exe`. On an error, or a
+    /// process that ends first, the ones already started are ended.
+    pub(crate) fn start(exe: &Path, n: usize) -> Result<Started, CliError> {
         let mut started = Children {
             procs: Vec::with_capacity(n),
         };
@@ -239,10 +250,10 @@ impl Children {
                         "measuring process {k} said {line:?} instead of {READY:?}"
                     )))
                 }
-                Err(why) => return Err(CliError::runtime(why)),
+                Err(why) => return Ok(Started::Ended(why)),
             }
         }
-        Ok(started)
+        Ok(Started::Ready(started))
     }
 
     /// The step that could not be measured, with why; raises the stop flag.

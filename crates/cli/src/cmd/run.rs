@@ -7,7 +7,7 @@ use mapknee_analyze::decay::fit_decay;
 use mapknee_analyze::{analyze_run, KneeRules, Thresholds};
 use mapknee_load::{run_mixes, Ctx, Measurer, NoProgress, Phase, Progress, Run, Step};
 
-use super::measure::Children;
+use super::measure::{Children, Started};
 
 use crate::progress::Bar;
 use crate::render::{fmt_ns, fmt_rate};
@@ -65,14 +65,14 @@ pub(crate) fn run_with(
                     "cannot find this program to start measuring processes: {e}"
                 ))
             })?;
-            match Children::start(&exe, n) {
-                Ok(children) => Some(children),
-                Err(why) => {
+            match Children::start(&exe, n)? {
+                Started::Ready(children) => Some(children),
+                Started::Ended(why) => {
                     // A measuring process that ends before it is ready
-                    // stops the run as one that ends mid-run does: one
-                    // error line, exit status 1, and the results written,
-                    // here with nothing measured in them.
-                    crate::fail(why.to_string());
+                    // stops the run as one that ends mid-run does (as
+                    // Ctrl-C does): one error line, exit status 1, and the
+                    // results written, here with nothing measured in them.
+                    crate::fail(why);
                     drop(dog);
                     bar.finish();
                     return super::finish(
