@@ -198,7 +198,7 @@ pub struct PlacementCheck {
     /// Each side's measurements outside its reference placement, as a share
     /// of all its measurements.
     pub outside_share: [f64; 2],
-    /// Each side's noise floor, ns ([`side_floor`]); absent when either
+    /// Each side's noise floor, ns (`side_floor`); absent when either
     /// side measured none (older files, runs of `noop` itself).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub floor_p99_ns: Option<[f64; 2]>,
@@ -332,7 +332,7 @@ pub struct FigureChange {
     pub reported_change_pct: Option<f64>,
     /// Whether a change the repetitions would have called was held back as
     /// within noise because the runs' reported figure moved less than the
-    /// threshold the same way (see [`hold_to_reported`]).
+    /// threshold the same way (see `hold_to_reported`).
     pub held_back: bool,
     /// This figure's verdict.
     pub verdict: Verdict,

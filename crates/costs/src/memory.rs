@@ -1,5 +1,5 @@
 //! `mapknee memory`: bytes per entry and allocations per operation, per map
-//! and size, counted by the [`alloc`](crate::alloc) counting allocator.
+//! and size, counted by the [`alloc`] counting allocator.
 //!
 //! For each map and size: the map is built empty (no capacity hint, so it
 //! grows as Go's `make(map)` and `sync.Map` do), filled with keys

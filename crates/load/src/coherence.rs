@@ -29,7 +29,7 @@ const ABANDONED: u64 = u64::MAX;
 
 /// One-way cache-line transfer time between the first two cores of this
 /// thread's affinity, in ns:
-/// the best of two rounds of [`ROUND_TRIPS`] ping-pongs, halved. `None`
+/// the best of two rounds of `ROUND_TRIPS` ping-pongs, halved. `None`
 /// when there are not two distinct cores to pin to, or when the OS refuses
 /// a thread (the step that follows then says so itself).
 pub fn line_transfer_ns(clock: &Clock) -> Option<f64> {
@@ -101,7 +101,7 @@ const SPIN_STEPS: u64 = 100_000;
 
 /// Whether the first two cores of this thread's affinity are one core in
 /// fact (two SMT siblings, or two vCPUs the host runs on one hardware
-/// thread): the same integer work takes [`SHARED_CORE_SLOWDOWN`]× as long
+/// thread): the same integer work takes `SHARED_CORE_SLOWDOWN`× as long
 /// with the other core busy as alone. The best of two rounds of each.
 /// `None` when there are not two cores, or when the OS refuses a thread.
 pub fn core_shared(clock: &Clock) -> Option<bool> {

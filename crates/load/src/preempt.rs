@@ -190,7 +190,7 @@ pub const PREEMPTED_SHARE: f64 = 0.01;
 pub const PREEMPTED_MIN: std::time::Duration = std::time::Duration::from_micros(500);
 
 /// A preempted step is measured again only when its p99 is at most this
-/// many times the pause ([`machine_pause`]): a worker kept off its core
+/// many times the pause (`machine_pause`): a worker kept off its core
 /// for `P` delays the transactions due meanwhile by at most `P` (each
 /// later one waits less, as the worker catches up), so a p99 more than
 /// twice the pause was set by more than the pause — a saturated step's

@@ -948,7 +948,7 @@ pub struct HarnessCost {
     pub closed_loop_avg_ns: f64,
 }
 
-/// Measures the harness on [`NoopMap`], one thread, `duration` per loop kind
+/// Measures the harness on [`Noop`](mapknee_maps::Noop), one thread, `duration` per loop kind
 /// (read-mostly mix, uniform keys, 65,536 keys). `duration` should span a
 /// few 10 ms windows.
 pub fn harness_cost(clock: &Clock, duration: Duration) -> HarnessCost {

@@ -158,7 +158,7 @@ impl TxnGen {
     }
 
     /// The map operations of the next transaction (its first
-    /// [`PLAN_AHEAD`] mix operations), drawn now.
+    /// `PLAN_AHEAD` mix operations), drawn now.
     pub fn prepare(&mut self) -> &[(Op, u64)] {
         self.planned.clear();
         for _ in 0..self.ops_per_txn.min(PLAN_AHEAD) {
@@ -168,7 +168,7 @@ impl TxnGen {
     }
 
     /// Runs the transaction [`prepare`](Self::prepare) drew, then draws and
-    /// runs the rest of a transaction longer than [`PLAN_AHEAD`].
+    /// runs the rest of a transaction longer than `PLAN_AHEAD`.
     #[inline]
     pub fn run_prepared<M: ConcurrentMap<u64, u64> + ?Sized>(&mut self, map: &M) {
         for &(op, key) in &self.planned {

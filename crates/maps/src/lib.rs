@@ -7,7 +7,7 @@
 //! | `syncmap` | [`SyncMap`] | port of Go 1.19's `sync.Map` (read snapshot, dirty map, misses) |
 //! | `gomap-rwlock` | [`Locked`] over [`GoMap`] | port of Go 1.19's runtime `map` behind an RwLock (Go's own pairing) |
 //! | `rwlock` / `mutex` | [`Locked`] over std `HashMap` | Rust's usual baseline |
-//! | `sharded` / `sharded-unpadded` | [`ShardedMap`] | RwLock<HashTable> shards (dashmap's lock), cache-padded or not |
+//! | `sharded` / `sharded-unpadded` | [`ShardedMap`] | `RwLock<HashTable>` shards (dashmap's lock), cache-padded or not |
 //! | `dashmap`, `papaya`, `scc` | adapters in [`peers`] | the best Rust peers (feature `peers`) |
 //! | `synthetic:<dur>` | [`Synthetic`] | one global lock held for `dur` per operation |
 //!

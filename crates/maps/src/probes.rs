@@ -36,7 +36,7 @@
 //! stripes could be in the counters and not yet in the tracer's count, or
 //! the other way round. Every probed event happens while the thread holds
 //! one of the map's locks. So when a tracer is attached to
-//! `counters_begin` (its USDT semaphore says so), [`sample`] holds all of
+//! `counters_begin` (its USDT semaphore says so), `sample` holds all of
 //! the map's locks while the counters are read and `counters_read` fires:
 //! no event is in flight at that instant, and the probe counts between two
 //! `counters_read` hits equal the counters' difference exactly. Unattached,

@@ -314,7 +314,7 @@ fn est(e: &mapknee_costs::bench::Estimate) -> String {
 }
 
 /// The terminal table for an `atomics` result: one line per primitive and
-/// ordering, a column per layout (median ns/op [interval]); then SyncMap's
+/// ordering, a column per layout (median ns/op \[interval\]); then SyncMap's
 /// load in parts.
 pub fn atomics_table(r: &AtomicsResults) -> String {
     let mut o = String::new();
