@@ -9,6 +9,11 @@
 //! ```text
 //! cargo run --release -p mapknee-load --example pair -- sharded dashmap [rounds] [pairs] [threads]
 //! ```
+//!
+//! The same map twice (`pair dashmap dashmap`; each step builds its own
+//! map) is the A/A control: the ratios two identical maps get on this
+//! machine, against which an A/B ratio near 1 can be read. Alternate the
+//! two in one script (`benchsuite/runs/2026-12-04-vm23f/`).
 
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;

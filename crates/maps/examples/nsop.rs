@@ -12,6 +12,12 @@
 //! divided by each map's (its speed as a fraction of the reference's, from
 //! passes measured side by side) with the lowest and highest round.
 //!
+//! Each comparison also times its reference map twice, as two maps (the
+//! `std-aa` and `dash-aa` rows): their ratio is an A/A control, the spread
+//! this machine gives two identical passes, against which a difference
+//! between two maps can be read. On a shared 2-vCPU VM it spans a few
+//! percent (`benchsuite/runs/2026-12-04-vm23f/`).
+//!
 //! ```text
 //! cargo run --release -p mapknee-maps --example nsop [ROUNDS]
 //! ```
@@ -45,11 +51,15 @@ fn main() {
     sync.range(|_, _| true); // promote: loads hit the snapshot
     let mut go: GoMap<u64, u64> = GoMap::new();
     let mut std: HashMap<u64, u64, DefaultHashBuilder> = HashMap::default();
+    // The A/A control's own copy: sharing `std`'s table would give `std`
+    // four passes in a row whenever the control runs just before it.
+    let mut std_aa: HashMap<u64, u64, DefaultHashBuilder> = HashMap::default();
     for &k in &present {
         go.insert(k, k);
         std.insert(k, k);
+        std_aa.insert(k, k);
     }
-    let names = ["syncmap", "gomap", "std"];
+    let names = ["syncmap", "gomap", "std-aa", "std"];
     println!(
         "{rounds} rounds, medians; REF/this = the reference map's ns (std's, then dashmap's) over this map's ns in the same round"
     );
@@ -66,6 +76,9 @@ fn main() {
                 },
                 &mut || {
                     black_box(sum(|k| go.get(&k).copied(), keys));
+                },
+                &mut || {
+                    black_box(sum(|k| std_aa.get(&k).copied(), keys));
                 },
                 &mut || {
                     black_box(sum(|k| std.get(&k).copied(), keys));
@@ -100,6 +113,13 @@ fn main() {
                 }
                 black_box(&m);
             },
+            &mut || {
+                let mut m: HashMap<u64, u64, DefaultHashBuilder> = HashMap::default();
+                for &k in &present {
+                    m.insert(k, k);
+                }
+                black_box(&m);
+            },
         ],
     );
 
@@ -114,11 +134,14 @@ fn main() {
     );
     let dash: DashMapAdapter<u64, u64> =
         DashMapAdapter::with_capacity_and_hasher(KEYS as usize, Default::default());
+    let dash_aa: DashMapAdapter<u64, u64> =
+        DashMapAdapter::with_capacity_and_hasher(KEYS as usize, Default::default());
     for &k in &present {
         sharded.insert(k, k);
         dash.insert(k, k);
+        dash_aa.insert(k, k);
     }
-    let peers = ["sharded", "dashmap"];
+    let peers = ["sharded", "dash-aa", "dashmap"];
     for (op, keys) in [("get-hit", &present), ("get-miss", &absent)] {
         compare(
             op,
@@ -128,6 +151,9 @@ fn main() {
             &mut [
                 &mut || {
                     black_box(sum(|k| sharded.get(&k), keys));
+                },
+                &mut || {
+                    black_box(sum(|k| dash_aa.get(&k), keys));
                 },
                 &mut || {
                     black_box(sum(|k| dash.get(&k), keys));
@@ -146,6 +172,12 @@ fn main() {
                 for &k in &present {
                     black_box(sharded.remove(&k));
                     black_box(sharded.insert(k, k));
+                }
+            },
+            &mut || {
+                for &k in &present {
+                    black_box(dash_aa.remove(&k));
+                    black_box(dash_aa.insert(k, k));
                 }
             },
             &mut || {

@@ -1,0 +1,48 @@
+//! throwaway: A/A control for nsop's insert ratio
+#![allow(missing_docs)]
+mod common;
+use common::{compare, scramble};
+use mapknee_maps::{DefaultHashBuilder, GoMap};
+use std::collections::HashMap;
+use std::hint::black_box;
+fn main() {
+    let rounds: usize = std::env::args().nth(1).map_or(15, |a| a.parse().unwrap());
+    let keys: Vec<u64> = (0..65536).map(scramble).collect();
+    let n = keys.len();
+    let mut held: HashMap<u64, u64, DefaultHashBuilder> = HashMap::default();
+    let mut heldg: GoMap<u64, u64> = GoMap::new();
+    for &k in &keys {
+        held.insert(k, k);
+        heldg.insert(k, k);
+    }
+    compare(
+        "insert",
+        rounds,
+        n,
+        &["gomap", "std-A", "std"],
+        &mut [
+            &mut || {
+                let mut m: GoMap<u64, u64> = GoMap::new();
+                for &k in &keys {
+                    m.insert(k, k);
+                }
+                black_box(&m);
+            },
+            &mut || {
+                let mut m: HashMap<u64, u64, DefaultHashBuilder> = HashMap::default();
+                for &k in &keys {
+                    m.insert(k, k);
+                }
+                black_box(&m);
+            },
+            &mut || {
+                let mut m: HashMap<u64, u64, DefaultHashBuilder> = HashMap::default();
+                for &k in &keys {
+                    m.insert(k, k);
+                }
+                black_box(&m);
+            },
+        ],
+    );
+    black_box((&held, &heldg));
+}
