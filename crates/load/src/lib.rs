@@ -39,6 +39,29 @@ mod slo;
 mod staircase;
 mod workload;
 
+/// Which of this crate's unit tests may run together (cargo runs a test
+/// binary's tests on parallel threads, on CI's 2 cores): a test that pins
+/// spinners to a core takes the machine exclusively, and a test that
+/// judges a measured step's timing takes it shared, so no step is judged
+/// while a core is being spun on on purpose.
+#[cfg(test)]
+pub(crate) mod test_cores {
+    use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+    static CORES: RwLock<()> = RwLock::new(());
+
+    /// For a test that judges a step's timing; others like it run beside.
+    pub(crate) fn shared() -> RwLockReadGuard<'static, ()> {
+        CORES.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// For a test that keeps a core busy on purpose; runs alone among the
+    /// timing tests.
+    pub(crate) fn exclusive() -> RwLockWriteGuard<'static, ()> {
+        CORES.write().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 use std::fmt;
 
 pub use arrivals::{Arrivals, Schedule};

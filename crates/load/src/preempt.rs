@@ -291,6 +291,8 @@ mod tests {
         ) else {
             return; // no schedstat, or no core list: nothing to read
         };
+        // The spinner shares core 0 for 300 ms: no timing test beside it.
+        let _cores = crate::test_cores::exclusive();
         let done = AtomicBool::new(false);
         std::thread::scope(|s| {
             // Pinning is refused in a restricted cpuset: then the two

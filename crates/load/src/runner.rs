@@ -1012,6 +1012,7 @@ mod tests {
 
     #[test]
     fn a_gap_between_a_waiting_workers_reads_is_a_stall_of_its_window() {
+        let _cores = crate::test_cores::shared();
         let times = Times {
             t0: 0,
             measure_start: 1_000_000,
@@ -1056,6 +1057,7 @@ mod tests {
 
     #[test]
     fn an_open_loop_step_reports_its_stalls_and_a_closed_one_none() {
+        let _cores = crate::test_cores::shared();
         let clock = Clock::new();
         let stop = AtomicBool::new(false);
         let (warm, dur) = (Duration::from_millis(10), Duration::from_millis(100));
@@ -1101,6 +1103,7 @@ mod tests {
 
     #[test]
     fn open_loop_at_a_low_rate_achieves_the_offered_rate() {
+        let _cores = crate::test_cores::shared();
         // 2,000 txn/s for 200 ms: 400 arrivals, a no-op map keeps up easily.
         let clock = Clock::new();
         let stop = AtomicBool::new(false);
@@ -1211,6 +1214,7 @@ mod tests {
 
     #[test]
     fn counters_come_from_the_map_over_the_window() {
+        let _cores = crate::test_cores::shared();
         let clock = Clock::new();
         let stop = AtomicBool::new(false);
         let spec = StepSpec::open(
@@ -1238,6 +1242,7 @@ mod tests {
 
     #[test]
     fn each_window_counts_what_happened_in_it_and_they_add_up_to_the_step() {
+        let _cores = crate::test_cores::shared();
         let clock = Clock::new();
         let stop = AtomicBool::new(false);
         let mut spec = StepSpec::open(
@@ -1277,6 +1282,7 @@ mod tests {
 
     #[test]
     fn a_window_the_sampler_missed_keeps_the_reading_before_it() {
+        let _cores = crate::test_cores::shared();
         let at = |n: u64| MapStats {
             lock: Some(LockStats {
                 acquisitions: n,
@@ -1312,6 +1318,7 @@ mod tests {
     /// over 300 transactions).
     #[test]
     fn a_transactions_own_time_and_the_workers_sleep_are_not_stalls() {
+        let _cores = crate::test_cores::shared();
         let map = Sleepy::new(|_| Duration::from_micros(200));
         let spec = StepSpec::open(
             1,
@@ -1399,6 +1406,7 @@ mod tests {
     /// stall of its own to any single one.
     #[test]
     fn a_50ms_stall_delays_every_arrival_it_covers() {
+        let _cores = crate::test_cores::shared();
         let clock = Clock::new();
         let stop = AtomicBool::new(false);
         let ms = 1_000_000u64;
@@ -1463,6 +1471,7 @@ mod tests {
     /// latency is of the order of the step, not of one operation.
     #[test]
     fn end_of_step_backlog_is_recorded() {
+        let _cores = crate::test_cores::shared();
         let clock = Clock::new();
         let stop = AtomicBool::new(false);
         let w = all_gets();
@@ -1503,6 +1512,7 @@ mod tests {
 
     #[test]
     fn poisson_arrivals_are_counted_not_assumed() {
+        let _cores = crate::test_cores::shared();
         let clock = Clock::new();
         let stop = AtomicBool::new(false);
         let mut spec = StepSpec::open(
