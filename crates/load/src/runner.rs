@@ -1012,7 +1012,6 @@ mod tests {
 
     #[test]
     fn a_gap_between_a_waiting_workers_reads_is_a_stall_of_its_window() {
-        let _cores = crate::test_cores::shared();
         let times = Times {
             t0: 0,
             measure_start: 1_000_000,
@@ -1282,7 +1281,6 @@ mod tests {
 
     #[test]
     fn a_window_the_sampler_missed_keeps_the_reading_before_it() {
-        let _cores = crate::test_cores::shared();
         let at = |n: u64| MapStats {
             lock: Some(LockStats {
                 acquisitions: n,

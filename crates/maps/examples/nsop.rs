@@ -15,8 +15,9 @@
 //! Each comparison also times its reference map twice, as two maps (the
 //! `std-aa` and `dash-aa` rows): their ratio is an A/A control, the spread
 //! this machine gives two identical passes, against which a difference
-//! between two maps can be read. On a shared 2-vCPU VM it spans a few
-//! percent (`benchsuite/runs/2026-12-04-vm23f/`).
+//! between two maps can be read. On a shared 2-vCPU VM its per-run
+//! medians spanned 0.97–1.02 (insert) to 0.79–1.09 (get-miss) over 20
+//! runs (`benchsuite/runs/2026-12-04-vm23f/`).
 //!
 //! ```text
 //! cargo run --release -p mapknee-maps --example nsop [ROUNDS]
@@ -35,6 +36,25 @@ use common::{compare, positive, scramble, sum};
 
 const KEYS: u64 = 65_536;
 const DEFAULT_ROUNDS: usize = 15;
+
+/// std's map filled from empty, one insert per key (no presizing: the
+/// insert passes measure growth too). The reference's pass and its A/A
+/// control's.
+fn std_from_empty(keys: &[u64]) -> HashMap<u64, u64, DefaultHashBuilder> {
+    let mut m = HashMap::default();
+    for &k in keys {
+        m.insert(k, k);
+    }
+    m
+}
+
+/// Each key removed and put back: a write-heavy mix's two writes.
+fn remove_insert(map: &impl ConcurrentMap<u64, u64>, keys: &[u64]) {
+    for &k in keys {
+        black_box(map.remove(&k));
+        black_box(map.insert(k, k));
+    }
+}
 
 fn main() {
     let rounds = std::env::args()
@@ -107,18 +127,10 @@ fn main() {
                 black_box(&m);
             },
             &mut || {
-                let mut m: HashMap<u64, u64, DefaultHashBuilder> = HashMap::default();
-                for &k in &present {
-                    m.insert(k, k);
-                }
-                black_box(&m);
+                black_box(&std_from_empty(&present));
             },
             &mut || {
-                let mut m: HashMap<u64, u64, DefaultHashBuilder> = HashMap::default();
-                for &k in &present {
-                    m.insert(k, k);
-                }
-                black_box(&m);
+                black_box(&std_from_empty(&present));
             },
         ],
     );
@@ -161,31 +173,15 @@ fn main() {
             ],
         );
     }
-    // Each key removed and put back: a write-heavy mix's two writes.
     compare(
         "remove+insert",
         rounds,
         KEYS as usize,
         &peers,
         &mut [
-            &mut || {
-                for &k in &present {
-                    black_box(sharded.remove(&k));
-                    black_box(sharded.insert(k, k));
-                }
-            },
-            &mut || {
-                for &k in &present {
-                    black_box(dash_aa.remove(&k));
-                    black_box(dash_aa.insert(k, k));
-                }
-            },
-            &mut || {
-                for &k in &present {
-                    black_box(dash.remove(&k));
-                    black_box(dash.insert(k, k));
-                }
-            },
+            &mut || remove_insert(&sharded, &present),
+            &mut || remove_insert(&dash_aa, &present),
+            &mut || remove_insert(&dash, &present),
         ],
     );
 }
